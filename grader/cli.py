@@ -1,0 +1,241 @@
+"""The `grader` command line."""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from . import __version__
+from .course import CourseError, load_course
+
+EXIT_USAGE = 2
+
+
+def _course(args: argparse.Namespace, require_solutions: bool = True):
+    return load_course(Path(args.course) if args.course else None,
+                       require_solutions=require_solutions)
+
+
+def _fmt(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.2f}"
+
+
+def print_table(results: dict[str, dict], notes: dict[str, str] | None = None) -> None:
+    rows = []
+    for student in sorted(results):
+        res = results[student]
+        extra = res["extra_data"]
+        failed = [t["id"] for t in res["tests"] if t["status"] != "passed"]
+        detail = extra.get("reason") or (f"failed: {', '.join(failed[:3])}"
+                                         + (f" (+{len(failed) - 3})" if len(failed) > 3 else "")
+                                         if failed else "")
+        if notes and student in notes:
+            detail = f"[{notes[student]}] {detail}".strip()
+        rows.append((student, f"{_fmt(res['score'])}/{_fmt(extra['max_score'])}", extra["status"], detail))
+    width = [max(len(r[i]) for r in rows + [("student", "score", "status", "")]) for i in range(3)]
+    print(f"{'student':<{width[0]}}  {'score':>{width[1]}}  {'status':<{width[2]}}  details")
+    for student, score, status, detail in rows:
+        print(f"{student:<{width[0]}}  {score:>{width[1]}}  {status:<{width[2]}}  {detail}")
+
+
+# ------------------------------------------------------------------------------- commands
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from .release import bundle, check_release, release
+    course = _course(args)
+    specs = course.select(args.exercises)
+    if args.check:
+        problems = [p for spec in specs for p in check_release(spec)]
+        for problem in problems:
+            print(f"grader release --check: {problem}", file=sys.stderr)
+        if not problems:
+            print(f"assignments/ is in sync for {len(specs)} exercise(s); no solution or hidden test text")
+        return 1 if problems else 0
+    for spec in specs:
+        changed = release(spec)
+        print(f"{'wrote' if changed else 'unchanged'} {spec.assignment.relative_to(course.root)}")
+    if args.bundle:
+        target = bundle(course, Path(args.bundle), specs)
+        print(f"student bundle written to {target}")
+    return 0
+
+
+def _progress(total: int, desc: str):
+    from tqdm import tqdm
+    return tqdm(total=total, desc=desc, unit="nb", disable=None, file=sys.stderr,
+                dynamic_ncols=True)
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from .engine import grade_batch
+    from .submissions import discover
+    course = _course(args)
+    spec = course.get(args.exercise)
+    out = Path(args.out or f"grading/{spec.id}")
+    # count submissions first for the progress bar (cheap; zips are listed again by the engine)
+    import tempfile
+    with tempfile.TemporaryDirectory() as tmp:
+        subs, _ = discover(Path(args.submissions), spec.id, Path(tmp))
+    bar = _progress(len(subs), f"grading {spec.id}")
+    failed = {"n": 0}
+
+    def on_result(student: str, result: dict) -> None:
+        if result["extra_data"]["status"] not in ("graded",):
+            failed["n"] += 1
+        bar.set_postfix(not_clean=failed["n"])
+
+    try:
+        summary = grade_batch(spec, Path(args.submissions), out, workers=args.workers,
+                              device=args.device, force=args.force, progress=bar.update,
+                              on_result=on_result, gradebook_url=args.gradebook)
+    finally:
+        bar.close()
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print_table(summary.results)
+    print(f"\n{len(summary.results)} submissions ({summary.graded} graded, {summary.reused} unchanged "
+          f"since the last run) in {summary.seconds:.1f} s -> {out}/ "
+          "(results/, feedback/, grades.csv, gradebook.sqlite)")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    import nbformat
+    from .engine import check_notebook
+    course = _course(args, require_solutions=False)
+    path = Path(args.notebook)
+    if not path.is_file():
+        raise CourseError(f"{path} does not exist")
+    exercise = args.exercise
+    if exercise is None:
+        try:
+            exercise = nbformat.read(path, as_version=4).metadata.get("grader", {}).get("exercise")
+        except Exception:  # noqa: BLE001 - the engine reports unreadable notebooks below
+            exercise = None
+        exercise = exercise or path.stem
+    spec = course.get(exercise)
+    checks, execution, notes, invalid = check_notebook(spec, path)
+    if invalid:
+        print(f"✘ {path}: {invalid}")
+        return 1
+    for note in notes:
+        print(f"note: {note}")
+    for cell in execution.errors:
+        if cell.status in ("timeout", "died", "skipped"):
+            print(f"! cell {cell.index}: {cell.status} {cell.evalue or ''}".rstrip())
+    passed = sum(c["status"] == "passed" for c in checks)
+    for check in checks:
+        mark = "✔" if check["status"] == "passed" else "✘"
+        message = f": {check['message']}" if check["message"] else ""
+        print(f"{mark} {check['id']}{message}")
+    errors = [c for c in execution.errors if c.status == "error"]
+    print(f"\n{passed}/{len(checks)} public checks passed; {len(errors)} cell(s) raised an error; "
+          f"ran in {execution.seconds:.1f} s. Hidden tests are run by the grader when you hand in.")
+    return 0 if passed == len(checks) and execution.status == "ok" else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .cohort import build_demo_cohort
+    from .engine import grade_batch
+    from .release import release
+    course = _course(args)
+    spec = course.get(args.exercise)
+    root = Path(args.out)
+    for each in course.exercises.values():
+        release(each)
+    print(f"released {len(course.exercises)} exercise(s) into assignments/")
+    if root.exists():
+        shutil.rmtree(root)
+    cohort = build_demo_cohort(spec, root / "submissions")
+    print(f"demo cohort of {len(cohort)} {spec.id} submissions in {root / 'submissions'}/")
+    bar = _progress(len(cohort), f"grading {spec.id}")
+    try:
+        summary = grade_batch(spec, root / "submissions", root / "out", workers=args.workers,
+                              progress=bar.update)
+    finally:
+        bar.close()
+    print_table(summary.results, cohort)
+    print(f"\ngraded in {summary.seconds:.1f} s; reports in {root / 'out'}/: results/*.json "
+          "(Gradescope schema), feedback/*.html, grades.csv, gradebook.sqlite")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    course = _course(args)
+    for spec in course.exercises.values():
+        print(f"{spec.id}: week {spec.week}, {_fmt(spec.points)} points, cell timeout "
+              f"{spec.cell_timeout:g} s, budget {spec.notebook_budget:g} s, device {spec.device}")
+    print(f"course.yaml is valid ({len(course.exercises)} exercises)")
+    return 0
+
+
+# ------------------------------------------------------------------------------- parser
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="grader", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"grader {__version__}")
+    parser.add_argument("--course", metavar="DIR", help="course root (default: the folder with "
+                        "course.yaml, searching upward from here)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("release", help="write student notebooks into assignments/")
+    p.add_argument("exercises", nargs="*", metavar="EXERCISE")
+    p.add_argument("--check", action="store_true",
+                   help="exit 1 if assignments/ is out of date or leaks solutions or hidden tests")
+    p.add_argument("--bundle", metavar="DIR", help="also write the student bundle to DIR")
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("grade", help="grade a folder or zip of submissions")
+    p.add_argument("exercise", metavar="EXERCISE")
+    p.add_argument("submissions", metavar="SUBMISSIONS",
+                   help="folder of <student>.ipynb or <student>/<exercise>.ipynb, or an LMS zip")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: grading/<exercise>)")
+    p.add_argument("--workers", type=int, default=max(1, min(os.cpu_count() or 1, 4)),
+                   help="parallel kernels (default: number of cores, at most 4)")
+    p.add_argument("--device", choices=["cpu", "cuda", "auto"],
+                   help="where kernels run (default: the exercise's device policy)")
+    p.add_argument("--force", action="store_true", help="re-grade submissions that are unchanged")
+    p.add_argument("--gradebook", metavar="URL", help="SQLAlchemy URL (default: OUT/gradebook.sqlite)")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("check", help="run your notebook and its public checks before handing in")
+    p.add_argument("notebook", metavar="NOTEBOOK")
+    p.add_argument("--exercise", help="exercise id (default: from the notebook)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("demo", help="release, build a demo cohort, grade it, print the table")
+    p.add_argument("--exercise", default="week02_autograd")
+    p.add_argument("--out", default="demo", metavar="DIR")
+    p.add_argument("--workers", type=int, default=2)
+    p.set_defaults(func=cmd_demo)
+
+    p = sub.add_parser("validate", help="check course.yaml and list the exercises")
+    p.set_defaults(func=cmd_validate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "workers", 1) is not None and getattr(args, "workers", 1) < 1:
+        parser.error("--workers must be at least 1")
+    from .cohort import VariantError
+    from .engine import GradingError
+    from .release import ReleaseError
+    from .submissions import SubmissionsError
+    try:
+        return args.func(args)
+    except (CourseError, GradingError, ReleaseError, SubmissionsError, VariantError) as exc:
+        print(f"grader: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("grader: interrupted; finished results are saved, run the same command to resume",
+              file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Variants of a solution: mutants (plausible wrong solutions) and alternative correct
+solutions, read from ``autograde_tests/<exercise>/variants.yaml``; and a demo cohort of
+submissions built from them. Used by `grader demo`, the exercise contract tests and the
+benchmarks."""
+from __future__ import annotations
+
+import copy
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import yaml
+
+from .course import ExerciseSpec
+from .notebook import grade_id, is_solution
+
+
+class VariantError(Exception):
+    pass
+
+
+@dataclass
+class Mutant:
+    name: str
+    description: str
+    edits: list[dict[str, str]]
+    must_fail: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Alternative:
+    name: str
+    description: str
+    cells: dict[str, str]
+
+
+@dataclass
+class Variants:
+    mutants: list[Mutant]
+    alternatives: list[Alternative]
+
+
+def load_variants(spec: ExerciseSpec) -> Variants:
+    path = spec.tests_dir / "variants.yaml"
+    if not path.is_file():
+        return Variants([], [])
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    mutants = [Mutant(m["name"], m.get("description", ""), list(m["edits"]), list(m.get("must_fail", [])))
+               for m in data.get("mutants", [])]
+    alternatives = [Alternative(a["name"], a.get("description", ""), dict(a["cells"]))
+                    for a in data.get("alternatives", [])]
+    return Variants(mutants, alternatives)
+
+
+def _cells_by_id(nb: nbformat.NotebookNode) -> dict[str, Any]:
+    return {grade_id(c): c for c in nb.cells if grade_id(c)}
+
+
+def apply_mutant(solution: nbformat.NotebookNode, mutant: Mutant) -> nbformat.NotebookNode:
+    nb = copy.deepcopy(solution)
+    cells = _cells_by_id(nb)
+    for edit in mutant.edits:
+        cell = cells.get(edit["cell"])
+        if cell is None:
+            raise VariantError(f"mutant {mutant.name}: no cell with grade_id {edit['cell']!r}")
+        if edit["find"] not in cell.source:
+            raise VariantError(f"mutant {mutant.name}: text {edit['find']!r} not found in cell "
+                               f"{edit['cell']!r} (update variants.yaml)")
+        count = edit.get("count", 1)
+        cell.source = cell.source.replace(edit["find"], edit["replace"],
+                                          -1 if count == "all" else int(count))
+    return nb
+
+
+def apply_alternative(solution: nbformat.NotebookNode, alt: Alternative) -> nbformat.NotebookNode:
+    nb = copy.deepcopy(solution)
+    cells = _cells_by_id(nb)
+    for gid, source in alt.cells.items():
+        if gid not in cells or not is_solution(cells[gid]):
+            raise VariantError(f"alternative {alt.name}: {gid!r} is not a solution cell")
+        cells[gid].source = source.rstrip("\n")
+    return nb
+
+
+def as_submission(assignment: nbformat.NotebookNode, filled: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """What a student hands in: the released notebook with the answer cells taken from
+    ``filled`` (a solution, mutant or alternative)."""
+    nb = copy.deepcopy(assignment)
+    answers = {grade_id(c): c.source for c in filled.cells if is_solution(c)}
+    for cell in nb.cells:
+        if is_solution(cell) and grade_id(cell) in answers:
+            cell.source = answers[grade_id(cell)]
+    return nb
+
+
+def build_demo_cohort(spec: ExerciseSpec, target: Path, mutants: int = 4) -> dict[str, str]:
+    """Write a small cohort of submissions for `grader demo`; returns student -> description."""
+    target.mkdir(parents=True, exist_ok=True)
+    solution = nbformat.read(spec.solution, as_version=4)
+    assignment = nbformat.read(spec.assignment, as_version=4)
+    variants = load_variants(spec)
+    cohort: dict[str, str] = {}
+
+    def put(student: str, nb: nbformat.NotebookNode, what: str) -> None:
+        nbformat.write(nb, target / f"{student}.ipynb")
+        cohort[student] = what
+
+    put("ada", as_submission(assignment, solution), "correct (the reference answers)")
+    for alt in variants.alternatives[:1]:
+        put("grace", as_submission(assignment, apply_alternative(solution, alt)),
+            f"correct, written differently ({alt.name})")
+    names = ["alan", "edsger", "barbara", "donald", "john", "ken"]
+    for name, mutant in zip(names, variants.mutants[:mutants]):
+        put(name, as_submission(assignment, apply_mutant(solution, mutant)),
+            f"partly wrong: {mutant.description or mutant.name}")
+    put("linus", assignment, "handed in the untouched stub notebook")
+    tampered = as_submission(assignment, solution)
+    for cell in tampered.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            cell.source += "\nFAST = 'tampered'"
+    put("margaret", tampered, "correct, but edited a locked cell (restored by the grader)")
+    (target / "tim.ipynb").write_text(json.dumps({"cells": [{"cell_type": "code"}]})[:-3],
+                                      encoding="utf-8")
+    cohort["tim"] = "broken: the file is not valid JSON"
+    return cohort

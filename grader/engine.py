@@ -1,0 +1,460 @@
+"""The grading engine: sanitize -> parameterize -> execute -> probe -> score -> record.
+
+Student code only ever runs in sandboxed kernels. This process (and the worker processes)
+run the hidden pytest suite and compare plain data. The reference solution is executed once
+per batch; its answers are cached per probe (in memory and in ``OUT/.grader/``), so workers
+normally never start a reference kernel of their own.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import shutil
+import tempfile
+import time
+import traceback
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable
+
+import nbformat
+
+from . import __version__
+from .course import ExerciseSpec, load_course
+from .feedback import feedback_html, write_atomic, write_json_atomic
+from .gradebook import Gradebook
+from .hidden_tests import SuiteError, TestOutcome, run_suite
+from .kernel import ExecutionReport, KernelLimits, LiveKernel
+from .notebook import (InvalidNotebook, parameterize, public_check_results, read_notebook,
+                       restore_locked_cells, sha256_file)
+from .probe import ProbeError, StudentError, decode_reply, kernel_code
+from .submissions import Submission, discover
+
+
+class GradingError(Exception):
+    """The batch cannot be graded (bad exercise setup); one line for the user."""
+
+
+def resolve_device(requested: str | None, spec: ExerciseSpec) -> str:
+    device = requested or spec.device
+    if device == "auto":
+        import torch  # noqa: PLC0415 - only needed for auto
+        device = "cuda" if torch.cuda.is_available() else "cpu"
+    return device
+
+
+def limits_for(spec: ExerciseSpec) -> KernelLimits:
+    return KernelLimits(memory=spec.memory, cell_timeout=spec.cell_timeout,
+                        notebook_budget=spec.notebook_budget, probe_timeout=spec.test_timeout,
+                        output_limit=spec.output_limit)
+
+
+def exercise_fingerprint(spec: ExerciseSpec, device: str) -> str:
+    """Changes whenever anything that could change a grade changes."""
+    digest = hashlib.sha256()
+    digest.update(f"grader {__version__} device {device}\n".encode())
+    digest.update(json.dumps(spec.raw.model_dump(mode="json"), sort_keys=True).encode())
+    digest.update(json.dumps(spec.grading_parameters(device), sort_keys=True, default=str).encode())
+    for path in (spec.solution, spec.assignment):
+        digest.update(path.read_bytes() if path.exists() else b"-")
+    if spec.tests_dir.is_dir():
+        for path in sorted(spec.tests_dir.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(spec.tests_dir)).encode())
+                digest.update(path.read_bytes())
+    return digest.hexdigest()
+
+
+class ReferenceFailure(ProbeError):
+    """The reference solution failed on a probe: a problem with the exercise, not the student."""
+
+
+class Reference:
+    """The reference solution's answers: cached per probe, computed by a lazily started
+    reference kernel on a miss."""
+
+    def __init__(self, spec: ExerciseSpec, device: str, answers: dict[str, str] | None = None):
+        self.spec, self.device = spec, device
+        self.answers: dict[str, str] = dict(answers or {})
+        self._kernel: LiveKernel | None = None
+        self.execution: ExecutionReport | None = None
+        self.executed: nbformat.NotebookNode | None = None
+
+    def key(self, src: str) -> str:
+        return hashlib.sha256(f"{self.spec.kernel_seed}\0{src}".encode()).hexdigest()
+
+    def kernel(self) -> LiveKernel:
+        if self._kernel is None:
+            nb = parameterize(read_notebook(self.spec.solution),
+                              self.spec.grading_parameters(self.device))
+            kernel = LiveKernel(limits_for(self.spec), device=self.device, seed=self.spec.kernel_seed,
+                                label="reference")
+            kernel.start(nb)
+            self.execution = kernel.execute(nb)
+            self.executed = nb
+            self._kernel = kernel
+        return self._kernel
+
+    def eval(self, src: str, timeout: float | None = None) -> Any:
+        key = self.key(src)
+        if key not in self.answers:
+            kernel = self.kernel()
+            try:
+                replies = kernel._execute_raw(kernel_code(src, self.spec.kernel_seed),
+                                              timeout or self.spec.test_timeout)
+            except ProbeError as exc:
+                raise ReferenceFailure(f"the reference solution could not answer this test ({exc}); "
+                                       "tell your instructor") from None
+            if not replies:
+                raise ReferenceFailure("the reference solution gave no answer; tell your instructor")
+            self.answers[key] = replies[-1]
+        try:
+            return decode_reply(self.answers[key])
+        except StudentError as exc:
+            raise ReferenceFailure(f"the reference solution raised {exc}; tell your instructor") from None
+
+    def close(self) -> None:
+        if self._kernel is not None:
+            self._kernel.close()
+            self._kernel = None
+
+
+@dataclass
+class Catalog:
+    """The hidden tests of an exercise (from the reference run): ids, names, points."""
+    tests: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def max_score(self) -> float:
+        return float(sum(t["max_score"] for t in self.tests))
+
+
+def _outcomes_from_catalog(catalog: Catalog, message: str) -> list[TestOutcome]:
+    return [TestOutcome(id=t["id"], name=t["name"], max_score=t["max_score"], score=0.0,
+                        status="failed", message=message, visibility=t["visibility"])
+            for t in catalog.tests]
+
+
+def build_result(spec: ExerciseSpec, student: str, tests: list[TestOutcome], *, status: str,
+                 reason: str | None, seconds: float, fingerprint: str, notebook_sha: str | None,
+                 notes: list[str] | None = None, public: list[dict] | None = None,
+                 execution: ExecutionReport | None = None) -> dict[str, Any]:
+    """A Gradescope-schema results.json document (our details go in ``extra_data``)."""
+    score = float(sum(t.score for t in tests))
+    max_score = float(sum(t.max_score for t in tests))
+    failed = [t for t in tests if t.status != "passed"]
+    summary = f"{_n(score)} / {_n(max_score)} points"
+    if reason:
+        summary += f"; {reason}"
+    elif failed:
+        summary += f"; {len(failed)} of {len(tests)} tests failed"
+    cells = []
+    if execution is not None:
+        cells = [{"index": c.index, "status": c.status, "error": c.ename, "message": c.evalue}
+                 for c in execution.cells if c.status != "ok"]
+    return {
+        "score": score,
+        "execution_time": round(seconds, 3),
+        "output": summary,
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": [
+            {"id": t.id, "name": t.name, "number": str(i + 1), "score": t.score,
+             "max_score": t.max_score, "status": t.status, "output": t.message,
+             "visibility": t.visibility}
+            for i, t in enumerate(tests)],
+        "extra_data": {
+            "exercise": spec.id, "student": student, "status": status, "reason": reason,
+            "max_score": max_score, "fingerprint": fingerprint, "notebook_sha256": notebook_sha,
+            "notes": notes or [], "public_checks": public or [], "cells": cells,
+            "grader_version": __version__,
+            "graded_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        },
+    }
+
+
+def _n(x: float) -> str:
+    return str(int(x)) if float(x).is_integer() else f"{x:.2f}"
+
+
+@dataclass
+class Graded:
+    result: dict[str, Any]
+    executed: str | None  # executed notebook JSON
+    html: str
+
+
+class Grader:
+    """Grades single submissions of one exercise. One per process."""
+
+    def __init__(self, spec: ExerciseSpec, device: str, reference: Reference, catalog: Catalog,
+                 exercise_fp: str):
+        self.spec, self.device, self.reference = spec, device, reference
+        self.catalog, self.exercise_fp = catalog, exercise_fp
+        self.release = read_notebook(spec.assignment)
+
+    def submission_fingerprint(self, sub: Submission) -> str:
+        digest = hashlib.sha256(self.exercise_fp.encode())
+        if sub.path is not None and sub.path.is_file():
+            digest.update(sha256_file(sub.path).encode())
+        digest.update((sub.problem or "").encode())
+        return digest.hexdigest()
+
+    def grade(self, sub: Submission) -> Graded:
+        started = time.monotonic()
+        fingerprint = self.submission_fingerprint(sub)
+        notebook_sha = sha256_file(sub.path) if sub.path is not None and sub.path.is_file() else None
+
+        def invalid(reason: str, status: str = "invalid") -> Graded:
+            tests = _outcomes_from_catalog(self.catalog, f"not graded: {reason}")
+            result = build_result(self.spec, sub.student, tests, status=status, reason=reason,
+                                  seconds=time.monotonic() - started, fingerprint=fingerprint,
+                                  notebook_sha=notebook_sha)
+            return Graded(result, None, feedback_html(None, result))
+
+        if sub.problem or sub.path is None:
+            return invalid(sub.problem or "no notebook was handed in")
+        try:
+            submitted = read_notebook(sub.path)
+        except InvalidNotebook as exc:
+            return invalid(str(exc))
+        try:
+            sanitized = restore_locked_cells(submitted, self.release)
+            nb = parameterize(sanitized.nb, self.spec.grading_parameters(self.device))
+            with LiveKernel(limits_for(self.spec), device=self.device, seed=self.spec.kernel_seed,
+                            label=sub.student) as kernel:
+                kernel.start(nb)
+                execution = kernel.execute(nb)
+                tests = run_suite(self.spec.tests_dir, kernel, self.reference, self.spec.seed)
+        except SuiteError as exc:
+            raise GradingError(str(exc)) from None
+        except Exception as exc:  # noqa: BLE001 - a grader bug must not stop the batch
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            return invalid(f"internal grader error ({detail[:200]}); please report it", "error")
+        status = execution.status if execution.status != "ok" else "graded"
+        result = build_result(self.spec, sub.student, tests, status=status, reason=execution.reason,
+                              seconds=time.monotonic() - started, fingerprint=fingerprint,
+                              notebook_sha=notebook_sha, notes=sanitized.notes,
+                              public=public_check_results(nb), execution=execution)
+        return Graded(result, nbformat.writes(nb), feedback_html(nb, result))
+
+
+# -------------------------------------------------------------------------------------------
+# reference preparation
+
+
+def _reference_state_path(out: Path, exercise_fp: str) -> Path:
+    return out / ".grader" / f"reference-{exercise_fp[:16]}.json"
+
+
+def prepare_reference(spec: ExerciseSpec, device: str, out: Path | None, exercise_fp: str,
+                      *, require_full_marks: bool = True) -> tuple[Reference, Catalog]:
+    """Execute the reference once, run the hidden suite against it (filling the answer cache),
+    and check it earns full marks. Reuses the cache saved by an earlier run of this batch."""
+    state_path = _reference_state_path(out, exercise_fp) if out is not None else None
+    if state_path is not None and state_path.is_file():
+        state = json.loads(state_path.read_text())
+        return Reference(spec, device, state["answers"]), Catalog(state["catalog"])
+    if not spec.assignment.is_file():
+        raise GradingError(f"{spec.assignment} does not exist; run `grader release {spec.id}` first")
+    reference = Reference(spec, device)
+    try:
+        kernel = reference.kernel()
+    except Exception as exc:  # noqa: BLE001
+        reference.close()
+        raise GradingError(f"the reference notebook of {spec.id} could not be executed: {exc}") from None
+    failing = [c for c in reference.execution.cells if c.status != "ok"]
+    if failing:
+        first = failing[0]
+        reference.close()
+        raise GradingError(f"the reference notebook of {spec.id} fails in cell {first.index}: "
+                           f"{first.ename}: {first.evalue}")
+    del kernel
+    try:
+        outcomes = run_suite(spec.tests_dir, reference, reference, spec.seed)
+    except SuiteError as exc:
+        reference.close()
+        raise GradingError(str(exc)) from None
+    catalog = Catalog([{"id": t.id, "name": t.name, "max_score": t.max_score,
+                        "visibility": t.visibility} for t in outcomes])
+    lost = [t for t in outcomes if t.status != "passed"]
+    if lost and require_full_marks:
+        reference.close()
+        detail = "; ".join(f"{t.id}: {t.message}" for t in lost[:3])
+        raise GradingError(f"the reference solution of {spec.id} does not earn full marks "
+                           f"({len(lost)} tests fail: {detail})")
+    if state_path is not None:
+        write_json_atomic(state_path, {"catalog": catalog.tests, "answers": reference.answers})
+    return reference, catalog
+
+
+# -------------------------------------------------------------------------------------------
+# worker processes
+
+_WORKER: Grader | None = None
+
+
+def _init_worker(course_root: str, exercise_id: str, device: str, answers: dict[str, str],
+                 catalog: list[dict], exercise_fp: str) -> None:
+    global _WORKER
+    spec = load_course(Path(course_root)).get(exercise_id)
+    _WORKER = Grader(spec, device, Reference(spec, device, answers), Catalog(catalog), exercise_fp)
+    import atexit
+    atexit.register(_WORKER.reference.close)
+
+
+def _grade_in_worker(student: str, path: str | None, problem: str | None) -> Graded:
+    assert _WORKER is not None
+    return _WORKER.grade(Submission(student, Path(path) if path else None, problem))
+
+
+# -------------------------------------------------------------------------------------------
+# batches
+
+
+@dataclass
+class BatchSummary:
+    exercise: str
+    out: Path
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+    reused: int = 0
+    graded: int = 0
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+class Outputs:
+    """Everything a batch writes under OUT, each piece atomically."""
+
+    def __init__(self, out: Path, gradebook_url: str | None = None):
+        self.out = out
+        for sub in ("results", "feedback", "executed"):
+            (out / sub).mkdir(parents=True, exist_ok=True)
+        self.gradebook = Gradebook(gradebook_url or out / "gradebook.sqlite")
+
+    def result_path(self, student: str) -> Path:
+        return self.out / "results" / f"{student}.json"
+
+    def existing(self, student: str) -> dict[str, Any] | None:
+        path = self.result_path(student)
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            return None
+
+    def record(self, student: str, graded: Graded) -> None:
+        if graded.executed is not None:
+            write_atomic(self.out / "executed" / f"{student}.ipynb", graded.executed)
+        write_atomic(self.out / "feedback" / f"{student}.html", graded.html)
+        # the gradebook first, then results/<student>.json: a result file on disk always has its
+        # gradebook rows, so a resumed batch can trust it
+        self.gradebook.record(graded.result)
+        write_json_atomic(self.result_path(student), graded.result)
+
+    def write_csv(self, exercise: str) -> None:
+        write_atomic(self.out / "grades.csv", self.gradebook.grades_csv(exercise))
+
+
+def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1,
+                device: str | None = None, force: bool = False,
+                progress: Callable[[int], Any] | None = None,
+                on_result: Callable[[str, dict], Any] | None = None,
+                gradebook_url: str | None = None) -> BatchSummary:
+    started = time.monotonic()
+    device = resolve_device(device, spec)
+    out = Path(out)
+    outputs = Outputs(out, gradebook_url)
+    summary = BatchSummary(spec.id, out)
+    workspace = Path(tempfile.mkdtemp(prefix="grader-batch-"))
+    reference: Reference | None = None
+    try:
+        submissions, summary.warnings = discover(source, spec.id, workspace)
+        exercise_fp = exercise_fingerprint(spec, device)
+        reference, catalog = prepare_reference(spec, device, out, exercise_fp)
+        grader = Grader(spec, device, reference, catalog, exercise_fp)
+        todo: list[Submission] = []
+        for sub in submissions:
+            previous = None if force else outputs.existing(sub.student)
+            if (previous is not None
+                    and previous.get("extra_data", {}).get("fingerprint") == grader.submission_fingerprint(sub)
+                    and previous["extra_data"].get("status") != "error"):
+                summary.results[sub.student] = previous
+                summary.reused += 1
+                outputs.gradebook.record(previous)  # idempotent; repairs a lost gradebook
+                if progress:
+                    progress(1)
+                continue
+            todo.append(sub)
+
+        def finish(student: str, graded: Graded) -> None:
+            outputs.record(student, graded)
+            summary.results[student] = graded.result
+            summary.graded += 1
+            if on_result:
+                on_result(student, graded.result)
+            if progress:
+                progress(1)
+
+        if workers <= 1 or len(todo) <= 1:
+            for sub in todo:
+                finish(sub.student, grader.grade(sub))
+        else:
+            ctx = multiprocessing.get_context("spawn")
+            with ProcessPoolExecutor(
+                    max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_init_worker,
+                    initargs=(str(spec.course.root), spec.id, device, reference.answers,
+                              catalog.tests, exercise_fp)) as pool:
+                pending = {pool.submit(_grade_in_worker, s.student,
+                                       str(s.path) if s.path else None, s.problem): s for s in todo}
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        sub = pending.pop(future)
+                        try:
+                            graded = future.result()
+                        except GradingError:
+                            raise
+                        except Exception as exc:  # noqa: BLE001 - e.g. a worker killed by the OS
+                            graded = _crashed(grader, sub, exc)
+                        finish(sub.student, graded)
+    finally:
+        if reference is not None:
+            reference.close()
+        try:
+            outputs.write_csv(spec.id)
+        finally:
+            outputs.gradebook.close()
+            shutil.rmtree(workspace, ignore_errors=True)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _crashed(grader: Grader, sub: Submission, exc: BaseException) -> Graded:
+    reason = f"the grading worker stopped unexpectedly ({type(exc).__name__}); please report it"
+    tests = _outcomes_from_catalog(grader.catalog, f"not graded: {reason}")
+    result = build_result(grader.spec, sub.student, tests, status="error", reason=reason, seconds=0.0,
+                          fingerprint=grader.submission_fingerprint(sub), notebook_sha=None)
+    return Graded(result, None, feedback_html(None, result))
+
+
+def check_notebook(spec: ExerciseSpec, path: Path, device: str = "cpu") -> tuple[list[dict], ExecutionReport | None, list[str], str | None]:
+    """What a student runs before handing in: execute with the grading engine, report the
+    public checks. Hidden tests are not involved."""
+    try:
+        submitted = read_notebook(path)
+    except InvalidNotebook as exc:
+        return [], None, [], str(exc)
+    release = read_notebook(spec.assignment)
+    sanitized = restore_locked_cells(submitted, release)
+    nb = parameterize(sanitized.nb, spec.grading_parameters(device))
+    with LiveKernel(limits_for(spec), device=device, seed=spec.kernel_seed, label="check") as kernel:
+        kernel.start(nb)
+        execution = kernel.execute(nb)
+    return public_check_results(nb), execution, sanitized.notes, None
+
+
+__all__ = ["grade_batch", "Grader", "GradingError", "prepare_reference", "check_notebook",
+           "exercise_fingerprint", "resolve_device", "BatchSummary"]

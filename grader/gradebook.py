@@ -1,0 +1,126 @@
+"""The gradebook: SQLite by default (any SQLAlchemy URL works), one row per student per test.
+
+Re-grading a student replaces their rows in one transaction, so a crash never leaves a
+student half-recorded and grading twice never duplicates anything.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import (Float, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine,
+                        delete, event, select)
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SubmissionRow(Base):
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("exercise", "student"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exercise: Mapped[str] = mapped_column(String(100), index=True)
+    student: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    seconds: Mapped[float] = mapped_column(Float)
+    notebook_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    graded_at: Mapped[str] = mapped_column(String(40))
+    tests: Mapped[list["TestRow"]] = relationship(back_populates="submission",
+                                                  cascade="all, delete-orphan")
+
+
+class TestRow(Base):
+    __tablename__ = "test_results"
+    __table_args__ = (UniqueConstraint("submission_id", "test_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    submission_id: Mapped[int] = mapped_column(ForeignKey("submissions.id", ondelete="CASCADE"),
+                                               index=True)
+    exercise: Mapped[str] = mapped_column(String(100))
+    student: Mapped[str] = mapped_column(String(200))
+    test_id: Mapped[str] = mapped_column(String(300))
+    name: Mapped[str] = mapped_column(Text)
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(20))
+    message: Mapped[str] = mapped_column(Text)
+    position: Mapped[int] = mapped_column(Integer)
+    submission: Mapped[SubmissionRow] = relationship(back_populates="tests")
+
+
+class Gradebook:
+    def __init__(self, url_or_path: str | Path):
+        url = str(url_or_path)
+        if "://" not in url:
+            url = f"sqlite:///{Path(url).resolve()}"
+        self.engine = create_engine(url)
+        if url.startswith("sqlite"):
+            @event.listens_for(self.engine, "connect")
+            def _pragmas(dbapi_conn, _record):  # noqa: ANN001
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA foreign_keys=ON")
+                cur.execute("PRAGMA busy_timeout=30000")
+                cur.close()
+        Base.metadata.create_all(self.engine)
+
+    def record(self, result: dict[str, Any]) -> None:
+        """Insert or replace one student's result (Gradescope-shaped dict, see results.py)."""
+        extra = result["extra_data"]
+        with Session(self.engine) as session, session.begin():
+            session.execute(delete(SubmissionRow).where(SubmissionRow.exercise == extra["exercise"],
+                                                        SubmissionRow.student == extra["student"]))
+            row = SubmissionRow(
+                exercise=extra["exercise"], student=extra["student"], status=extra["status"],
+                reason=extra.get("reason"), score=float(result["score"]),
+                max_score=float(extra["max_score"]), seconds=float(result.get("execution_time", 0)),
+                notebook_sha256=extra.get("notebook_sha256"), fingerprint=extra["fingerprint"],
+                graded_at=extra.get("graded_at") or datetime.now(timezone.utc).isoformat())
+            for position, test in enumerate(result["tests"]):
+                row.tests.append(TestRow(
+                    exercise=extra["exercise"], student=extra["student"], test_id=test["id"],
+                    name=test["name"], score=float(test["score"]), max_score=float(test["max_score"]),
+                    status=test["status"], message=test.get("output", ""), position=position))
+            session.add(row)
+
+    def submissions(self, exercise: str) -> list[SubmissionRow]:
+        with Session(self.engine, expire_on_commit=False) as session:
+            rows = session.scalars(select(SubmissionRow).where(SubmissionRow.exercise == exercise)
+                                   .order_by(SubmissionRow.student)).all()
+            for row in rows:
+                _ = list(row.tests)
+            return list(rows)
+
+    def grades_csv(self, exercise: str) -> str:
+        """One row per student, one column per test (score), plus total, max and status."""
+        rows = self.submissions(exercise)
+        columns: list[str] = []
+        for row in rows:
+            for test in sorted(row.tests, key=lambda t: t.position):
+                if test.test_id not in columns:
+                    columns.append(test.test_id)
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(["student", "score", "max_score", "status", *columns])
+        for row in rows:
+            scores = {t.test_id: t.score for t in row.tests}
+            writer.writerow([row.student, _num(row.score), _num(row.max_score), row.status,
+                             *[_num(scores[c]) if c in scores else "" for c in columns]])
+        return buffer.getvalue()
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _num(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:.4g}"

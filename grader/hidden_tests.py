@@ -1,0 +1,175 @@
+"""Run an exercise's hidden pytest suite in the trusted grader process.
+
+The suite is ordinary pytest files in ``autograde_tests/<exercise>/``. This module gives them
+the fixtures ``student``, ``reference`` and ``grading_seed``, the markers ``points(n)`` and
+``visibility(...)``, and turns pytest's reports into scored results whose messages are plain
+words: the assertion message, or what the student's code raised -- never the test's source.
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pytest
+
+from .probe import KernelDied, ProbeError, ProbeTimeout, StudentError
+
+VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
+
+
+class Evaluator(Protocol):
+    def eval(self, src: str, timeout: float | None = None) -> Any: ...
+
+
+class SuiteError(Exception):
+    """The hidden suite itself is broken (instructor's problem, not the student's)."""
+
+
+@dataclass
+class TestOutcome:
+    id: str
+    name: str
+    max_score: float
+    score: float
+    status: str  # passed | failed | error
+    message: str
+    visibility: str = "visible"
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, AssertionError):
+        text = str(exc).strip()
+        return text or "a check failed"
+    if isinstance(exc, StudentError):
+        return f"your code raised {exc}"
+    if isinstance(exc, (ProbeTimeout, KernelDied)):
+        return str(exc)
+    if isinstance(exc, ProbeError):
+        return f"the grader could not read your answer: {exc}"
+    if isinstance(exc, pytest.skip.Exception):
+        return str(exc) or "skipped"
+    text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+class _Plugin:
+    def __init__(self, student: Evaluator, reference: Evaluator, seed: int):
+        self._student, self._reference, self._seed = student, reference, seed
+        self.items: dict[str, dict[str, Any]] = {}
+        self.order: list[str] = []
+        self.outcomes: dict[str, tuple[str, str]] = {}
+        self.collect_errors: list[str] = []
+
+    def pytest_configure(self, config: pytest.Config) -> None:
+        config.addinivalue_line("markers", "points(n): points the test is worth")
+        config.addinivalue_line("markers", "visibility(v): visible|hidden|after_due_date|after_published")
+
+    @pytest.fixture
+    def student(self) -> Evaluator:
+        return self._student
+
+    @pytest.fixture
+    def reference(self) -> Evaluator:
+        return self._reference
+
+    @pytest.fixture
+    def grading_seed(self) -> int:
+        return self._seed
+
+    def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+        if report.failed:
+            text = str(report.longrepr).strip().splitlines()
+            self.collect_errors.append(f"{report.nodeid}: {text[-1] if text else 'collection failed'}")
+
+    def pytest_collection_modifyitems(self, session, config, items) -> None:  # noqa: ANN001
+        for item in items:
+            marker = item.get_closest_marker("points")
+            if marker is None or not marker.args:
+                self.collect_errors.append(f"{item.nodeid}: has no @pytest.mark.points(n)")
+                continue
+            points = marker.args[0]
+            if isinstance(points, bool) or not isinstance(points, (int, float)) or points < 0:
+                self.collect_errors.append(f"{item.nodeid}: points must be a number >= 0")
+                continue
+            vis = item.get_closest_marker("visibility")
+            visibility = vis.args[0] if vis and vis.args else "visible"
+            if visibility not in VISIBILITIES:
+                self.collect_errors.append(f"{item.nodeid}: unknown visibility {visibility!r}")
+            doc = (getattr(item, "function", None).__doc__ or "") if hasattr(item, "function") else ""
+            name = doc.strip().splitlines()[0].strip() if doc.strip() else item.name
+            self.items[item.nodeid] = {"name": name, "points": float(points), "visibility": visibility,
+                                       "id": item.name if "::" not in item.nodeid
+                                       else item.nodeid.split("::", 1)[1]}
+            self.order.append(item.nodeid)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):  # noqa: ANN001
+        outcome = yield
+        report = outcome.get_result()
+        if report.when == "call" or report.failed or report.skipped:
+            if report.passed:
+                self.outcomes.setdefault(item.nodeid, ("passed", ""))
+            elif report.skipped:
+                message = _message(call.excinfo.value) if call.excinfo else "skipped"
+                self.outcomes[item.nodeid] = ("failed", message)
+            else:
+                message = _message(call.excinfo.value) if call.excinfo else "failed"
+                status = "failed" if report.when == "call" else "error"
+                self.outcomes[item.nodeid] = (status, message)
+
+
+_INI: Path | None = None
+
+
+def _empty_ini() -> Path:
+    global _INI
+    if _INI is None or not _INI.exists():
+        fd, name = tempfile.mkstemp(prefix="grader-pytest-", suffix=".ini")
+        os.write(fd, b"[pytest]\n")
+        os.close(fd)
+        _INI = Path(name)
+    return _INI
+
+
+def run_suite(tests_dir: Path, student: Evaluator, reference: Evaluator, seed: int) -> list[TestOutcome]:
+    """Run every test in ``tests_dir``; return one outcome per test, in file order."""
+    if not tests_dir.is_dir():
+        raise SuiteError(f"hidden tests folder {tests_dir} does not exist")
+    plugin = _Plugin(student, reference, seed)
+    args = [str(tests_dir), "-c", str(_empty_ini()), "--rootdir", str(tests_dir),
+            "-p", "no:cacheprovider", "-p", "no:stepwise", "--assert=plain",
+            "--import-mode=importlib", "-q", "--no-header", "-W", "ignore::DeprecationWarning"]
+    saved = {k: os.environ.get(k) for k in ("PYTEST_ADDOPTS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
+    os.environ.pop("PYTEST_ADDOPTS", None)
+    os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
+    sink = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            code = pytest.main(args, plugins=[plugin])
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    if plugin.collect_errors:
+        raise SuiteError("hidden tests are broken: " + "; ".join(plugin.collect_errors[:3]))
+    if not plugin.order:
+        raise SuiteError(f"no hidden tests were collected in {tests_dir} (pytest exit {int(code)})")
+    results = []
+    for nodeid in plugin.order:
+        meta = plugin.items[nodeid]
+        status, message = plugin.outcomes.get(nodeid, ("error", "the test did not run"))
+        results.append(TestOutcome(
+            id=meta["id"], name=meta["name"], max_score=meta["points"],
+            score=meta["points"] if status == "passed" else 0.0, status=status,
+            message=message, visibility=meta["visibility"]))
+    return results

@@ -1,0 +1,377 @@
+"""Sandboxed Jupyter kernels: start one, execute a notebook in it, keep it alive for probes.
+
+A notebook is executed with nbclient in a real IPython kernel that jupyter_client starts from
+a kernelspec the grader writes (``grader._launch`` applies the resource limits and then
+becomes ``ipykernel_launcher``). The kernel runs in a fresh temporary working directory with a
+scrubbed environment and its own session (process group), which is killed when the kernel is
+closed so nothing it started survives.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+from jupyter_client import AsyncKernelManager
+from jupyter_client.kernelspec import KernelSpecManager
+from nbclient import NotebookClient
+from nbclient.exceptions import DeadKernelError
+from nbclient.util import run_sync
+
+from .probe import MIME, KernelDied, ProbeError, ProbeTimeout, decode_reply, kernel_code
+
+KERNEL_NAME = "grader-sandbox"
+# Variables a kernel may inherit from the grader; everything else is dropped.
+_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
+             "CUDA_HOME", "LD_LIBRARY_PATH", "SYSTEMROOT")
+
+
+@dataclass
+class KernelLimits:
+    memory: int | None = 4 * 1024**3
+    file_size: int | None = 512 * 1024**2
+    cell_timeout: float = 60.0
+    notebook_budget: float = 600.0
+    probe_timeout: float = 30.0
+    output_limit: int = 1024**2
+    startup_timeout: float = 60.0
+    threads: int = 1
+
+
+def _write_kernelspec(root: Path, limits: KernelLimits) -> Path:
+    argv = [sys.executable, "-m", "grader._launch"]
+    if limits.memory:
+        argv += ["--memory", str(int(limits.memory))]
+    if limits.file_size:
+        argv += ["--fsize", str(int(limits.file_size))]
+    argv += ["--", "-f", "{connection_file}", "--HistoryManager.enabled=False"]
+    spec_dir = root / "kernels" / KERNEL_NAME
+    spec_dir.mkdir(parents=True, exist_ok=True)
+    (spec_dir / "kernel.json").write_text(json.dumps(
+        {"argv": argv, "display_name": "Python 3 (grader sandbox)", "language": "python",
+         "env": {}}))
+    return root / "kernels"
+
+
+def sandbox_env(workdir: Path, *, threads: int = 1, device: str = "cpu",
+                extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
+    env.update({
+        "HOME": str(workdir),
+        "TMPDIR": str(workdir),
+        "IPYTHONDIR": str(workdir / ".ipython"),
+        "MPLCONFIGDIR": str(workdir / ".matplotlib"),
+        "MPLBACKEND": "Agg",
+        "PYTHONDONTWRITEBYTECODE": "1",
+        "PYTHONHASHSEED": "0",
+        "OMP_NUM_THREADS": str(threads),
+        "MKL_NUM_THREADS": str(threads),
+        "OPENBLAS_NUM_THREADS": str(threads),
+        "NUMEXPR_NUM_THREADS": str(threads),
+        "TOKENIZERS_PARALLELISM": "false",
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+        "JUPYTER_PLATFORM_DIRS": "1",
+    })
+    if device == "cpu":
+        env["CUDA_VISIBLE_DEVICES"] = ""
+    if extra:
+        env.update(extra)
+    return env
+
+
+class _LimitedClient(NotebookClient):
+    """nbclient with a cap on the output kept per cell (a cell printing gigabytes must not
+    exhaust the grader's memory)."""
+
+    output_limit: int = 1024**2
+
+    timed_out: bool = False
+
+    def output(self, outs, msg, display_id, cell_index):  # noqa: D102 - nbclient hook
+        if cell_index in self._truncated:
+            return None
+        used = self._output_bytes.get(cell_index, 0)
+        content = msg.get("content", {})
+        size = len(json.dumps(content, default=str))
+        left = self.output_limit - used
+        if size > left:
+            self._truncated.add(cell_index)
+            if msg.get("msg_type") == "stream" and left > 0:
+                outs.append(nbformat.v4.new_output("stream", name=content.get("name", "stdout"),
+                                                   text=str(content.get("text", ""))[:left]))
+            outs.append(nbformat.v4.new_output(
+                "stream", name="stderr",
+                text=f"\n[grader: output of this cell cut off after {self.output_limit} bytes]\n"))
+            return None
+        self._output_bytes[cell_index] = used + size
+        return super().output(outs, msg, display_id, cell_index)
+
+    async def _async_handle_timeout(self, timeout, cell=None):  # noqa: D102 - nbclient hook
+        self.timed_out = True
+        return await super()._async_handle_timeout(timeout, cell)
+
+
+@dataclass
+class CellReport:
+    index: int
+    status: str  # ok | error | timeout | skipped | died
+    ename: str | None = None
+    evalue: str | None = None
+
+
+@dataclass
+class ExecutionReport:
+    status: str = "ok"  # ok | timeout | budget | died | error
+    reason: str | None = None
+    cells: list[CellReport] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def errors(self) -> list[CellReport]:
+        return [c for c in self.cells if c.status != "ok"]
+
+
+class LiveKernel:
+    """A sandboxed kernel that executes one notebook and then answers probes."""
+
+    def __init__(self, limits: KernelLimits, *, device: str = "cpu", seed: int = 0,
+                 files: dict[str, Path] | None = None, env: dict[str, str] | None = None,
+                 label: str = "kernel"):
+        self.limits = limits
+        self.seed = seed
+        self.label = label
+        self._root = Path(tempfile.mkdtemp(prefix="grader-"))
+        self.workdir = self._root / "work"
+        self.workdir.mkdir()
+        for name, source in (files or {}).items():
+            target = self.workdir / name
+            if source.is_dir():
+                shutil.copytree(source, target)
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(source, target)
+        kernel_dirs = _write_kernelspec(self._root / "spec", limits)
+        self._ksm = KernelSpecManager(kernel_dirs=[str(kernel_dirs)], ensure_native_kernel=False)
+        # IPC (unix sockets in the sandbox folder) rather than TCP: no port is opened, and it
+        # keeps working when the kernel has no network at all.
+        self.km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=self._ksm,
+                                     transport="ipc", ip=str(self._root / "ipc" / "kernel"))
+        (self._root / "ipc").mkdir()
+        self.log_path = self._root / "kernel.log"
+        self.env = sandbox_env(self.workdir, threads=limits.threads, device=device, extra=env)
+        self.client: _LimitedClient | None = None
+        self.dead_reason: str | None = None
+        self.pid: int | None = None
+
+    # lifecycle -------------------------------------------------------------------------
+    def _client(self, nb: nbformat.NotebookNode) -> _LimitedClient:
+        client = _LimitedClient(
+            nb, km=self.km, timeout=int(self.limits.cell_timeout), allow_errors=True,
+            interrupt_on_timeout=True, startup_timeout=int(self.limits.startup_timeout),
+            record_timing=True, kernel_name=KERNEL_NAME,
+            resources={"metadata": {"path": str(self.workdir)}},
+        )
+        client.output_limit = int(self.limits.output_limit)
+        client._output_bytes = {}
+        client._truncated = set()
+        return client
+
+    def start(self, nb: nbformat.NotebookNode | None = None) -> None:
+        nb = nb if nb is not None else nbformat.v4.new_notebook()
+        self.client = self._client(nb)
+        self._log = open(self.log_path, "wb")
+        run_sync(self.client.async_start_new_kernel)(cwd=str(self.workdir), env=self.env,
+                                                     stdout=self._log, stderr=self._log)
+        run_sync(self.client.async_start_new_kernel_client)()
+        provisioner = getattr(self.km, "provisioner", None)
+        process = getattr(provisioner, "process", None)
+        self.pid = getattr(process, "pid", None)
+
+    def is_alive(self) -> bool:
+        try:
+            return bool(run_sync(self.km.is_alive)())
+        except Exception:  # noqa: BLE001
+            return False
+
+    def close(self) -> None:
+        try:
+            if self.client is not None and self.client.kc is not None:
+                self.client.kc.stop_channels()
+            if self.km.has_kernel:
+                run_sync(self.km.shutdown_kernel)(now=True)
+        except Exception:  # noqa: BLE001 - best effort, the process group is killed below
+            pass
+        finally:
+            self._kill_group()
+            if getattr(self, "_log", None) is not None:
+                self._log.close()
+            shutil.rmtree(self._root, ignore_errors=True)
+
+    def _kill_group(self) -> None:
+        if self.pid is None:
+            return
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def __enter__(self) -> "LiveKernel":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # execution -------------------------------------------------------------------------
+    def execute(self, nb: nbformat.NotebookNode) -> ExecutionReport:
+        """Run every code cell; errors do not stop later cells. Outputs stay in ``nb``."""
+        if self.client is None:
+            self.start(nb)
+        client = self.client
+        assert client is not None
+        client.nb = nb
+        client.reset_execution_trackers()
+        report = ExecutionReport()
+        started = time.monotonic()
+        deadline = started + self.limits.notebook_budget
+        cell_timeout = self.limits.cell_timeout
+        try:
+            info = run_sync(client.async_wait_for_reply)(client.kc.kernel_info())
+            nb.metadata["language_info"] = info["content"]["language_info"]
+        except Exception:  # noqa: BLE001 - metadata only
+            pass
+        number = 0
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type != "code":
+                continue
+            number += 1
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                report.cells.append(CellReport(index, "skipped"))
+                if report.status == "ok":
+                    report.status = "budget"
+                    report.reason = (f"the notebook used up its time budget of "
+                                     f"{self.limits.notebook_budget:g} s before code cell {number}")
+                continue
+            limit = min(cell_timeout, remaining)
+            by_budget = limit < cell_timeout
+            client.timeout = max(1, int(limit + 0.999))
+            client.error_on_timeout = {
+                "ename": "CellTimeoutError",
+                "evalue": (f"the notebook used up its time budget of {self.limits.notebook_budget:g} s"
+                           if by_budget else f"cell ran longer than {cell_timeout:g} s"),
+                "traceback": [],
+            }
+            client.timed_out = False
+            try:
+                client.execute_cell(cell, index)
+            except DeadKernelError:
+                report.cells.append(CellReport(index, "died"))
+                self.dead_reason = f"the kernel died while running code cell {number}"
+                report.status, report.reason = "died", self.dead_reason
+                for later in range(index + 1, len(nb.cells)):
+                    if nb.cells[later].cell_type == "code":
+                        report.cells.append(CellReport(later, "skipped"))
+                break
+            except Exception as exc:  # noqa: BLE001 - e.g. a kernel that never replies
+                report.cells.append(CellReport(index, "error", type(exc).__name__, str(exc)[:300]))
+                continue
+            error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
+            if client.timed_out:
+                error = client.error_on_timeout
+                cell.outputs.append(nbformat.v4.new_output(
+                    "stream", name="stderr", text=f"[grader: this cell was stopped: {error['evalue']}]\n"))
+            if error is None:
+                report.cells.append(CellReport(index, "ok"))
+                continue
+            ename, evalue = error.get("ename"), str(error.get("evalue", ""))[:300]
+            if ename == "CellTimeoutError":
+                report.cells.append(CellReport(index, "timeout", ename, evalue))
+                if report.status == "ok":
+                    report.status = "budget" if by_budget else "timeout"
+                    report.reason = (f"code cell {number} was stopped: {evalue}")
+                self._settle_after_interrupt()
+            else:
+                report.cells.append(CellReport(index, "error", ename, evalue))
+                if ename == "MemoryError" and report.status == "ok":
+                    limit_text = _human(self.limits.memory) if self.limits.memory else "the limit"
+                    report.status = "memory"
+                    report.reason = f"code cell {number} ran out of memory (limit {limit_text})"
+        report.seconds = time.monotonic() - started
+        return report
+
+    def _settle_after_interrupt(self) -> None:
+        """After an interrupt, wait briefly until the kernel answers again."""
+        try:
+            self._execute_raw("None", timeout=10)
+        except ProbeError:
+            pass
+
+    # probes ----------------------------------------------------------------------------
+    def _execute_raw(self, code: str, timeout: float) -> list[str]:
+        if self.client is None or self.client.kc is None:
+            raise KernelDied("the kernel was never started")
+        replies: list[str] = []
+
+        def hook(msg: dict[str, Any]) -> None:
+            if msg["header"]["msg_type"] in ("display_data", "execute_result"):
+                data = msg["content"].get("data", {})
+                if MIME in data:
+                    replies.append(data[MIME])
+
+        kc = self.client.kc
+        try:
+            run_sync(kc.execute_interactive)(code, store_history=False, allow_stdin=False,
+                                             stop_on_error=False, timeout=timeout,
+                                             output_hook=hook)
+        except TimeoutError:
+            if not self.is_alive():
+                raise self._died() from None
+            try:
+                run_sync(self.km.interrupt_kernel)()
+            except Exception:  # noqa: BLE001
+                pass
+            raise ProbeTimeout(timeout) from None
+        except (RuntimeError, OSError) as exc:
+            if not self.is_alive():
+                raise self._died() from None
+            raise ProbeError(f"could not talk to the kernel: {exc}") from None
+        return replies
+
+    def _died(self) -> KernelDied:
+        self.dead_reason = self.dead_reason or "the kernel died while answering a test"
+        return KernelDied(self.dead_reason)
+
+    def eval(self, src: str, timeout: float | None = None) -> Any:
+        if self.dead_reason and not self.is_alive():
+            raise KernelDied(self.dead_reason)
+        timeout = self.limits.probe_timeout if timeout is None else timeout
+        try:
+            replies = self._execute_raw(kernel_code(src, self.seed), timeout)
+        except ProbeTimeout:
+            self._settle_after_interrupt()
+            raise
+        if not replies:
+            if not self.is_alive():
+                raise self._died()
+            raise ProbeError("the kernel gave no answer (was the probe interrupted?)")
+        return decode_reply(replies[-1])
+
+
+def _human(n: int | float | None) -> str:
+    if not n:
+        return "none"
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
+        n /= 1024
+    return str(n)

@@ -1,0 +1,170 @@
+"""Probes: how a hidden test asks a kernel a question and gets plain data back.
+
+The grader sends a small, self-contained piece of Python to the kernel. It runs the probe code
+in a *copy* of the notebook's globals (so probes cannot disturb each other or the notebook),
+with Python's, NumPy's and torch's random generators seeded, and publishes the value of the
+final expression as JSON text under a private MIME type. NumPy arrays (and tensors, converted
+to NumPy) travel as base64 ``.npy`` bytes and are loaded here with ``allow_pickle=False``.
+Nothing from the kernel is ever unpickled or executed in the grader: the trust boundary of
+DESIGN.md section 4.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+from typing import Any
+
+import numpy as np
+
+MIME = "application/x-grader-probe+json"
+MAX_REPLY_BYTES = 64 * 1024 * 1024
+
+
+class ProbeError(Exception):
+    """A probe could not produce a value (base class)."""
+
+
+class StudentError(ProbeError):
+    """The student's code raised while answering a probe. ``str()`` is a plain message."""
+
+    def __init__(self, ename: str, evalue: str, where: str | None = None):
+        self.ename, self.evalue, self.where = ename, evalue, where
+        location = f" in {where}" if where else ""
+        detail = f": {evalue}" if evalue else ""
+        super().__init__(f"{ename}{location}{detail}")
+
+
+class ProbeTimeout(ProbeError):
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        super().__init__(f"your code ran longer than {seconds:g} s while answering this test "
+                         "(stopped)")
+
+
+class KernelDied(ProbeError):
+    def __init__(self, reason: str = "the notebook's kernel is no longer running"):
+        super().__init__(reason)
+
+
+# Runs inside the kernel. Every name is local to a function that deletes itself, so the
+# notebook's namespace is unchanged afterwards. Kept free of f-string braces: we substitute
+# with str.replace.
+_KERNEL_TEMPLATE = r'''
+def __grader_probe__():
+    import ast as _ast, base64 as _b64, io as _io, json as _json, random as _random, sys as _sys
+    from IPython.display import publish_display_data as _publish
+    _src, _seed, _mime = __SRC__, __SEED__, __MIME__
+
+    def _enc(v, depth=0):
+        if depth > 50:
+            raise TypeError("the value is nested too deeply")
+        if v is None or type(v) in (bool, str):
+            return v
+        if isinstance(v, bool):
+            return bool(v)
+        if isinstance(v, int):
+            return int.__index__(v)
+        if isinstance(v, float):
+            return float.__float__(v)
+        if isinstance(v, str):
+            return str.__str__(v)
+        np = _sys.modules.get("numpy")
+        torch = _sys.modules.get("torch")
+        if torch is not None and isinstance(v, torch.Tensor):
+            v = v.detach().to("cpu").numpy()
+        if np is not None and isinstance(v, np.generic):
+            return _enc(v.item(), depth + 1)
+        if np is not None and isinstance(v, np.ndarray):
+            if v.dtype.hasobject:
+                raise TypeError("an array of Python objects cannot be sent to the grader")
+            buf = _io.BytesIO()
+            np.save(buf, np.ascontiguousarray(v), allow_pickle=False)
+            return {"__ndarray__": _b64.b64encode(buf.getvalue()).decode("ascii")}
+        if isinstance(v, (list, tuple)):
+            return [_enc(x, depth + 1) for x in v]
+        if isinstance(v, dict):
+            out = {}
+            for k, x in v.items():
+                if not isinstance(k, str):
+                    raise TypeError("dictionary keys must be strings")
+                out[str.__str__(k)] = _enc(x, depth + 1)
+            return out
+        raise TypeError("a " + type(v).__name__ + " cannot be sent to the grader "
+                        "(expected numbers, strings, lists, dicts or arrays)")
+
+    _ns = dict(globals())
+    _ns.pop("__grader_probe__", None)
+    _random.seed(_seed)
+    if "numpy" in _sys.modules:
+        _sys.modules["numpy"].random.seed(_seed)
+    if "torch" in _sys.modules:
+        _sys.modules["torch"].manual_seed(_seed)
+    try:
+        _tree = _ast.parse(_src, "<probe>", "exec")
+        _last = None
+        if _tree.body and isinstance(_tree.body[-1], _ast.Expr):
+            _last = _ast.Expression(_tree.body.pop().value)
+        exec(compile(_tree, "<probe>", "exec"), _ns)
+        _value = eval(compile(_last, "<probe>", "eval"), _ns) if _last is not None else None
+        try:
+            _out = {"ok": True, "value": _enc(_value)}
+        except (TypeError, ValueError) as _e:
+            _out = {"ok": False, "ename": "UnsupportedValue", "evalue": str(_e), "where": None}
+    except Exception as _e:
+        _where = None
+        _t = _e.__traceback__
+        while _t is not None:
+            _code = _t.tb_frame.f_code
+            if _code.co_filename != "<probe>" and _code.co_name != "__grader_probe__":
+                _where = getattr(_code, "co_qualname", _code.co_name)
+            _t = _t.tb_next
+        try:
+            _msg = str(_e)
+        except Exception:
+            _msg = ""
+        _out = {"ok": False, "ename": type(_e).__name__, "evalue": _msg[:500], "where": _where}
+    _publish({_mime: _json.dumps(_out, allow_nan=True)})
+
+try:
+    __grader_probe__()
+finally:
+    del __grader_probe__
+'''
+
+
+def kernel_code(src: str, seed: int) -> str:
+    """The code sent to the kernel for one probe."""
+    return (_KERNEL_TEMPLATE.replace("__SRC__", repr(src))
+            .replace("__SEED__", repr(int(seed)))
+            .replace("__MIME__", repr(MIME)))
+
+
+def _decode(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_decode(v) for v in value]
+    if isinstance(value, dict):
+        if set(value) == {"__ndarray__"} and isinstance(value["__ndarray__"], str):
+            raw = base64.b64decode(value["__ndarray__"], validate=True)
+            return np.load(io.BytesIO(raw), allow_pickle=False)
+        return {k: _decode(v) for k, v in value.items()}
+    return value
+
+
+def decode_reply(text: str) -> Any:
+    """Turn the kernel's JSON text into a value, or raise StudentError. Never unpickles."""
+    if not isinstance(text, str) or len(text) > MAX_REPLY_BYTES:
+        raise ProbeError("the kernel's answer was too large or malformed")
+    try:
+        reply = json.loads(text)
+    except ValueError:
+        raise ProbeError("the kernel's answer was not valid JSON") from None
+    if not isinstance(reply, dict) or "ok" not in reply:
+        raise ProbeError("the kernel's answer was malformed")
+    if reply["ok"] is True:
+        try:
+            return _decode(reply.get("value"))
+        except (ValueError, TypeError) as exc:
+            raise ProbeError(f"the kernel sent an unreadable array ({exc})") from None
+    raise StudentError(str(reply.get("ename", "Error"))[:100], str(reply.get("evalue", ""))[:500],
+                       str(reply["where"])[:100] if reply.get("where") else None)

@@ -1,0 +1,83 @@
+"""Helpers for hidden tests: comparisons whose failure message is plain words for students."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, np.ndarray):
+        if value.size > 8:
+            return f"an array of shape {tuple(value.shape)}"
+        return np.array2string(value, precision=6)
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _mismatch(actual: Any, expected: Any, rtol: float, atol: float, path: str) -> str | None:
+    """Why ``actual`` differs from ``expected`` (None when close enough)."""
+    if isinstance(expected, (list, tuple)) and not isinstance(actual, np.ndarray):
+        if not isinstance(actual, (list, tuple)):
+            return f"{path}expected a list of {len(expected)} values, got {_short(actual)}"
+        if len(actual) != len(expected):
+            return f"{path}expected {len(expected)} values, got {len(actual)}"
+        for i, (a, e) in enumerate(zip(actual, expected)):
+            why = _mismatch(a, e, rtol, atol, f"{path}[{i}] ")
+            if why:
+                return why
+        return None
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return f"{path}expected a dict, got {_short(actual)}"
+        missing = [k for k in expected if k not in actual]
+        if missing:
+            return f"{path}missing key {missing[0]!r}"
+        for k in expected:
+            why = _mismatch(actual[k], expected[k], rtol, atol, f"{path}[{k!r}] ")
+            if why:
+                return why
+        return None
+    if isinstance(expected, np.ndarray) or isinstance(actual, np.ndarray):
+        try:
+            a = np.asarray(actual, dtype=float)
+            e = np.asarray(expected, dtype=float)
+        except (TypeError, ValueError):
+            return f"{path}expected numbers, got {_short(actual)}"
+        if a.shape != e.shape:
+            return f"{path}expected shape {tuple(e.shape)}, got shape {tuple(a.shape)}"
+        if not np.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
+            worst = np.unravel_index(np.argmax(np.abs(a - e)), a.shape) if a.size else ()
+            return (f"{path}expected {_short(e)}, got {_short(a)}"
+                    + (f" (largest difference at index {tuple(int(i) for i in worst)})" if a.ndim else ""))
+        return None
+    if isinstance(expected, bool) or isinstance(expected, str) or expected is None:
+        return None if actual == expected and type(actual) is type(expected) else \
+            f"{path}expected {_short(expected)}, got {_short(actual)}"
+    if isinstance(expected, (int, float)):
+        if isinstance(actual, bool) or not isinstance(actual, (int, float)):
+            return f"{path}expected the number {_short(expected)}, got {_short(actual)}"
+        if math.isnan(expected) and math.isnan(actual):
+            return None
+        if not math.isclose(actual, expected, rel_tol=rtol, abs_tol=atol):
+            return f"{path}expected {_short(expected)}, got {_short(actual)}"
+        return None
+    return None if actual == expected else f"{path}expected {_short(expected)}, got {_short(actual)}"
+
+
+def is_close(actual: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-6) -> bool:
+    return _mismatch(actual, expected, rtol, atol, "") is None
+
+
+def assert_close(actual: Any, expected: Any, what: str, rtol: float = 1e-6,
+                 atol: float = 1e-6) -> None:
+    """Raise ``AssertionError("{what}: expected X, got Y")`` unless the values agree.
+
+    Works on numbers, strings, nested lists/dicts and NumPy arrays (shapes must match).
+    """
+    why = _mismatch(actual, expected, rtol, atol, "")
+    if why is not None:
+        raise AssertionError(f"{what}: {why}")
