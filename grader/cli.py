@@ -171,6 +171,27 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_data(args: argparse.Namespace) -> int:
+    from . import data
+    if args.action == "list":
+        for name, dataset in sorted(__import__("grader.datasets", fromlist=["registry"]).registry().items()):
+            real = data.real_path(name)
+            state = "real copy cached" if real.is_file() else ("fetchable" if dataset.url else "offline only")
+            print(f"{name:<12} {dataset.filename:<24} {state:<17} {dataset.description}")
+        return 0
+    if not args.name:
+        raise data.DataError(f"`grader data {args.action}` needs a dataset NAME")
+    if args.action == "fetch":
+        print(data.fetch(args.name))
+    elif args.action == "add":
+        if not args.file:
+            raise data.DataError("`grader data add NAME FILE` needs the FILE")
+        print(data.add(args.name, Path(args.file)))
+    elif args.action == "offline":
+        print(data.offline_path(args.name))
+    return 0
+
+
 # ------------------------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -211,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=2)
     p.set_defaults(func=cmd_demo)
 
+    p = sub.add_parser("data", help="datasets: list, fetch the real ones, add a local copy")
+    p.add_argument("action", choices=["list", "fetch", "add", "offline"])
+    p.add_argument("name", nargs="?", metavar="NAME")
+    p.add_argument("file", nargs="?", metavar="FILE", help="with `add`: a local copy of the real file")
+    p.set_defaults(func=cmd_data)
+
     p = sub.add_parser("validate", help="check course.yaml and list the exercises")
     p.set_defaults(func=cmd_validate)
     return parser
@@ -223,12 +250,14 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "workers", 1) is not None and getattr(args, "workers", 1) < 1:
         parser.error("--workers must be at least 1")
     from .cohort import VariantError
+    from .data import DataError
     from .engine import GradingError
     from .release import ReleaseError
     from .submissions import SubmissionsError
     try:
         return args.func(args)
-    except (CourseError, GradingError, ReleaseError, SubmissionsError, VariantError) as exc:
+    except (CourseError, GradingError, ReleaseError, SubmissionsError, VariantError,
+            DataError) as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

@@ -154,10 +154,22 @@ class Course:
             if exercise.id in self.exercises:
                 raise CourseError(f"{where}: duplicate exercise id")
             spec = ExerciseSpec(self, exercise)
+            self._check_datasets(where, spec)
             if require_solutions and not spec.solution.is_file():
                 raise CourseError(f"{where}: solution notebook {spec.solution.relative_to(root)} "
                                   "does not exist")
             self.exercises[exercise.id] = spec
+
+    @staticmethod
+    def _check_datasets(where: str, spec: "ExerciseSpec") -> None:
+        from .datasets import registry  # noqa: PLC0415 - keeps `import grader.course` light
+        known = registry()
+        for name, choice in spec.datasets.items():
+            if name not in known:
+                raise CourseError(f"{where}.datasets: unknown dataset {name!r} "
+                                  f"(known: {', '.join(sorted(known)) or 'none'})")
+            if choice not in ("offline", "real"):
+                raise CourseError(f"{where}.datasets.{name}: must be 'offline' or 'real', got {choice!r}")
 
     def get(self, exercise_id: str) -> ExerciseSpec:
         try:

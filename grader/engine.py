@@ -24,6 +24,7 @@ import nbformat
 
 from . import __version__
 from .course import ExerciseSpec, load_course
+from .data import kernel_files
 from .feedback import feedback_html, write_atomic, write_json_atomic
 from .gradebook import Gradebook
 from .hidden_tests import SuiteError, TestOutcome, run_suite
@@ -60,6 +61,9 @@ def exercise_fingerprint(spec: ExerciseSpec, device: str) -> str:
     digest.update(json.dumps(spec.grading_parameters(device), sort_keys=True, default=str).encode())
     for path in (spec.solution, spec.assignment):
         digest.update(path.read_bytes() if path.exists() else b"-")
+    for name, path in sorted(kernel_files(spec.datasets).items()):
+        digest.update(name.encode())
+        digest.update(sha256_file(path).encode())
     if spec.tests_dir.is_dir():
         for path in sorted(spec.tests_dir.rglob("*")):
             if path.is_file() and "__pycache__" not in path.parts:
@@ -91,7 +95,7 @@ class Reference:
             nb = parameterize(read_notebook(self.spec.solution),
                               self.spec.grading_parameters(self.device))
             kernel = LiveKernel(limits_for(self.spec), device=self.device, seed=self.spec.kernel_seed,
-                                label="reference")
+                                files=kernel_files(self.spec.datasets), label="reference")
             kernel.start(nb)
             self.execution = kernel.execute(nb)
             self.executed = nb
@@ -195,6 +199,7 @@ class Grader:
         self.spec, self.device, self.reference = spec, device, reference
         self.catalog, self.exercise_fp = catalog, exercise_fp
         self.release = read_notebook(spec.assignment)
+        self.files = kernel_files(spec.datasets)
 
     def submission_fingerprint(self, sub: Submission) -> str:
         digest = hashlib.sha256(self.exercise_fp.encode())
@@ -225,7 +230,7 @@ class Grader:
             sanitized = restore_locked_cells(submitted, self.release)
             nb = parameterize(sanitized.nb, self.spec.grading_parameters(self.device))
             with LiveKernel(limits_for(self.spec), device=self.device, seed=self.spec.kernel_seed,
-                            label=sub.student) as kernel:
+                            files=self.files, label=sub.student) as kernel:
                 kernel.start(nb)
                 execution = kernel.execute(nb)
                 tests = run_suite(self.spec.tests_dir, kernel, self.reference, self.spec.seed)
@@ -450,7 +455,8 @@ def check_notebook(spec: ExerciseSpec, path: Path, device: str = "cpu") -> tuple
     release = read_notebook(spec.assignment)
     sanitized = restore_locked_cells(submitted, release)
     nb = parameterize(sanitized.nb, spec.grading_parameters(device))
-    with LiveKernel(limits_for(spec), device=device, seed=spec.kernel_seed, label="check") as kernel:
+    with LiveKernel(limits_for(spec), device=device, seed=spec.kernel_seed,
+                    files=kernel_files(spec.datasets), label="check") as kernel:
         kernel.start(nb)
         execution = kernel.execute(nb)
     return public_check_results(nb), execution, sanitized.notes, None

@@ -1,0 +1,145 @@
+"""The exercise contract (DESIGN.md section 7), for every exercise in course.yaml.
+
+Each exercise's cohort -- reference, untouched student version, every mutant and every
+alternative from variants.yaml, and the reference once more -- is graded in one batch with two
+workers through the real engine (real kernels, the real hidden suite). The tests below then
+check the results.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from grader.cohort import apply_alternative, apply_mutant, as_submission, load_variants
+from grader.course import load_course
+from grader.engine import grade_batch
+from grader.release import check_release
+
+from .conftest import ROOT
+
+COURSE = load_course(ROOT)
+EXERCISES = list(COURSE.exercises)
+MIN_MUTANTS = {"week02_autograd": 6}
+DEFAULT_MIN_MUTANTS = 8
+
+
+class Cohort:
+    def __init__(self, spec, out: Path, results: dict, variants):
+        self.spec, self.out, self.results, self.variants = spec, out, results, variants
+
+    def result(self, student: str) -> dict:
+        return self.results[student]
+
+    def failing(self, student: str) -> dict[str, dict]:
+        return {t["id"]: t for t in self.results[student]["tests"] if t["status"] != "passed"}
+
+
+@pytest.fixture(scope="module", params=EXERCISES)
+def cohort(request, tmp_path_factory) -> Cohort:
+    spec = COURSE.get(request.param)
+    folder = tmp_path_factory.mktemp(f"{spec.id}-cohort")
+    subs = folder / "submissions"
+    subs.mkdir()
+    solution = nbformat.read(spec.solution, as_version=4)
+    assignment = nbformat.read(spec.assignment, as_version=4)
+    variants = load_variants(spec)
+    nbformat.write(as_submission(assignment, solution), subs / "reference.ipynb")
+    nbformat.write(as_submission(assignment, solution), subs / "reference_again.ipynb")
+    nbformat.write(assignment, subs / "student_version.ipynb")
+    for mutant in variants.mutants:
+        nbformat.write(as_submission(assignment, apply_mutant(solution, mutant)),
+                       subs / f"mutant_{mutant.name}.ipynb")
+    for alt in variants.alternatives:
+        nbformat.write(as_submission(assignment, apply_alternative(solution, alt)),
+                       subs / f"alternative_{alt.name}.ipynb")
+    summary = grade_batch(spec, subs, folder / "out", workers=2)
+    return Cohort(spec, folder / "out", summary.results, variants)
+
+
+def test_reference_earns_full_marks(cohort):
+    res = cohort.result("reference")
+    assert res["extra_data"]["status"] == "graded", res["extra_data"]["reason"]
+    assert res["score"] == res["extra_data"]["max_score"] > 0, cohort.failing("reference")
+
+
+def test_points_match_course_yaml(cohort):
+    assert cohort.result("reference")["extra_data"]["max_score"] == cohort.spec.points
+
+
+def test_student_version_earns_zero_without_crashing(cohort):
+    res = cohort.result("student_version")
+    assert res["extra_data"]["status"] in ("graded", "timeout", "budget"), res["extra_data"]
+    assert res["score"] == 0, [t["id"] for t in res["tests"] if t["status"] == "passed"]
+    assert all(t["output"] for t in res["tests"]), "every failed test explains itself"
+
+
+def test_enough_mutants(cohort):
+    need = MIN_MUTANTS.get(cohort.spec.id, DEFAULT_MIN_MUTANTS)
+    assert len(cohort.variants.mutants) >= need
+
+
+def test_every_mutant_loses_points_and_feedback_names_the_failure(cohort):
+    problems = []
+    for mutant in cohort.variants.mutants:
+        student = f"mutant_{mutant.name}"
+        res = cohort.result(student)
+        failing = cohort.failing(student)
+        if res["score"] >= res["extra_data"]["max_score"]:
+            problems.append(f"{mutant.name}: earned full marks")
+            continue
+        missing = [t for t in mutant.must_fail if t not in failing]
+        if missing:
+            problems.append(f"{mutant.name}: expected {missing} to fail")
+        html = (cohort.out / "feedback" / f"{student}.html").read_text(encoding="utf-8")
+        for test in failing.values():
+            if test["name"] not in html.replace("&#x27;", "'") and \
+                    __import__("html").escape(test["name"]) not in html:
+                problems.append(f"{mutant.name}: feedback does not name {test['id']}")
+            if not test["output"]:
+                problems.append(f"{mutant.name}: {test['id']} failed without a message")
+    assert not problems, problems
+
+
+def test_alternative_solutions_earn_full_marks(cohort):
+    assert cohort.variants.alternatives, "each exercise needs a differently-written correct solution"
+    for alt in cohort.variants.alternatives:
+        res = cohort.result(f"alternative_{alt.name}")
+        assert res["score"] == res["extra_data"]["max_score"], (alt.name, cohort.failing(f"alternative_{alt.name}"))
+
+
+def test_grading_is_deterministic(cohort, tmp_path):
+    first = cohort.result("reference")
+    again = cohort.result("reference_again")
+    assert [(t["id"], t["score"], t["output"]) for t in first["tests"]] == \
+        [(t["id"], t["score"], t["output"]) for t in again["tests"]]
+    # and re-grading a failing submission from scratch gives the very same result
+    mutant = cohort.variants.mutants[0].name
+    source = cohort.out.parent / "submissions" / f"mutant_{mutant}.ipynb"
+    redo = grade_batch(cohort.spec, source, tmp_path / "again", workers=1)
+    before = cohort.result(f"mutant_{mutant}")["tests"]
+    after = redo.results[f"mutant_{mutant}"]["tests"]
+    assert [(t["id"], t["score"], t["output"]) for t in before] == \
+        [(t["id"], t["score"], t["output"]) for t in after]
+
+
+def test_feedback_never_contains_hidden_test_source(cohort):
+    hidden_lines = set()
+    for path in cohort.spec.tests_dir.rglob("test_*.py"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            line = line.strip()
+            if len(line) >= 30 and not line.startswith(("#", '"""', "@pytest")):
+                hidden_lines.add(line)
+    for html_path in (cohort.out / "feedback").glob("*.html"):
+        text = html_path.read_text(encoding="utf-8")
+        leaked = [line for line in hidden_lines if line in text]
+        assert not leaked, (html_path.name, leaked[:2])
+    for json_path in (cohort.out / "results").glob("*.json"):
+        text = json.dumps(json.loads(json_path.read_text()))
+        assert not [line for line in hidden_lines if line in text], json_path.name
+
+
+def test_release_is_in_sync(cohort):
+    assert check_release(cohort.spec) == []
