@@ -253,7 +253,9 @@ class LiveKernel:
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
-            number += 1
+            # number cells as the student sees them: papermill's injected cell is not theirs
+            if "injected-parameters" not in cell.get("metadata", {}).get("tags", []):
+                number += 1
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 report.cells.append(CellReport(index, "skipped"))

@@ -26,3 +26,95 @@ def run_cli(*args: str, cwd: Path | None = None) -> "subprocess.CompletedProcess
     import subprocess
     return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd or ROOT, text=True,
                           capture_output=True, timeout=600)
+
+
+# --------------------------------------------------------------------------- a tiny course
+MINI_ID = "week01_mini"
+
+MINI_TESTS = '''
+import pytest
+from grader.testing import assert_close
+
+
+@pytest.mark.points(2)
+def test_double(student, reference):
+    """double() doubles numbers"""
+    probe = "[double(x) for x in (0, 1.5, -4)]"
+    assert_close(student.eval(probe), reference.eval(probe), "double of 0, 1.5 and -4")
+
+
+@pytest.mark.points(1)
+def test_array(student, reference):
+    """double() works on arrays"""
+    probe = "import numpy as np; double(np.arange(3.0))"
+    assert_close(student.eval(probe), reference.eval(probe), "double of [0, 1, 2]")
+
+
+@pytest.mark.points(1)
+def test_seed(student, grading_seed):
+    """the grading seed stays in the grader"""
+    assert student.eval("SEED") != grading_seed, "the notebook must not see the grading seed"
+    assert student.eval("FAST") is True, "grading runs with FAST = True"
+'''
+
+
+def _mini_notebook():
+    import nbformat
+    v4 = nbformat.v4
+
+    def meta(gid, *, solution=False, grade=False, points=None):
+        m = {"grade": grade, "grade_id": gid, "locked": not solution, "schema_version": 3,
+             "solution": solution}
+        if grade:
+            m["points"] = points or 0
+        return {"nbgrader": m}
+
+    params = v4.new_code_cell("SEED = 0\nFAST = False\nDEVICE = 'cpu'\nDATA_DIR = 'data'",
+                              metadata={**meta("params"), "tags": ["parameters"]})
+    cells = [
+        v4.new_markdown_cell("# Mini exercise\nWrite `double`.", metadata=meta("intro")),
+        params,
+        v4.new_code_cell('def double(x):\n    """Return 2 * x."""\n    ### BEGIN SOLUTION\n'
+                         '    return 2 * x\n    ### END SOLUTION', metadata=meta("answer", solution=True)),
+        v4.new_code_cell('assert double(2) == 4, "double(2) should be 4"',
+                         metadata=meta("check_double", grade=True, points=0)),
+    ]
+    nb = v4.new_notebook(cells=cells)
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nb
+
+
+@pytest.fixture
+def mini_course(tmp_path):
+    """A one-exercise course in tmp_path, released; returns (course, spec)."""
+    import nbformat
+    from grader.course import load_course
+    from grader.release import release
+    root = tmp_path / "course"
+    (root / "solutions").mkdir(parents=True)
+    (root / "autograde_tests" / MINI_ID).mkdir(parents=True)
+    (root / "course.yaml").write_text(
+        "course: Mini\nseed: 77\nexercises:\n"
+        f"  - id: {MINI_ID}\n    title: Mini\n    week: 1\n    points: 4\n"
+        "    cell_timeout: 5\n    notebook_budget: 30\n    test_timeout: 3\n    memory: 1GiB\n")
+    nbformat.write(_mini_notebook(), root / "solutions" / f"{MINI_ID}.ipynb")
+    (root / "autograde_tests" / MINI_ID / "test_mini.py").write_text(MINI_TESTS)
+    course = load_course(root)
+    spec = course.get(MINI_ID)
+    release(spec)
+    return course, spec
+
+
+def write_submission(spec, folder, student, answer_source=None, edit=None):
+    """A submission: the released notebook with the answer cell replaced."""
+    import nbformat
+    nb = nbformat.read(spec.assignment, as_version=4)
+    for cell in nb.cells:
+        if answer_source is not None and cell.metadata.get("nbgrader", {}).get("grade_id") == "answer":
+            cell.source = answer_source
+    if edit:
+        edit(nb)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{student}.ipynb"
+    nbformat.write(nb, path)
+    return path

@@ -1,0 +1,152 @@
+"""The grading engine end to end on a tiny exercise, with real kernels."""
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import nbformat
+import pytest
+
+from grader.engine import GradingError, grade_batch
+
+from .conftest import run_cli, write_submission
+
+GOOD = 'def double(x):\n    """Return 2 * x."""\n    y = x + x\n    return y'
+
+
+def _scores(summary):
+    return {s: r["score"] for s, r in summary.results.items()}
+
+
+def test_batch_scores_statuses_and_outputs(mini_course, tmp_path):
+    _, spec = mini_course
+    subs = tmp_path / "subs"
+    write_submission(spec, subs, "good", GOOD)
+    write_submission(spec, subs, "wrong", 'def double(x):\n    return x * 3')
+    write_submission(spec, subs, "stub")
+    write_submission(spec, subs, "loops", 'def double(x):\n    while True:\n        pass')
+    write_submission(spec, subs, "hangs_cell", 'import time\ntime.sleep(60)\ndef double(x):\n    return 2 * x')
+    write_submission(spec, subs, "dies", 'def double(x):\n    import os, numpy\n'
+                     '    if isinstance(x, numpy.ndarray):\n        os._exit(1)\n    return 2 * x')
+    (subs / "broken.ipynb").write_text("{not json", encoding="utf-8")
+    (subs / "empty.ipynb").write_bytes(b"")
+    out = tmp_path / "out"
+    summary = grade_batch(spec, subs, out, workers=2)
+    res = summary.results
+    assert _scores(summary) == {"good": 4, "wrong": 1, "stub": 1, "loops": 1, "hangs_cell": 1,
+                                "dies": 2, "broken": 0, "empty": 0}
+    # a wrong answer's message says what is wrong, in words
+    wrong = {t["id"]: t for t in res["wrong"]["tests"]}
+    assert wrong["test_double"]["output"].startswith("double of 0, 1.5 and -4: [1] expected 3")
+    stub = {t["id"]: t for t in res["stub"]["tests"]}
+    assert stub["test_double"]["output"] == "your code raised NotImplementedError in double"
+    # a probe that never returns is interrupted; the next test still runs
+    loops = {t["id"]: t for t in res["loops"]["tests"]}
+    assert "longer than 3 s" in loops["test_double"]["output"]
+    assert loops["test_seed"]["status"] == "passed"
+    # a cell past its timeout is stopped, later cells run, the result says which cell
+    assert res["hangs_cell"]["extra_data"]["status"] == "timeout"
+    assert "code cell 2" in res["hangs_cell"]["extra_data"]["reason"]
+    # a kernel that dies while answering keeps the credit earned before
+    dies = {t["id"]: t for t in res["dies"]["tests"]}
+    assert dies["test_double"]["status"] == "passed"
+    assert "died" in dies["test_array"]["output"] and "died" in dies["test_seed"]["output"]
+    assert res["broken"]["extra_data"]["status"] == "invalid"
+    assert "not valid JSON" in res["broken"]["extra_data"]["reason"]
+    assert res["empty"]["extra_data"]["reason"] == "the notebook file is empty"
+    # outputs: Gradescope-shaped JSON, CSV, gradebook, feedback
+    doc = json.loads((out / "results" / "good.json").read_text())
+    assert {"score", "tests", "output", "execution_time"} <= set(doc)
+    assert {"name", "score", "max_score", "output", "visibility"} <= set(doc["tests"][0])
+    csv_lines = (out / "grades.csv").read_text().splitlines()
+    assert csv_lines[0] == "student,score,max_score,status,test_double,test_array,test_seed"
+    assert "good,4,4,graded,2,1,1" in csv_lines
+    with sqlite3.connect(out / "gradebook.sqlite") as db:
+        assert db.execute("select count(*) from test_results").fetchone()[0] == 8 * 3
+        assert db.execute("select count(*) from submissions").fetchone()[0] == 8
+    html = (out / "feedback" / "wrong.html").read_text()
+    assert "double() doubles numbers" in html and "expected 3" in html
+    assert "assert_close(student.eval" not in html  # never the hidden test source
+
+
+def test_regrading_resumes_and_never_duplicates(mini_course, tmp_path):
+    _, spec = mini_course
+    subs = tmp_path / "subs"
+    write_submission(spec, subs, "a", GOOD)
+    write_submission(spec, subs, "b", 'def double(x):\n    return x')
+    out = tmp_path / "out"
+    first = grade_batch(spec, subs, out, workers=1)
+    assert first.graded == 2
+    again = grade_batch(spec, subs, out, workers=1)
+    assert again.graded == 0 and again.reused == 2
+    assert _scores(again) == _scores(first)
+    write_submission(spec, subs, "b", GOOD)  # b hands in a fix: only b is re-graded
+    third = grade_batch(spec, subs, out, workers=1)
+    assert third.graded == 1 and _scores(third) == {"a": 4, "b": 4}
+    forced = grade_batch(spec, subs, out, workers=1, force=True)
+    assert forced.graded == 2
+    with sqlite3.connect(out / "gradebook.sqlite") as db:
+        assert db.execute("select count(*) from submissions").fetchone()[0] == 2
+        assert db.execute("select count(*) from test_results").fetchone()[0] == 6
+
+
+def test_locked_cells_are_restored_and_reported(mini_course, tmp_path):
+    _, spec = mini_course
+
+    def tamper(nb):
+        for cell in nb.cells:
+            gid = cell.metadata.get("nbgrader", {}).get("grade_id")
+            if gid == "params":
+                cell.source += "\nFAST = False"
+        nb.cells = [c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") != "check_double"]
+        nb.cells.append(nbformat.v4.new_code_cell("extra = 1"))
+
+    write_submission(spec, tmp_path / "subs", "sneaky", GOOD, edit=tamper)
+    summary = grade_batch(spec, tmp_path / "subs", tmp_path / "out", workers=1)
+    res = summary.results["sneaky"]
+    assert res["score"] == 4  # FAST is True again: the edit was undone
+    notes = " | ".join(res["extra_data"]["notes"])
+    assert "locked cell 'params' was edited" in notes
+    assert "locked cell 'check_double' was deleted" in notes
+    assert res["extra_data"]["public_checks"] == [{"id": "check_double", "status": "passed", "message": ""}]
+
+
+def test_reference_must_earn_full_marks(mini_course, tmp_path):
+    _, spec = mini_course
+    bad = spec.tests_dir / "test_bad.py"
+    bad.write_text("import pytest\n\n@pytest.mark.points(1)\ndef test_impossible(student):\n"
+                   "    assert student.eval('double(1)') == 3, 'double(1) should be 3'\n")
+    write_submission(spec, tmp_path / "subs", "a", GOOD)
+    with pytest.raises(GradingError, match="does not earn full marks"):
+        grade_batch(spec, tmp_path / "subs", tmp_path / "out")
+
+
+def test_hidden_test_without_points_is_rejected(mini_course, tmp_path):
+    _, spec = mini_course
+    (spec.tests_dir / "test_nopoints.py").write_text("def test_x(student):\n    pass\n")
+    write_submission(spec, tmp_path / "subs", "a", GOOD)
+    with pytest.raises(GradingError, match="has no @pytest.mark.points"):
+        grade_batch(spec, tmp_path / "subs", tmp_path / "out")
+
+
+def test_cli_grade_and_check(mini_course, tmp_path):
+    course, spec = mini_course
+    subs = tmp_path / "subs"
+    good = write_submission(spec, subs, "good", GOOD)
+    proc = run_cli("grade", spec.id, str(subs), "--out", str(tmp_path / "out"), "--workers", "1",
+                   cwd=course.root)
+    assert proc.returncode == 0, proc.stderr
+    assert "good" in proc.stdout and "4/4" in proc.stdout
+    proc = run_cli("check", str(good), cwd=course.root)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "✔ check_double" in proc.stdout and "1/1 public checks passed" in proc.stdout
+    stub = write_submission(spec, subs, "stub")
+    proc = run_cli("check", str(stub), cwd=course.root)
+    assert proc.returncode == 1
+    assert "✘ check_double: NotImplementedError" in proc.stdout
+    proc = run_cli("grade", "week09_nope", str(subs), cwd=course.root)
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == ("grader: error: unknown exercise 'week09_nope' "
+                                   "(course.yaml lists: week01_mini)")
+    proc = run_cli("grade", spec.id, str(tmp_path / "missing"), cwd=course.root)
+    assert proc.returncode == 2 and "does not exist" in proc.stderr
