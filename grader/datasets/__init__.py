@@ -25,7 +25,7 @@ class Dataset:
     licence: str | None = None
 
 
-_MODULES: list[str] = []
+_MODULES: list[str] = ["names"]
 
 
 def registry() -> dict[str, Dataset]:
