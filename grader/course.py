@@ -52,6 +52,7 @@ class Limits(BaseModel):
     test_timeout: float | None = Field(default=None, gt=0, description="seconds per hidden test probe")
     memory: int | None = Field(default=None, description="memory cap of a kernel, bytes")
     output_limit: int | None = Field(default=None, description="bytes of output kept per cell")
+    processes: int | None = Field(default=None, ge=16, description="processes+threads of a kernel")
     device: Literal["cpu", "cuda", "auto"] | None = None
 
     @field_validator("memory", "output_limit", mode="before")
@@ -61,7 +62,8 @@ class Limits(BaseModel):
 
 
 DEFAULT_LIMITS = Limits(cell_timeout=60, notebook_budget=600, test_timeout=30,
-                        memory=parse_size("4GiB"), output_limit=parse_size("1MiB"), device="cpu")
+                        memory=parse_size("4GiB"), output_limit=parse_size("1MiB"), processes=256,
+                        device="cpu")
 
 
 class Exercise(Limits):

@@ -32,6 +32,7 @@ from .kernel import ExecutionReport, KernelLimits, LiveKernel
 from .notebook import (InvalidNotebook, parameterize, public_check_results, read_notebook,
                        restore_locked_cells, sha256_file)
 from .probe import ProbeError, StudentError, decode_reply, kernel_code
+from .sandbox import Sandbox
 from .submissions import Submission, discover
 
 
@@ -51,6 +52,12 @@ def limits_for(spec: ExerciseSpec) -> KernelLimits:
     return KernelLimits(memory=spec.memory, cell_timeout=spec.cell_timeout,
                         notebook_budget=spec.notebook_budget, probe_timeout=spec.test_timeout,
                         output_limit=spec.output_limit)
+
+
+def default_sandbox(spec: ExerciseSpec, *extra_hidden: Path) -> Sandbox:
+    """Every isolation measure on; hide the course repository (solutions, hidden tests, git
+    history, outputs) and whatever else the caller names."""
+    return Sandbox(processes=spec.processes, hide=[spec.course.root, *extra_hidden])
 
 
 def exercise_fingerprint(spec: ExerciseSpec, device: str) -> str:
@@ -80,8 +87,10 @@ class Reference:
     """The reference solution's answers: cached per probe, computed by a lazily started
     reference kernel on a miss."""
 
-    def __init__(self, spec: ExerciseSpec, device: str, answers: dict[str, str] | None = None):
+    def __init__(self, spec: ExerciseSpec, device: str, answers: dict[str, str] | None = None,
+                 sandbox: Sandbox | None = None):
         self.spec, self.device = spec, device
+        self.sandbox = sandbox or default_sandbox(spec)
         self.answers: dict[str, str] = dict(answers or {})
         self._kernel: LiveKernel | None = None
         self.execution: ExecutionReport | None = None
@@ -95,7 +104,8 @@ class Reference:
             nb = parameterize(read_notebook(self.spec.solution),
                               self.spec.grading_parameters(self.device))
             kernel = LiveKernel(limits_for(self.spec), device=self.device, seed=self.spec.kernel_seed,
-                                files=kernel_files(self.spec.datasets), label="reference")
+                                files=kernel_files(self.spec.datasets), label="reference",
+                                sandbox=self.sandbox)
             kernel.start(nb)
             self.execution = kernel.execute(nb)
             self.executed = nb
@@ -195,8 +205,9 @@ class Grader:
     """Grades single submissions of one exercise. One per process."""
 
     def __init__(self, spec: ExerciseSpec, device: str, reference: Reference, catalog: Catalog,
-                 exercise_fp: str):
+                 exercise_fp: str, sandbox: Sandbox | None = None):
         self.spec, self.device, self.reference = spec, device, reference
+        self.sandbox = sandbox or default_sandbox(spec)
         self.catalog, self.exercise_fp = catalog, exercise_fp
         self.release = read_notebook(spec.assignment)
         self.files = kernel_files(spec.datasets)
@@ -230,7 +241,7 @@ class Grader:
             sanitized = restore_locked_cells(submitted, self.release)
             nb = parameterize(sanitized.nb, self.spec.grading_parameters(self.device))
             with LiveKernel(limits_for(self.spec), device=self.device, seed=self.spec.kernel_seed,
-                            files=self.files, label=sub.student) as kernel:
+                            files=self.files, label=sub.student, sandbox=self.sandbox) as kernel:
                 kernel.start(nb)
                 execution = kernel.execute(nb)
                 tests = run_suite(self.spec.tests_dir, kernel, self.reference, self.spec.seed)
@@ -244,6 +255,7 @@ class Grader:
                               seconds=time.monotonic() - started, fingerprint=fingerprint,
                               notebook_sha=notebook_sha, notes=sanitized.notes,
                               public=public_check_results(nb), execution=execution)
+        result["extra_data"]["isolation"] = kernel.isolation
         return Graded(result, nbformat.writes(nb), feedback_html(nb, result))
 
 
@@ -256,16 +268,17 @@ def _reference_state_path(out: Path, exercise_fp: str) -> Path:
 
 
 def prepare_reference(spec: ExerciseSpec, device: str, out: Path | None, exercise_fp: str,
-                      *, require_full_marks: bool = True) -> tuple[Reference, Catalog]:
+                      *, require_full_marks: bool = True,
+                      sandbox: Sandbox | None = None) -> tuple[Reference, Catalog]:
     """Execute the reference once, run the hidden suite against it (filling the answer cache),
     and check it earns full marks. Reuses the cache saved by an earlier run of this batch."""
     state_path = _reference_state_path(out, exercise_fp) if out is not None else None
     if state_path is not None and state_path.is_file():
         state = json.loads(state_path.read_text())
-        return Reference(spec, device, state["answers"]), Catalog(state["catalog"])
+        return Reference(spec, device, state["answers"], sandbox), Catalog(state["catalog"])
     if not spec.assignment.is_file():
         raise GradingError(f"{spec.assignment} does not exist; run `grader release {spec.id}` first")
-    reference = Reference(spec, device)
+    reference = Reference(spec, device, sandbox=sandbox)
     try:
         kernel = reference.kernel()
     except Exception as exc:  # noqa: BLE001
@@ -303,10 +316,12 @@ _WORKER: Grader | None = None
 
 
 def _init_worker(course_root: str, exercise_id: str, device: str, answers: dict[str, str],
-                 catalog: list[dict], exercise_fp: str) -> None:
+                 catalog: list[dict], exercise_fp: str, hidden: list[str]) -> None:
     global _WORKER
     spec = load_course(Path(course_root)).get(exercise_id)
-    _WORKER = Grader(spec, device, Reference(spec, device, answers), Catalog(catalog), exercise_fp)
+    sandbox = default_sandbox(spec, *map(Path, hidden))
+    _WORKER = Grader(spec, device, Reference(spec, device, answers, sandbox), Catalog(catalog),
+                     exercise_fp, sandbox)
     import atexit
     atexit.register(_WORKER.reference.close)
 
@@ -378,8 +393,12 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
     try:
         submissions, summary.warnings = discover(source, spec.id, workspace)
         exercise_fp = exercise_fingerprint(spec, device)
-        reference, catalog = prepare_reference(spec, device, out, exercise_fp)
-        grader = Grader(spec, device, reference, catalog, exercise_fp)
+        hidden = [Path(source).resolve(), out.resolve(), workspace]
+        if gradebook_url and "://" not in gradebook_url:
+            hidden.append(Path(gradebook_url).resolve().parent)
+        sandbox = default_sandbox(spec, *hidden)
+        reference, catalog = prepare_reference(spec, device, out, exercise_fp, sandbox=sandbox)
+        grader = Grader(spec, device, reference, catalog, exercise_fp, sandbox)
         todo: list[Submission] = []
         for sub in submissions:
             previous = None if force else outputs.existing(sub.student)
@@ -411,7 +430,7 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
             with ProcessPoolExecutor(
                     max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_init_worker,
                     initargs=(str(spec.course.root), spec.id, device, reference.answers,
-                              catalog.tests, exercise_fp)) as pool:
+                              catalog.tests, exercise_fp, [str(p) for p in hidden])) as pool:
                 pending = {pool.submit(_grade_in_worker, s.student,
                                        str(s.path) if s.path else None, s.problem): s for s in todo}
                 while pending:
@@ -456,7 +475,8 @@ def check_notebook(spec: ExerciseSpec, path: Path, device: str = "cpu") -> tuple
     sanitized = restore_locked_cells(submitted, release)
     nb = parameterize(sanitized.nb, spec.grading_parameters(device))
     with LiveKernel(limits_for(spec), device=device, seed=spec.kernel_seed,
-                    files=kernel_files(spec.datasets), label="check") as kernel:
+                    files=kernel_files(spec.datasets), label="check",
+                    sandbox=default_sandbox(spec, path.resolve())) as kernel:
         kernel.start(nb)
         execution = kernel.execute(nb)
     return public_check_results(nb), execution, sanitized.notes, None

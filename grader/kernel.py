@@ -27,6 +27,7 @@ from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 
 from .probe import MIME, KernelDied, ProbeError, ProbeTimeout, decode_reply, kernel_code
+from .sandbox import Sandbox, UidLease, is_root, kill_uid
 
 KERNEL_NAME = "grader-sandbox"
 # Variables a kernel may inherit from the grader; everything else is dropped.
@@ -46,12 +47,25 @@ class KernelLimits:
     threads: int = 1
 
 
-def _write_kernelspec(root: Path, limits: KernelLimits) -> Path:
-    argv = [sys.executable, "-m", "grader._launch"]
+def _write_kernelspec(root: Path, limits: KernelLimits, sandbox: Sandbox | None,
+                      uid: int | None, report: Path, connection: Path) -> Path:
+    argv = [sys.executable, "-m", "grader._launch", "--report", str(report)]
     if limits.memory:
         argv += ["--memory", str(int(limits.memory))]
     if limits.file_size:
         argv += ["--fsize", str(int(limits.file_size))]
+    if sandbox is not None:
+        if uid is not None:
+            argv += ["--uid", str(uid), "--gid", str(uid), "--chown", str(connection)]
+            if sandbox.processes:
+                argv += ["--nproc", str(int(sandbox.processes))]
+        if sandbox.network and is_root():
+            argv += ["--netns"]
+        if is_root():
+            for path in sandbox.hidden_paths():
+                argv += ["--hide", path]
+            for path in sandbox.expose():
+                argv += ["--expose", path]
     argv += ["--", "-f", "{connection_file}", "--HistoryManager.enabled=False"]
     spec_dir = root / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
@@ -146,10 +160,13 @@ class LiveKernel:
 
     def __init__(self, limits: KernelLimits, *, device: str = "cpu", seed: int = 0,
                  files: dict[str, Path] | None = None, env: dict[str, str] | None = None,
-                 label: str = "kernel"):
+                 label: str = "kernel", sandbox: Sandbox | None = None):
         self.limits = limits
         self.seed = seed
         self.label = label
+        self.sandbox = sandbox
+        self._lease = UidLease() if sandbox is not None and sandbox.user and is_root() else None
+        self.uid = self._lease.uid if self._lease else None
         self._root = Path(tempfile.mkdtemp(prefix="grader-"))
         self.workdir = self._root / "work"
         self.workdir.mkdir()
@@ -160,18 +177,26 @@ class LiveKernel:
             else:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(source, target)
-        kernel_dirs = _write_kernelspec(self._root / "spec", limits)
+        (self._root / "ipc").mkdir()
+        self.report_path = self._root / "isolation.json"
+        self.connection_file = self._root / "connection.json"
+        kernel_dirs = _write_kernelspec(self._root / "spec", limits, sandbox, self.uid,
+                                        self.report_path, self.connection_file)
+        if self.uid is not None:
+            for path in [self._root, *self._root.rglob("*")]:
+                os.chown(path, self.uid, self.uid)
         self._ksm = KernelSpecManager(kernel_dirs=[str(kernel_dirs)], ensure_native_kernel=False)
         # IPC (unix sockets in the sandbox folder) rather than TCP: no port is opened, and it
         # keeps working when the kernel has no network at all.
         self.km = AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=self._ksm,
-                                     transport="ipc", ip=str(self._root / "ipc" / "kernel"))
-        (self._root / "ipc").mkdir()
+                                     transport="ipc", ip=str(self._root / "ipc" / "kernel"),
+                                     connection_file=str(self.connection_file))
         self.log_path = self._root / "kernel.log"
         self.env = sandbox_env(self.workdir, threads=limits.threads, device=device, extra=env)
         self.client: _LimitedClient | None = None
         self.dead_reason: str | None = None
         self.pid: int | None = None
+        self.isolation: dict[str, Any] = {}
 
     # lifecycle -------------------------------------------------------------------------
     def _client(self, nb: nbformat.NotebookNode) -> _LimitedClient:
@@ -196,6 +221,30 @@ class LiveKernel:
         provisioner = getattr(self.km, "provisioner", None)
         process = getattr(provisioner, "process", None)
         self.pid = getattr(process, "pid", None)
+        self.isolation = self._isolation()
+
+    def _isolation(self) -> dict[str, Any]:
+        """Which measures are in force for this kernel (as the launcher reported them)."""
+        try:
+            report = json.loads(self.report_path.read_text())
+        except (OSError, ValueError):
+            report = {"errors": {"report": "the launcher wrote no report"}}
+        return {
+            "memory_cap": report.get("memory"),
+            "file_size_cap": report.get("file_size"),
+            "process_cap": report.get("processes"),
+            "unprivileged_uid": report.get("uid"),
+            "network": report.get("network") or "not isolated",
+            "hidden_paths": report.get("hidden") or [],
+            "cpu_threads": self.limits.threads,
+            "output_cap": self.limits.output_limit,
+            "cell_timeout": self.limits.cell_timeout,
+            "notebook_budget": self.limits.notebook_budget,
+            "private_workdir": True,
+            "scrubbed_environment": True,
+            "cleanup": "all processes of the kernel's uid" if self.uid is not None else "process group",
+            "not_applied": report.get("errors", {}),
+        }
 
     def is_alive(self) -> bool:
         try:
@@ -213,6 +262,11 @@ class LiveKernel:
             pass
         finally:
             self._kill_group()
+            if self.uid is not None:
+                kill_uid(self.uid)
+            if self._lease is not None:
+                self._lease.release()
+                self._lease = None
             if getattr(self, "_log", None) is not None:
                 self._log.close()
             shutil.rmtree(self._root, ignore_errors=True)

@@ -25,7 +25,7 @@ class Dataset:
     licence: str | None = None
 
 
-_MODULES: list[str] = ["names"]
+_MODULES: list[str] = ["names", "water"]
 
 
 def registry() -> dict[str, Dataset]:

@@ -1,0 +1,109 @@
+"""What isolates a kernel, and the per-kernel uid pool.
+
+Defaults (DESIGN.md section 5): a memory cap, a file-size cap, a private working directory, a
+scrubbed environment, one CPU thread, an output cap and per-cell/whole-notebook time limits
+apply everywhere. When the grader runs as root, each kernel also gets a uid of its own (from a
+pool, so concurrent kernels cannot read each other's files and the process cap counts only that
+kernel's processes), a network namespace with no interface up, and a mount namespace in which
+the course repository, the submissions, the outputs and root's home are covered by empty
+read-only mounts. ``grader doctor`` checks each measure on this machine.
+"""
+from __future__ import annotations
+
+import fcntl
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+UID_BASE = 61000
+UID_COUNT = 1000
+_LOCK_DIR = Path("/tmp/grader-uids")
+
+
+def is_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+@dataclass
+class Sandbox:
+    """Isolation measures requested for a kernel (what applied is reported by the kernel)."""
+
+    user: bool = True            # a uid of its own (needs root)
+    network: bool = True         # a network namespace without interfaces (needs root)
+    processes: int | None = 256  # RLIMIT_NPROC for the kernel's uid (threads count too)
+    hide: list[Path] = field(default_factory=list)
+
+    def expose(self) -> list[str]:
+        """What the kernel must still see to start: the Python installation and the venv."""
+        paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+                 os.path.dirname(os.path.realpath(sys.executable))}
+        return sorted(p for p in paths if p)
+
+    def hidden_paths(self) -> list[str]:
+        paths = [str(p) for p in self.hide]
+        if is_root():
+            paths.append(os.path.expanduser("~root"))
+        return paths
+
+
+class UidLease:
+    """An exclusive uid from the pool, held with an fcntl lock until released."""
+
+    def __init__(self) -> None:
+        _LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
+        os.chmod(_LOCK_DIR, 0o700)
+        start = os.getpid() % UID_COUNT
+        for step in range(UID_COUNT):
+            uid = UID_BASE + (start + step) % UID_COUNT
+            handle = open(_LOCK_DIR / str(uid), "a")
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()
+                continue
+            self.uid, self._handle = uid, handle
+            kill_uid(uid)  # nothing left over from an earlier holder that crashed
+            return
+        raise RuntimeError("no free sandbox uid (more than 1000 kernels at once?)")
+
+    def release(self) -> None:
+        if getattr(self, "_handle", None) is not None:
+            self._handle.close()
+            self._handle = None
+
+
+def processes_of(uid: int) -> list[int]:
+    pids = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as handle:
+                for line in handle:
+                    if line.startswith("Uid:"):
+                        if int(line.split()[1]) == uid:
+                            pids.append(int(entry))
+                        break
+        except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError):
+            continue
+    return pids
+
+
+def kill_uid(uid: int, attempts: int = 50) -> int:
+    """SIGKILL every process running as ``uid`` (daemons and escaped children included)."""
+    killed = 0
+    for _ in range(attempts):
+        pids = processes_of(uid)
+        if not pids:
+            return killed
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGKILL)
+                killed += 1
+            except (ProcessLookupError, PermissionError):
+                pass
+        time.sleep(0.02)
+    return killed
