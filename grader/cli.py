@@ -192,6 +192,18 @@ def cmd_data(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .doctor import run_checks
+    checks = run_checks()
+    width = max(len(c.measure) for c in checks)
+    for check in checks:
+        print(f"{'✔' if check.ok else '✘'} {check.measure:<{width}}  {check.detail}")
+    missing = [c.measure for c in checks if not c.ok]
+    print(f"\n{len(checks) - len(missing)}/{len(checks)} isolation measures in force on this machine"
+          + (f"; missing: {', '.join(missing)}" if missing else ""))
+    return 1 if missing else 0
+
+
 # ------------------------------------------------------------------------------- parser
 
 def build_parser() -> argparse.ArgumentParser:
@@ -237,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", nargs="?", metavar="NAME")
     p.add_argument("file", nargs="?", metavar="FILE", help="with `add`: a local copy of the real file")
     p.set_defaults(func=cmd_data)
+
+    p = sub.add_parser("doctor", help="check which isolation measures work on this machine")
+    p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("validate", help="check course.yaml and list the exercises")
     p.set_defaults(func=cmd_validate)

@@ -318,6 +318,14 @@ _WORKER: Grader | None = None
 def _init_worker(course_root: str, exercise_id: str, device: str, answers: dict[str, str],
                  catalog: list[dict], exercise_fp: str, hidden: list[str]) -> None:
     global _WORKER
+    # a worker (and through the launcher's own setting, its kernels) dies with the grader,
+    # even when the grader is killed with SIGKILL
+    import ctypes
+    import signal
+    try:
+        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
     spec = load_course(Path(course_root)).get(exercise_id)
     sandbox = default_sandbox(spec, *map(Path, hidden))
     _WORKER = Grader(spec, device, Reference(spec, device, answers, sandbox), Catalog(catalog),

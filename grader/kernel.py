@@ -304,6 +304,7 @@ class LiveKernel:
         except Exception:  # noqa: BLE001 - metadata only
             pass
         number = 0
+        restarts = 0
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
@@ -332,8 +333,19 @@ class LiveKernel:
                 client.execute_cell(cell, index)
             except DeadKernelError:
                 report.cells.append(CellReport(index, "died"))
-                self.dead_reason = f"the kernel died while running code cell {number}"
-                report.status, report.reason = "died", self.dead_reason
+                reason = f"the kernel died while running code cell {number}"
+                if report.status == "ok":
+                    report.status, report.reason = "died", reason
+                cell.outputs.append(nbformat.v4.new_output(
+                    "stream", name="stderr", text=f"[grader: {reason}]\n"))
+                if restarts < self.max_restarts and self._restart(nb, report, deadline):
+                    restarts += 1
+                    cell.outputs.append(nbformat.v4.new_output(
+                        "stream", name="stderr", text="[grader: the kernel was restarted and the "
+                        "earlier cells were run again; later cells continue]\n"))
+                    report.reason = f"{reason}; the kernel was restarted and later cells still ran"
+                    continue
+                self.dead_reason = reason
                 for later in range(index + 1, len(nb.cells)):
                     if nb.cells[later].cell_type == "code":
                         report.cells.append(CellReport(later, "skipped"))
@@ -364,6 +376,30 @@ class LiveKernel:
                     report.reason = f"code cell {number} ran out of memory (limit {limit_text})"
         report.seconds = time.monotonic() - started
         return report
+
+    max_restarts = 2
+
+    def _restart(self, nb: nbformat.NotebookNode, report: ExecutionReport, deadline: float) -> bool:
+        """Start a fresh kernel after one died, and re-run the cells that had run fine, so
+        the cells after the fatal one are still graded."""
+        try:
+            self._kill_group()
+            if self.uid is not None:
+                kill_uid(self.uid)
+            run_sync(self.km.restart_kernel)(now=True)
+            run_sync(self.client.kc.wait_for_ready)(timeout=self.limits.startup_timeout)
+            provisioner = getattr(self.km, "provisioner", None)
+            self.pid = getattr(getattr(provisioner, "process", None), "pid", None)
+            for done in report.cells:
+                if done.status != "ok":
+                    continue
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._execute_raw(nb.cells[done.index].source, timeout=min(remaining, self.limits.cell_timeout))
+            return True
+        except Exception:  # noqa: BLE001 - then the notebook simply stops here
+            return False
 
     def _settle_after_interrupt(self) -> None:
         """After an interrupt, wait briefly until the kernel answers again."""

@@ -82,9 +82,12 @@ def processes_of(uid: int) -> list[int]:
             continue
         try:
             with open(f"/proc/{entry}/status", encoding="ascii", errors="replace") as handle:
+                zombie = False
                 for line in handle:
-                    if line.startswith("Uid:"):
-                        if int(line.split()[1]) == uid:
+                    if line.startswith("State:"):
+                        zombie = line.split()[1] in ("Z", "X")  # dead, waiting to be reaped
+                    elif line.startswith("Uid:"):
+                        if int(line.split()[1]) == uid and not zombie:
                             pids.append(int(entry))
                         break
         except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError):

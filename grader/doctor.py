@@ -1,0 +1,108 @@
+"""`grader doctor`: which isolation measures actually work on this machine.
+
+Each measure is checked by doing the forbidden thing from inside a real sandboxed kernel and
+watching it fail (bounded so that a missing protection cannot hurt the machine).
+"""
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from .kernel import KernelLimits, LiveKernel
+from .probe import ProbeError
+from .sandbox import Sandbox, is_root, processes_of
+
+CANARY = "GRADER_DOCTOR_CANARY"
+
+
+@dataclass
+class Check:
+    measure: str
+    ok: bool
+    detail: str
+
+
+def _eval(kernel: LiveKernel, code: str, timeout: float = 20):
+    try:
+        return kernel.eval(code, timeout=timeout)
+    except ProbeError as exc:
+        return f"probe failed: {exc}"
+
+
+def run_checks() -> list[Check]:
+    checks: list[Check] = []
+    secret_dir = Path(tempfile.mkdtemp(prefix="grader-doctor-secret-"))
+    os.chmod(secret_dir, 0o755)
+    secret = secret_dir / "hidden_tests.py"
+    secret.write_text("SECRET = 42\n")
+    os.chmod(secret, 0o644)
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    port = server.getsockname()[1]
+    os.environ[CANARY] = "visible"
+    limits = KernelLimits(memory=256 * 1024**2, file_size=1024**2, cell_timeout=2,
+                          notebook_budget=60, probe_timeout=20, output_limit=64 * 1024)
+    sandbox = Sandbox(processes=64, hide=[secret_dir])
+    kernel = LiveKernel(limits, sandbox=sandbox, label="doctor")
+    uid = kernel.uid
+    try:
+        nb = nbformat.v4.new_notebook(cells=[
+            nbformat.v4.new_code_cell("import time\ntime.sleep(30)"),
+            nbformat.v4.new_code_cell("for i in range(2000):\n    print('x' * 1000)"),
+        ])
+        kernel.start(nb)
+        report = kernel.execute(nb)
+        iso = kernel.isolation
+        checks.append(Check("per-cell timeout", report.cells[0].status == "timeout",
+                            "a cell sleeping 30 s was stopped after 2 s"))
+        kept = sum(len(str(o.get("text", ""))) for o in nb.cells[1].outputs)
+        checks.append(Check("output cap", kept <= 70 * 1024,
+                            f"a cell printing 2 MB kept {kept // 1024} KiB (cap 64 KiB)"))
+        got = _eval(kernel, "b = bytearray(512 * 1024 * 1024); 'allocated'")
+        checks.append(Check("memory cap", got != "allocated",
+                            "allocating 512 MiB under a 256 MiB cap " + (
+                                "failed with MemoryError" if "MemoryError" in str(got) else f"gave {got!r}")))
+        got = _eval(kernel, "f = open('big.bin', 'wb')\ntry:\n    f.write(b'0' * (4 * 1024 * 1024)); f.flush(); r = 'wrote'\n"
+                            "except OSError as e:\n    r = type(e).__name__\nfinally:\n    f.close()\nr")
+        checks.append(Check("file-size cap", got != "wrote", f"writing 4 MiB under a 1 MiB cap: {got}"))
+        got = _eval(kernel, "import os; os.getuid()")
+        checks.append(Check("unprivileged user", isinstance(got, int) and got != 0,
+                            f"the kernel runs as uid {got}" + ("" if is_root() else
+                                                              " (the grader is not root: cannot switch)")))
+        got = _eval(kernel, f"import socket\ntry:\n    socket.create_connection(('127.0.0.1', {port}), timeout=2); r = 'connected'\n"
+                            "except OSError as e:\n    r = str(e)\nr")
+        checks.append(Check("no network", got != "connected",
+                            f"connecting to the grader's own port on 127.0.0.1: {got}"))
+        got = _eval(kernel, f"import os\ntry:\n    r = open({str(secret)!r}).read()\nexcept OSError as e:\n    r = type(e).__name__\nr")
+        checks.append(Check("hidden files", got != "SECRET = 42\n",
+                            f"reading a world-readable file in a hidden folder: {got}"))
+        got = _eval(kernel, f"import os; os.environ.get({CANARY!r})")
+        checks.append(Check("scrubbed environment", got is None, "a variable set in the grader is "
+                            + ("absent" if got is None else "visible") + " in the kernel"))
+        # forks that exit at once never hit the cap; hold them instead, bounded at 300
+        got = _eval(kernel, "import os, time\nkids = []\nfor i in range(300):\n    try:\n        pid = os.fork()\n"
+                            "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(20); os._exit(0)\n"
+                            "    kids.append(pid)\nlen(kids)", timeout=30)
+        checks.append(Check("process cap", isinstance(got, int) and got < 300,
+                            f"holding child processes stopped at {got} (cap 64, bounded at 300)"))
+        _eval(kernel, "import subprocess\nsubprocess.Popen(['sh', '-c', 'setsid sleep 600 &']); 'ok'")
+    finally:
+        kernel.close()
+        server.close()
+        os.environ.pop(CANARY, None)
+        secret.unlink()
+        secret_dir.rmdir()
+    if uid is not None:
+        left = processes_of(uid)
+        checks.append(Check("process clean-up", not left,
+                            f"a daemon started with setsid: {len(left)} process(es) left after closing"))
+    else:
+        checks.append(Check("process clean-up", False, "without a uid of its own only the kernel's "
+                            "process group is killed; a setsid daemon can escape"))
+    return checks
