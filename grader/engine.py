@@ -51,6 +51,7 @@ def resolve_device(requested: str | None, spec: ExerciseSpec) -> str:
 def limits_for(spec: ExerciseSpec) -> KernelLimits:
     return KernelLimits(memory=spec.memory, cell_timeout=spec.cell_timeout,
                         notebook_budget=spec.notebook_budget, probe_timeout=spec.test_timeout,
+                        tests_budget=spec.notebook_budget,
                         output_limit=spec.output_limit)
 
 

@@ -42,6 +42,7 @@ class KernelLimits:
     cell_timeout: float = 60.0
     notebook_budget: float = 600.0
     probe_timeout: float = 30.0
+    tests_budget: float = 600.0  # all probes of one submission together
     output_limit: int = 1024**2
     startup_timeout: float = 60.0
     threads: int = 1
@@ -197,6 +198,7 @@ class LiveKernel:
         self.dead_reason: str | None = None
         self.pid: int | None = None
         self.isolation: dict[str, Any] = {}
+        self.probe_seconds = 0.0
 
     # lifecycle -------------------------------------------------------------------------
     def _client(self, nb: nbformat.NotebookNode) -> _LimitedClient:
@@ -367,7 +369,22 @@ class LiveKernel:
                 if report.status == "ok":
                     report.status = "budget" if by_budget else "timeout"
                     report.reason = (f"code cell {number} was stopped: {evalue}")
-                self._settle_after_interrupt()
+                if not self._settle_after_interrupt():
+                    # the code ignored the interrupt (e.g. it blocks SIGINT): start afresh
+                    if restarts < self.max_restarts and self._restart(nb, report, deadline):
+                        restarts += 1
+                        report.reason += "; it ignored the interrupt, so the kernel was restarted"
+                    else:
+                        self.dead_reason = (f"code cell {number} did not stop when interrupted; "
+                                            "the kernel was shut down")
+                        report.reason = self.dead_reason
+                        self._kill_group()
+                        if self.uid is not None:
+                            kill_uid(self.uid)
+                        for later in range(index + 1, len(nb.cells)):
+                            if nb.cells[later].cell_type == "code":
+                                report.cells.append(CellReport(later, "skipped"))
+                        break
             else:
                 report.cells.append(CellReport(index, "error", ename, evalue))
                 if ename == "MemoryError" and report.status == "ok":
@@ -401,12 +418,13 @@ class LiveKernel:
         except Exception:  # noqa: BLE001 - then the notebook simply stops here
             return False
 
-    def _settle_after_interrupt(self) -> None:
+    def _settle_after_interrupt(self) -> bool:
         """After an interrupt, wait briefly until the kernel answers again."""
         try:
-            self._execute_raw("None", timeout=10)
+            self._execute_raw("None", timeout=5)
+            return True
         except ProbeError:
-            pass
+            return False
 
     # probes ----------------------------------------------------------------------------
     def _execute_raw(self, code: str, timeout: float) -> list[str]:
@@ -444,14 +462,26 @@ class LiveKernel:
         return KernelDied(self.dead_reason)
 
     def eval(self, src: str, timeout: float | None = None) -> Any:
-        if self.dead_reason and not self.is_alive():
+        if self.dead_reason:
             raise KernelDied(self.dead_reason)
         timeout = self.limits.probe_timeout if timeout is None else timeout
+        left = self.limits.tests_budget - self.probe_seconds
+        if left <= 0:
+            raise ProbeTimeout(timeout, budget=self.limits.tests_budget)
+        started = time.monotonic()
         try:
-            replies = self._execute_raw(kernel_code(src, self.seed), timeout)
+            replies = self._execute_raw(kernel_code(src, self.seed), min(timeout, left))
         except ProbeTimeout:
-            self._settle_after_interrupt()
-            raise
+            if not self._settle_after_interrupt():
+                self.dead_reason = ("your code did not stop when interrupted while answering a "
+                                    "test; the kernel was shut down")
+                self._kill_group()
+                if self.uid is not None:
+                    kill_uid(self.uid)
+            raise ProbeTimeout(timeout) if timeout <= left else \
+                ProbeTimeout(timeout, budget=self.limits.tests_budget) from None
+        finally:
+            self.probe_seconds += time.monotonic() - started
         if not replies:
             if not self.is_alive():
                 raise self._died()

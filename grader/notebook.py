@@ -91,6 +91,11 @@ def restore_locked_cells(submission: nbformat.NotebookNode,
     so a student cannot change data loading, parameters or public checks; every change is
     reported in ``notes``."""
     notes: list[str] = []
+    spec = submission.get("metadata", {}).get("kernelspec", {}) or {}
+    language = str(spec.get("language") or "python").lower()
+    if language != "python":
+        notes.append(f"the notebook was saved with the {spec.get('display_name') or language} kernel; "
+                     "it was run with Python, as the exercise requires")
     by_id: dict[str, Any] = {}
     extras_after: dict[str | None, list[Any]] = {}
     released_ids = {grade_id(c) for c in release.cells if grade_id(c)}

@@ -36,10 +36,14 @@ class StudentError(ProbeError):
 
 
 class ProbeTimeout(ProbeError):
-    def __init__(self, seconds: float):
-        self.seconds = seconds
-        super().__init__(f"your code ran longer than {seconds:g} s while answering this test "
-                         "(stopped)")
+    def __init__(self, seconds: float, budget: float | None = None):
+        self.seconds, self.budget = seconds, budget
+        if budget is not None:
+            super().__init__(f"not run: the tests used up their time budget of {budget:g} s "
+                             "(earlier tests ran too long)")
+        else:
+            super().__init__(f"your code ran longer than {seconds:g} s while answering this test "
+                             "(stopped)")
 
 
 class KernelDied(ProbeError):
