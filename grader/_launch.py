@@ -31,6 +31,7 @@ MS_REC = 16384
 MS_PRIVATE = 1 << 18
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_PDEATHSIG = 1
+ADDR_NO_RANDOMIZE = 0x0040000
 
 _libc = None
 
@@ -130,6 +131,10 @@ def main(argv: list[str]) -> None:
     if "--fsize" in single:
         report["file_size"] = int(single["--fsize"]) if _set(resource.RLIMIT_FSIZE, int(single["--fsize"])) else None
     _set(resource.RLIMIT_CORE, 0)
+    # no address-space randomisation: code whose result depends on object ids (set order of
+    # objects hashed by id) then behaves the same on every run, so grading twice agrees
+    current = _c().personality(0xFFFFFFFF)
+    report["aslr_off"] = current != -1 and _c().personality(current | ADDR_NO_RANDOMIZE) != -1
     uid = int(single["--uid"]) if "--uid" in single else None
     gid = int(single.get("--gid", uid)) if uid is not None else None
     if "--nproc" in single:

@@ -58,7 +58,11 @@ def limits_for(spec: ExerciseSpec) -> KernelLimits:
 def default_sandbox(spec: ExerciseSpec, *extra_hidden: Path) -> Sandbox:
     """Every isolation measure on; hide the course repository (solutions, hidden tests, git
     history, outputs) and whatever else the caller names."""
-    return Sandbox(processes=spec.processes, hide=[spec.course.root, *extra_hidden])
+    hide = [spec.course.root, *extra_hidden]
+    checkout = Path(__file__).resolve().parents[1]  # the grader's own source checkout, if any
+    if (checkout / ".git").exists() or (checkout / "course.yaml").exists():
+        hide.append(checkout)
+    return Sandbox(processes=spec.processes, hide=hide)
 
 
 def exercise_fingerprint(spec: ExerciseSpec, device: str) -> str:

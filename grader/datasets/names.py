@@ -5,8 +5,8 @@ The offline stand-in is written by a small hand-made syllable grammar below: a s
 three middle syllables and an ending, each drawn with fixed weights from a seeded
 ``random.Random``. It produces name-like strings (``a``-``z`` only, 2 to 15 letters, unique,
 one per line) with the statistics a bigram model needs: frequent and rare bigrams, many letter
-pairs that never occur (``q`` is always followed by ``u``, ``j`` only by a vowel), and a few
-characters that dominate the ends of names. Nothing is downloaded and no real list is used.
+pairs that never occur (``q`` is always followed by ``u``, ``j`` only by a vowel or ``y``), and
+a few characters that dominate the ends of names. Nothing is downloaded and no real list is used.
 """
 from __future__ import annotations
 
