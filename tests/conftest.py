@@ -39,6 +39,7 @@ from grader.testing import assert_close
 @pytest.mark.points(2)
 def test_double(student, reference):
     """double() doubles numbers"""
+    assert student.eval("double(1)") == reference.eval("double(1)"), "double(1) should be 2"
     probe = "[double(x) for x in (0, 1.5, -4)]"
     assert_close(student.eval(probe), reference.eval(probe), "double of 0, 1.5 and -4")
 
