@@ -364,7 +364,7 @@ weights and a bias, so the network has $3 \times 3 = 9$ parameters.
 """)
 
 solution("xor_params", '''
-# The hand-chosen parameters [w1, w2, b] of the three perceptrons.
+# Define XOR_PARAMS = {"or": [w1, w2, b], "nand": [w1, w2, b], "and": [w1, w2, b]}, with numbers.
 ### BEGIN SOLUTION
 XOR_PARAMS = {
     "or": [20.0, 20.0, -10.0],
