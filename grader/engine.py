@@ -7,6 +7,7 @@ normally never start a reference kernel of their own.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -32,6 +33,7 @@ from .kernel import ExecutionReport, KernelLimits, LiveKernel
 from .notebook import (InvalidNotebook, parameterize, public_check_results, read_notebook,
                        restore_locked_cells, sha256_file)
 from .probe import ProbeError, StudentError, decode_reply, kernel_code
+from .gpus import GpuSlot, visible_gpus
 from .sandbox import Sandbox
 from .submissions import Submission, discover
 
@@ -43,8 +45,10 @@ class GradingError(Exception):
 def resolve_device(requested: str | None, spec: ExerciseSpec) -> str:
     device = requested or spec.device
     if device == "auto":
-        import torch  # noqa: PLC0415 - only needed for auto
-        device = "cuda" if torch.cuda.is_available() else "cpu"
+        device = "cuda" if visible_gpus() else "cpu"
+    elif device == "cuda" and not visible_gpus():
+        raise GradingError("--device cuda was asked for, but no GPU is visible (nvidia-smi finds "
+                           "none; set GRADER_GPUS=0,1,... to name them, or use --device cpu)")
     return device
 
 
@@ -98,6 +102,7 @@ class Reference:
         self.sandbox = sandbox or default_sandbox(spec)
         self.answers: dict[str, str] = dict(answers or {})
         self._kernel: LiveKernel | None = None
+        self._slot: GpuSlot | None = None
         self.execution: ExecutionReport | None = None
         self.executed: nbformat.NotebookNode | None = None
 
@@ -108,9 +113,10 @@ class Reference:
         if self._kernel is None:
             nb = parameterize(read_notebook(self.spec.solution),
                               self.spec.grading_parameters(self.device))
+            self._slot = GpuSlot() if self.device == "cuda" else None
             kernel = LiveKernel(limits_for(self.spec), device=self.device, seed=self.spec.kernel_seed,
                                 files=kernel_files(self.spec.datasets), label="reference",
-                                sandbox=self.sandbox)
+                                sandbox=self.sandbox, gpu=self._slot.device if self._slot else None)
             kernel.start(nb)
             self.execution = kernel.execute(nb)
             self.executed = nb
@@ -139,6 +145,9 @@ class Reference:
         if self._kernel is not None:
             self._kernel.close()
             self._kernel = None
+        if self._slot is not None:
+            self._slot.release()
+            self._slot = None
 
 
 @dataclass
@@ -245,11 +254,16 @@ class Grader:
         try:
             sanitized = restore_locked_cells(submitted, self.release)
             nb = parameterize(sanitized.nb, self.spec.grading_parameters(self.device))
-            with LiveKernel(limits_for(self.spec), device=self.device, seed=self.spec.kernel_seed,
-                            files=self.files, label=sub.student, sandbox=self.sandbox) as kernel:
+            # on GPU: wait for a free GPU, hold it while this kernel lives (CPU work goes on)
+            with (GpuSlot() if self.device == "cuda" else contextlib.nullcontext()) as slot, \
+                    LiveKernel(limits_for(self.spec), device=self.device, seed=self.spec.kernel_seed,
+                               files=self.files, label=sub.student, sandbox=self.sandbox,
+                               gpu=slot.device if slot else None) as kernel:
                 kernel.start(nb)
                 execution = kernel.execute(nb)
                 tests = run_suite(self.spec.tests_dir, kernel, self.reference, self.spec.seed)
+            if self.device == "cuda":
+                self.reference.close()  # a reference kernel started for a cache miss frees its GPU
         except SuiteError as exc:
             raise GradingError(str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - a grader bug must not stop the batch
@@ -411,6 +425,8 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
             hidden.append(Path(gradebook_url).resolve().parent)
         sandbox = default_sandbox(spec, *hidden)
         reference, catalog = prepare_reference(spec, device, out, exercise_fp, sandbox=sandbox)
+        if device == "cuda":
+            reference.close()  # its answers are cached; free the GPU for the students' kernels
         grader = Grader(spec, device, reference, catalog, exercise_fp, sandbox)
         todo: list[Submission] = []
         for sub in submissions:

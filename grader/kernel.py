@@ -76,7 +76,7 @@ def _write_kernelspec(root: Path, limits: KernelLimits, sandbox: Sandbox | None,
     return root / "kernels"
 
 
-def sandbox_env(workdir: Path, *, threads: int = 1, device: str = "cpu",
+def sandbox_env(workdir: Path, *, threads: int = 1, device: str = "cpu", gpu: str | None = None,
                 extra: dict[str, str] | None = None) -> dict[str, str]:
     env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
     env.update({
@@ -99,6 +99,8 @@ def sandbox_env(workdir: Path, *, threads: int = 1, device: str = "cpu",
     })
     if device == "cpu":
         env["CUDA_VISIBLE_DEVICES"] = ""
+    elif gpu is not None:
+        env["CUDA_VISIBLE_DEVICES"] = gpu
     if extra:
         env.update(extra)
     return env
@@ -161,8 +163,9 @@ class LiveKernel:
 
     def __init__(self, limits: KernelLimits, *, device: str = "cpu", seed: int = 0,
                  files: dict[str, Path] | None = None, env: dict[str, str] | None = None,
-                 label: str = "kernel", sandbox: Sandbox | None = None):
+                 label: str = "kernel", sandbox: Sandbox | None = None, gpu: str | None = None):
         self.limits = limits
+        self.gpu = gpu
         self.seed = seed
         self.label = label
         self.sandbox = sandbox
@@ -193,7 +196,7 @@ class LiveKernel:
                                      transport="ipc", ip=str(self._root / "ipc" / "kernel"),
                                      connection_file=str(self.connection_file))
         self.log_path = self._root / "kernel.log"
-        self.env = sandbox_env(self.workdir, threads=limits.threads, device=device, extra=env)
+        self.env = sandbox_env(self.workdir, threads=limits.threads, device=device, gpu=gpu, extra=env)
         self.client: _LimitedClient | None = None
         self.dead_reason: str | None = None
         self.pid: int | None = None
@@ -245,6 +248,7 @@ class LiveKernel:
             "private_workdir": True,
             "scrubbed_environment": True,
             "cleanup": "all processes of the kernel's uid" if self.uid is not None else "process group",
+            "gpu": self.gpu,
             "not_applied": report.get("errors", {}),
         }
 
