@@ -89,7 +89,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     try:
         summary = grade_batch(spec, Path(args.submissions), out, workers=args.workers,
                               device=args.device, force=args.force, progress=bar.update,
-                              on_result=on_result, gradebook_url=args.gradebook)
+                              on_result=on_result, gradebook_url=args.gradebook,
+                              backend=args.backend, ray_address=args.address)
     finally:
         bar.close()
     for warning in summary.warnings:
@@ -231,6 +232,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where kernels run (default: the exercise's device policy)")
     p.add_argument("--force", action="store_true", help="re-grade submissions that are unchanged")
     p.add_argument("--gradebook", metavar="URL", help="SQLAlchemy URL (default: OUT/gradebook.sqlite)")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="local process pool (default) or a Ray cluster")
+    p.add_argument("--address", metavar="ADDR",
+                   help="with --backend ray: the cluster to join (default: start a local one)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("check", help="run your notebook and its public checks before handing in")

@@ -409,7 +409,8 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
                 device: str | None = None, force: bool = False,
                 progress: Callable[[int], Any] | None = None,
                 on_result: Callable[[str, dict], Any] | None = None,
-                gradebook_url: str | None = None) -> BatchSummary:
+                gradebook_url: str | None = None, backend: str = "local",
+                ray_address: str | None = None) -> BatchSummary:
     started = time.monotonic()
     device = resolve_device(device, spec)
     out = Path(out)
@@ -451,7 +452,14 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
             if progress:
                 progress(1)
 
-        if workers <= 1 or len(todo) <= 1:
+        if backend == "ray":
+            from . import ray_backend
+            reference.close()  # the answers travel with the tasks
+            ray_backend.run(spec, todo, device=device, answers=reference.answers,
+                            catalog=catalog.tests, exercise_fp=exercise_fp, address=ray_address,
+                            workers=workers, finish=finish,
+                            crashed=lambda sub, exc: _crashed(grader, sub, exc))
+        elif workers <= 1 or len(todo) <= 1:
             for sub in todo:
                 finish(sub.student, grader.grade(sub))
         else:
@@ -511,5 +519,5 @@ def check_notebook(spec: ExerciseSpec, path: Path, device: str = "cpu") -> tuple
     return public_check_results(nb), execution, sanitized.notes, None
 
 
-__all__ = ["grade_batch", "Grader", "GradingError", "prepare_reference", "check_notebook",
+__all__ = ["grade_batch", "Grader", "GradingError", "prepare_reference", "check_notebook", "Submission",
            "exercise_fingerprint", "resolve_device", "BatchSummary"]

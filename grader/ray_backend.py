@@ -1,0 +1,110 @@
+"""Grading on a Ray cluster: each submission is a Ray task carrying the exercise bundle.
+
+The same :class:`grader.engine.Grader` runs inside the task as in a local worker; only the way
+work is handed out differs. The bundle (course.yaml, the exercise's reference, release and
+hidden tests) goes to the object store once; each node unpacks it once per exercise version.
+Nodes need the same environment as the grader (this package, its pinned dependencies) and run
+the kernels in the same sandbox; GPUs are scheduled by Ray (``num_gpus=1`` per task), and the
+task's ``CUDA_VISIBLE_DEVICES`` becomes the kernel's.
+"""
+from __future__ import annotations
+
+import io
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from .course import ExerciseSpec, load_course
+
+_NODE_CACHE: dict[str, Any] = {}
+
+
+def make_bundle(spec: ExerciseSpec) -> bytes:
+    """A tar.gz with what grading one exercise needs, and nothing of other exercises."""
+    root = spec.course.root
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        tar.add(root / "course.yaml", arcname="course.yaml")
+        tar.add(spec.solution, arcname=f"solutions/{spec.solution.name}")
+        tar.add(spec.assignment, arcname=f"assignments/{spec.assignment.name}")
+        tar.add(spec.tests_dir, arcname=f"autograde_tests/{spec.id}",
+                filter=lambda info: None if "__pycache__" in info.name else info)
+        # course.yaml must load: other exercises' solution files are stubbed out
+        for other in spec.course.exercises.values():
+            if other.id != spec.id:
+                info = tarfile.TarInfo(f"solutions/{other.solution.name}")
+                info.size = 2
+                tar.addfile(info, io.BytesIO(b"{}"))
+    return buffer.getvalue()
+
+
+def _node_grader(bundle: bytes, exercise_id: str, device: str, answers: dict, catalog: list,
+                 exercise_fp: str):
+    """The Grader of this node (worker process) for this exercise version, built once."""
+    from .engine import Catalog, Grader, Reference, default_sandbox
+    key = exercise_fp
+    if key not in _NODE_CACHE:
+        root = Path(tempfile.mkdtemp(prefix="grader-ray-bundle-"))
+        with tarfile.open(fileobj=io.BytesIO(bundle), mode="r:gz") as tar:
+            tar.extractall(root, filter="data")
+        spec = load_course(root).get(exercise_id)
+        sandbox = default_sandbox(spec)
+        _NODE_CACHE[key] = Grader(spec, device, Reference(spec, device, answers, sandbox),
+                                  Catalog(catalog), exercise_fp, sandbox)
+    return _NODE_CACHE[key]
+
+
+def grade_task(bundle: bytes, exercise_id: str, device: str, answers: dict, catalog: list,
+               exercise_fp: str, student: str, notebook: bytes | None, name: str | None,
+               problem: str | None) -> dict:
+    """Body of the Ray task: grade one submission, return plain data."""
+    from .engine import Submission
+    grader = _node_grader(bundle, exercise_id, device, answers, catalog, exercise_fp)
+    with tempfile.TemporaryDirectory(prefix="grader-ray-sub-") as tmp:
+        path = None
+        if notebook is not None:
+            path = Path(tmp) / (name or f"{student}.ipynb")
+            path.write_bytes(notebook)
+        graded = grader.grade(Submission(student, path, problem))
+    return {"result": graded.result, "executed": graded.executed, "html": graded.html}
+
+
+def run(spec: ExerciseSpec, todo: Iterable, *, device: str, answers: dict, catalog: list,
+        exercise_fp: str, address: str | None, workers: int,
+        finish: Callable[[str, Any], None], crashed: Callable[[Any, BaseException], Any]) -> None:
+    try:
+        import ray
+    except ImportError:
+        from .engine import GradingError
+        raise GradingError("--backend ray needs Ray: pip install -e '.[ray]'") from None
+    from .engine import Graded
+    started_here = not ray.is_initialized()
+    if started_here:
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False)
+    try:
+        remote = ray.remote(num_cpus=1, num_gpus=1 if device == "cuda" else 0,
+                            max_retries=1)(grade_task)
+        bundle = ray.put(make_bundle(spec))
+        pending = {}
+        for sub in todo:
+            notebook = sub.path.read_bytes() if sub.path is not None and sub.path.is_file() else None
+            ref = remote.remote(bundle, spec.id, device, answers, catalog, exercise_fp, sub.student,
+                                notebook, sub.path.name if sub.path else None, sub.problem)
+            pending[ref] = sub
+        while pending:
+            done, _ = ray.wait(list(pending), num_returns=1)
+            for ref in done:
+                sub = pending.pop(ref)
+                try:
+                    data = ray.get(ref)
+                    graded = Graded(data["result"], data["executed"], data["html"])
+                except Exception as exc:  # noqa: BLE001 - a task lost with its node
+                    graded = crashed(sub, exc)
+                finish(sub.student, graded)
+    finally:
+        if started_here:
+            ray.shutdown()

@@ -1,0 +1,39 @@
+"""The Ray backend against a local Ray cluster started by the test: same grades as local."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from grader.engine import grade_batch
+
+from .conftest import write_submission
+
+ray = pytest.importorskip("ray", reason="Ray is part of the [dev] extra; install it to test the backend")
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    yield
+    ray.shutdown()
+
+
+def test_ray_backend_grades_like_local(ray_cluster, mini_course, tmp_path):
+    _, spec = mini_course
+    subs = tmp_path / "subs"
+    write_submission(spec, subs, "good", "def double(x):\n    return x + x")
+    write_submission(spec, subs, "wrong", "def double(x):\n    return x * 3")
+    write_submission(spec, subs, "stub")
+    (subs / "broken.ipynb").write_text("{", encoding="utf-8")
+    remote = grade_batch(spec, subs, tmp_path / "ray", backend="ray", workers=2)
+    local = grade_batch(spec, subs, tmp_path / "local", workers=1)
+    assert {s: r["score"] for s, r in remote.results.items()} == {"good": 4, "wrong": 1, "stub": 1, "broken": 0}
+    for student in local.results:
+        assert [(t["id"], t["score"], t["output"]) for t in remote.results[student]["tests"]] == \
+            [(t["id"], t["score"], t["output"]) for t in local.results[student]["tests"]]
+    with sqlite3.connect(tmp_path / "ray" / "gradebook.sqlite") as db:
+        assert db.execute("select count(*) from submissions").fetchone()[0] == 4
+    assert (tmp_path / "ray" / "feedback" / "wrong.html").is_file()
+    # the kernels on the Ray workers were sandboxed like local ones
+    assert remote.results["good"]["extra_data"]["isolation"]["private_workdir"]
