@@ -72,14 +72,15 @@ def _torch_run(text: str, leaves: dict[str, float]):
     return [out.item()] + grads, ns
 
 
-def _check_cases(student, reference, cases, label: str = "") -> None:
-    """Compare student and reference answers with PyTorch for each (program, leaves, hint)."""
+def _check_cases(student, reference, cases, labels: list[str] | None = None) -> None:
+    """Compare student and reference answers with PyTorch for each (program, leaves, hint);
+    `labels` optionally prefixes each case's description in the messages."""
     probe = _cases_probe(cases)
     got = student.eval(probe)
     ref = reference.eval(probe)
     assert isinstance(got, list) and len(got) == len(cases), "the probe did not return one answer per case"
-    for (text, leaves, hint), answer, ref_answer in zip(cases, got, ref):
-        where = f"{label}{_describe(text, leaves)}"
+    for i, ((text, leaves, hint), answer, ref_answer) in enumerate(zip(cases, got, ref)):
+        where = (labels[i] if labels else "") + _describe(text, leaves)
         assert not isinstance(answer, str), f"computing {where} and calling backward() raised {answer}"
         expected, _ = _torch_run(text, leaves)
         hint = f" ({hint})" if hint else ""
@@ -397,7 +398,7 @@ def _well_behaved(text: str, leaves: dict[str, float], relu_inputs: list[str]) -
     values, ns = _torch_run(text, leaves)
     if not all(math.isfinite(v) and abs(v) < 1e4 for v in values):
         return False
-    temps = [v for name, v in ns.items() if isinstance(v, torch.Tensor)]
+    temps = [v for v in ns.values() if isinstance(v, torch.Tensor)]
     if any(abs(t.item()) > 1e3 for t in temps):
         return False
     return all(abs(ns[name].item()) > 1e-3 for name in relu_inputs)
@@ -417,17 +418,7 @@ def _random_programs(seed: int, count: int = 20):
 def test_random_expressions(student, reference, grading_seed):
     """Random expressions with shared subexpressions match PyTorch's gradients"""
     programs = _random_programs(grading_seed + 8)
-    got = student.eval(_cases_probe(programs))
-    ref = reference.eval(_cases_probe(programs))
-    assert isinstance(got, list) and len(got) == len(programs), "the probe did not return one answer per expression"
-    for number, ((text, leaves, _), answer, ref_answer) in enumerate(zip(programs, got, ref), start=1):
-        where = f"random expression #{number} {_describe(text, leaves)}"
-        assert not isinstance(answer, str), f"computing {where} and calling backward() raised {answer}"
-        expected, _ = _torch_run(text, leaves)
-        assert_close(answer[0], expected[0], f"value of out in {where}")
-        for name, value, want in zip(leaves, answer[1:], expected[1:]):
-            assert_close(value, want, f"gradient of out with respect to {name} in {where} (PyTorch's value)")
-        assert_close(answer, ref_answer, f"value and gradients of {where}, compared with the reference solution")
+    _check_cases(student, reference, programs, [f"random expression #{i} " for i in range(1, len(programs) + 1)])
 
 
 # --------------------------------------------------------------------------- topological order
