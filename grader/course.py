@@ -151,10 +151,15 @@ class Course:
         self.model = model
         self.name = model.course
         self.exercises: dict[str, ExerciseSpec] = {}
+        previous_week = 0
         for index, exercise in enumerate(model.exercises):
             where = f"{COURSE_FILE}: exercises[{index}] ({exercise.id})"
             if exercise.id in self.exercises:
                 raise CourseError(f"{where}: duplicate exercise id")
+            if exercise.week < previous_week:
+                raise CourseError(f"{where}: exercises must be listed in course order "
+                                  f"(week {exercise.week} comes after week {previous_week})")
+            previous_week = exercise.week
             spec = ExerciseSpec(self, exercise)
             self._check_datasets(where, spec)
             if require_solutions and not spec.solution.is_file():

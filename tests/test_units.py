@@ -299,3 +299,14 @@ def test_bundle_has_no_solutions_or_hidden_tests(mini_course, tmp_path):
     assert "seed: 77" not in (tmp_path / "bundle" / "course.yaml").read_text()
     text = "".join((tmp_path / "bundle" / f).read_text(errors="ignore") for f in files)
     assert "return 2 * x" not in text and "double of 0, 1.5 and -4" not in text
+
+
+def test_exercises_must_be_in_course_order(tmp_path):
+    text = ("course: C\nexercises:\n"
+            "  - {id: week02_b, title: B, week: 2, points: 1}\n"
+            f"  - {{id: {MINI_ID}, title: A, week: 1, points: 1}}\n")
+    _course_dir(tmp_path, text)
+    nbformat.write(nbformat.v4.new_notebook(), tmp_path / "solutions" / "week02_b.ipynb")
+    with pytest.raises(CourseError, match=r"exercises\[1\] \(week01_mini\): exercises must be listed "
+                                          r"in course order \(week 1 comes after week 2\)"):
+        load_course(tmp_path)
