@@ -146,7 +146,8 @@ def run_suite(tests_dir: Path, student: Evaluator, reference: Evaluator, seed: i
         raise SuiteError(f"hidden tests folder {tests_dir} does not exist")
     plugin = _Plugin(student, reference, seed)
     args = [str(tests_dir), "-c", str(_empty_ini()), "--rootdir", str(tests_dir),
-            "-p", "no:cacheprovider", "-p", "no:stepwise", "--assert=plain",
+            "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:unraisableexception",
+            "-p", "no:threadexception", "--assert=plain",
             "--import-mode=importlib", "-q", "--no-header", "-W", "ignore::DeprecationWarning"]
     saved = {k: os.environ.get(k) for k in ("PYTEST_ADDOPTS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
     os.environ.pop("PYTEST_ADDOPTS", None)

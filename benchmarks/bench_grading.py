@@ -1,0 +1,272 @@
+"""Throughput of `grader grade` against `nbgrader autograde`, 1 vs 2 workers, local vs Ray.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_grading.py [--n 40] [--skip-ray]
+
+All runs grade the same deterministic cohort of week-02 submissions, side by side in one run:
+correct (the reference and the alternative), buggy (every mutant), broken (invalid JSON) and
+slow (a correct notebook with a cell that sleeps 2 s), cycled to --n submissions.
+
+nbgrader gets the same assignment converted to its format: the solution notebook with one
+autograder test cell per hidden test. A test cell evaluates, in the student's kernel, the very
+probes our hidden test sends, and compares them with the reference's answers recorded while our
+grader ran the reference (so both graders do the same work per submission; nbgrader's cells
+skip our grader-side PyTorch oracles, which only makes nbgrader's job lighter).
+
+Per-submission overhead = time per submission when grading with one worker minus the time
+the notebook's own code takes when run as a plain Python script (median over the cohort).
+
+Writes benchmarks/results/bench_grading.md (linked from the README).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from pathlib import Path
+
+import nbformat
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from grader.cohort import apply_alternative, apply_mutant, as_submission, load_variants  # noqa: E402
+from grader.course import load_course  # noqa: E402
+from grader.engine import Reference, exercise_fingerprint, grade_batch, resolve_device  # noqa: E402
+from grader.hidden_tests import run_suite  # noqa: E402
+from grader.notebook import is_solution  # noqa: E402
+from grader.probe import MIME  # noqa: E402,F401
+
+EXERCISE = "week02_autograd"
+SLOW_CELL = "import time\ntime.sleep(2)  # a slow student"
+
+
+def cohort(spec, n: int) -> dict[str, tuple[str, nbformat.NotebookNode | bytes]]:
+    """student -> (kind, filled solution notebook or raw bytes)."""
+    solution = nbformat.read(spec.solution, as_version=4)
+    variants = load_variants(spec)
+    pool: list[tuple[str, object]] = [("correct", solution)]
+    pool += [("correct", apply_alternative(solution, a)) for a in variants.alternatives]
+    pool += [("buggy", apply_mutant(solution, m)) for m in variants.mutants]
+    pool.append(("broken", b'{"cells": ['))
+    slow = nbformat.from_dict(json.loads(nbformat.writes(solution)))
+    slow.cells.append(nbformat.v4.new_code_cell(SLOW_CELL))
+    pool.append(("slow", slow))
+    return {f"student{i:03d}": pool[i % len(pool)] for i in range(n)}
+
+
+def write_cohort(students, base: nbformat.NotebookNode, folder: Path, layout: str) -> None:
+    for student, (kind, filled) in students.items():
+        path = folder / f"{student}.ipynb" if layout == "flat" else \
+            folder / student / EXERCISE / f"{EXERCISE}.ipynb"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(filled, bytes):
+            path.write_bytes(filled)
+            continue
+        nb = as_submission(base, filled)
+        extra = [c for c in filled.cells if not c.get("metadata", {}).get("nbgrader")]
+        nb.cells.extend(extra)  # the slow student's extra cell
+        nbformat.write(nb, path)
+
+
+# ------------------------------------------------------------------ probes of the hidden suite
+class Recorder:
+    """Answers like the reference, and records (test, probe, answer) for nbgrader's cells."""
+
+    def __init__(self, reference: Reference):
+        self.reference = reference
+        self.calls: list[tuple[str, str, object]] = []
+
+    def eval(self, src, timeout=None):
+        value = self.reference.eval(src, timeout)
+        test = os.environ.get("PYTEST_CURRENT_TEST", "?").split("::")[-1].split(" ")[0]
+        self.calls.append((test, src, value))
+        return value
+
+
+def _plain(value):
+    import numpy as np
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    return value
+
+
+HELPER = textwrap.dedent('''
+    def _probe(src):
+        import ast, random
+        random.seed(0)
+        ns = dict(globals())
+        tree = ast.parse(src)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        exec(compile(tree, "<probe>", "exec"), ns)
+        return eval(compile(ast.Expression(last.value), "<probe>", "eval"), ns) if last else None
+
+    def _close(a, b):
+        import math
+        if hasattr(a, "tolist"):
+            a = a.tolist()
+        if isinstance(b, list):
+            return isinstance(a, (list, tuple)) and len(a) == len(b) and all(_close(x, y) for x, y in zip(a, b))
+        if isinstance(b, dict):
+            return isinstance(a, dict) and all(k in a and _close(a[k], v) for k, v in b.items())
+        if isinstance(b, float) and isinstance(a, (int, float)):
+            return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-6) or (math.isnan(a) and math.isnan(b))
+        return a == b
+''')
+
+
+def nbgrader_source(spec, calls, catalog) -> nbformat.NotebookNode:
+    nb = nbformat.read(spec.solution, as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(HELPER, metadata={"nbgrader": {
+        "grade": False, "grade_id": "bench_helpers", "locked": True, "schema_version": 3,
+        "solution": False}}))
+    for test in catalog:
+        probes = [(src, _plain(value)) for name, src, value in calls if name == test["id"]]
+        lines = [f"_expected = json.loads({json.dumps(json.dumps(probes))})",
+                 "for _src, _want in _expected:",
+                 "    assert _close(_probe(_src), _want), 'wrong answer'"]
+        nb.cells.append(nbformat.v4.new_code_cell("import json\n" + "\n".join(lines), metadata={"nbgrader": {
+            "grade": True, "grade_id": f"bench_{test['id']}", "locked": True, "points": test["max_score"],
+            "schema_version": 3, "solution": False}}))
+    return nb
+
+
+def run_nbgrader(spec, students, calls, catalog, work: Path) -> float:
+    course = work / "nbgrader_course"
+    (course / "source" / "ps").mkdir(parents=True)
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        f"c.CourseDirectory.root = {str(course)!r}\n"
+        "c.CourseDirectory.db_assignments = [dict(name='ps')]\n"
+        f"c.CourseDirectory.db_students = [{', '.join(repr(dict(id=s)) for s in students)}]\n"
+        "c.ExecutePreprocessor.timeout = 30\nc.Execute.timeout = 30\n")
+    nbformat.write(nbgrader_source(spec, calls, catalog), course / "source" / "ps" / f"{EXERCISE}.ipynb")
+    bindir = str(Path(sys.executable).parent)  # nbgrader calls `alembic` from PATH
+    env = dict(os.environ, OMP_NUM_THREADS="1", PATH=bindir + os.pathsep + os.environ.get("PATH", ""))
+    nbgrader = str(Path(bindir) / "nbgrader")
+    gen = subprocess.run([nbgrader, "generate_assignment", "ps", "--force"], cwd=course, env=env,
+                         capture_output=True, text=True)
+    if gen.returncode != 0:
+        raise SystemExit(f"nbgrader generate_assignment failed:\n{gen.stdout[-2000:]}\n{gen.stderr[-3000:]}")
+    release = nbformat.read(course / "release" / "ps" / f"{EXERCISE}.ipynb", as_version=4)
+    submitted = course / "submitted"
+    for student, (kind, filled) in students.items():
+        folder = submitted / student / "ps"
+        folder.mkdir(parents=True)
+        path = folder / f"{EXERCISE}.ipynb"
+        if isinstance(filled, bytes):
+            path.write_bytes(filled)
+        else:
+            nb = as_submission(release, filled)
+            nb.cells.extend(c for c in filled.cells if not c.get("metadata", {}).get("nbgrader"))
+            nbformat.write(nb, path)
+        (folder / "timestamp.txt").write_text("2026-11-25 12:00:00.000000 UTC")
+    started = time.monotonic()
+    proc = subprocess.run([nbgrader, "autograde", "ps", "--force"], cwd=course, env=env,
+                          capture_output=True, text=True)
+    seconds = time.monotonic() - started
+    graded = len(list((course / "autograded").glob(f"*/ps/{EXERCISE}.ipynb")))
+    print(f"  nbgrader autograde: exit {proc.returncode}, {graded} notebooks autograded")
+    return seconds
+
+
+def script_seconds(students, work: Path) -> list[float]:
+    """The notebooks' own code as plain scripts (correct, buggy and slow ones)."""
+    times = []
+    for student, (kind, filled) in students.items():
+        if isinstance(filled, bytes):
+            continue
+        code = "\n\n".join(c.source for c in filled.cells if c.cell_type == "code"
+                           and "parameters" not in c.metadata.get("tags", []))
+        script = work / f"{student}.py"
+        script.write_text("SEED = 0\nFAST = True\nDEVICE = 'cpu'\nDATA_DIR = 'data'\n"
+                          + "\n".join(line for line in code.splitlines() if not line.lstrip().startswith(("%", "!"))))
+        started = time.monotonic()
+        subprocess.run([sys.executable, str(script)], cwd=work, capture_output=True,
+                       env=dict(os.environ, OMP_NUM_THREADS="1", MPLBACKEND="Agg"))
+        times.append(time.monotonic() - started)
+    return times
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=40)
+    parser.add_argument("--skip-ray", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    spec = load_course(ROOT).get(EXERCISE)
+    students = cohort(spec, args.n)
+    assignment = nbformat.read(spec.assignment, as_version=4)
+    rows: dict[str, float] = {}
+    with tempfile.TemporaryDirectory(prefix="grader-bench-") as tmp:
+        work = Path(tmp)
+        subs = work / "subs"
+        write_cohort(students, assignment, subs, "flat")
+        kinds = {}
+        for student, (kind, _) in students.items():
+            kinds[kind] = kinds.get(kind, 0) + 1
+        print(f"cohort: {args.n} submissions {kinds}")
+
+        # record the probes of the hidden suite (for nbgrader's test cells)
+        device = resolve_device("cpu", spec)
+        reference = Reference(spec, device)
+        recorder = Recorder(reference)
+        outcomes = run_suite(spec.tests_dir, recorder, recorder, spec.seed)
+        reference.close()
+        catalog = [{"id": t.id, "max_score": t.max_score} for t in outcomes]
+
+        results = {}
+        for label, kwargs in [("grader, 1 worker", dict(workers=1)), ("grader, 2 workers", dict(workers=2))] + \
+                ([] if args.skip_ray else [("grader on Ray (local cluster, 2 CPUs)", dict(workers=2, backend="ray"))]):
+            out = work / label.replace(" ", "_").replace(",", "")
+            started = time.monotonic()
+            summary = grade_batch(spec, subs, out, **kwargs)
+            rows[label] = time.monotonic() - started
+            results[label] = summary.results
+            print(f"  {label}: {rows[label]:.1f} s")
+        print("  nbgrader autograde (1 process, as it always runs) ...", flush=True)
+        rows["nbgrader autograde"] = run_nbgrader(spec, students, recorder.calls, catalog, work)
+        print(f"  nbgrader autograde: {rows['nbgrader autograde']:.1f} s")
+        scripts = script_seconds(students, work)
+
+    one = results["grader, 1 worker"]
+    per_sub = [r["execution_time"] for r in one.values() if r["extra_data"]["status"] != "invalid"]
+    overhead_median = statistics.median(per_sub) - statistics.median(scripts)
+    batch_overhead = rows["grader, 1 worker"] / args.n - statistics.mean(scripts)
+    nb = rows["nbgrader autograde"]
+    lines = [
+        f"# Grading {args.n} {EXERCISE} submissions: grader vs nbgrader", "",
+        f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, with "
+        f"`OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_grading.py --n {args.n}`.",
+        f"Cohort: {', '.join(f'{v} {k}' for k, v in kinds.items())}.", "",
+        "| run | seconds | submissions/min | vs nbgrader | vs 1 worker |", "|---|---|---|---|---|"]
+    for label, seconds in rows.items():
+        lines.append(f"| {label} | {seconds:.1f} | {60 * args.n / seconds:.1f} | {nb / seconds:.2f}x | "
+                     f"{rows['grader, 1 worker'] / seconds:.2f}x |")
+    lines += ["", f"Per-submission overhead (1 worker): median grading time per submission "
+              f"{statistics.median(per_sub):.2f} s minus median plain-script time {statistics.median(scripts):.2f} s "
+              f"= **{overhead_median:.2f} s**; batch time per submission minus mean script time = "
+              f"{batch_overhead:.2f} s (includes the reference run and writing reports).", "",
+              "The grader's times include executing the reference once per batch, the hidden suite "
+              "with its PyTorch oracles, and writing results, gradebook, CSV and feedback HTML for "
+              "every submission. nbgrader runs its test cells inside each student's kernel."]
+    out = ROOT / "benchmarks" / "results" / "bench_grading.md"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
