@@ -215,8 +215,37 @@ class Graded:
     html: str
 
 
+HEAVY_MODULES = ("torch", "torchvision", "numpy", "matplotlib", "matplotlib.pyplot", "scipy",
+                 "sklearn", "skimage", "transformers", "pandas", "PIL")
+
+
+def preload_modules(notebook: nbformat.NotebookNode) -> list[str]:
+    """Heavy libraries the reference notebook imports: warm kernels load them while booting."""
+    import ast
+    found: list[str] = []
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        try:
+            tree = ast.parse(cell.source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            for name in names:
+                for candidate in (name, name.split(".")[0]):
+                    if candidate in HEAVY_MODULES and candidate not in found:
+                        found.append(candidate)
+    return found
+
+
 class Grader:
-    """Grades single submissions of one exercise. One per process."""
+    """Grades single submissions of one exercise. One per process.
+
+    On CPU it keeps one warm spare kernel: while a submission is graded, the next kernel is
+    already booting in its sandbox and loading the heavy libraries the reference imports, so
+    kernel start-up is off the critical path. The spare holds nothing of any student."""
 
     def __init__(self, spec: ExerciseSpec, device: str, reference: Reference, catalog: Catalog,
                  exercise_fp: str, sandbox: Sandbox | None = None):
@@ -225,6 +254,30 @@ class Grader:
         self.catalog, self.exercise_fp = catalog, exercise_fp
         self.release = read_notebook(spec.assignment)
         self.files = kernel_files(spec.datasets)
+        self.preload = preload_modules(read_notebook(spec.solution))
+        self._spare: LiveKernel | None = None
+
+    def _new_kernel(self, label: str, gpu: str | None = None) -> LiveKernel:
+        return LiveKernel(limits_for(self.spec), device=self.device, seed=self.spec.kernel_seed,
+                          files=self.files, label=label, sandbox=self.sandbox, gpu=gpu,
+                          preload=self.preload)
+
+    def _kernel_for(self, student: str, slot: GpuSlot | None) -> LiveKernel:
+        if slot is not None:  # a spare would hold a second GPU: no warm kernels on GPU
+            return self._new_kernel(student, slot.device)
+        kernel = self._spare if self._spare is not None else self._new_kernel(student).launch()
+        self._spare = None
+        try:
+            self._spare = self._new_kernel("spare").launch()
+        except Exception:  # noqa: BLE001 - no spare: the next one starts cold
+            self._spare = None
+        kernel.label = student
+        return kernel
+
+    def close(self) -> None:
+        if self._spare is not None:
+            self._spare.close()
+            self._spare = None
 
     def submission_fingerprint(self, sub: Submission) -> str:
         digest = hashlib.sha256(self.exercise_fp.encode())
@@ -256,9 +309,7 @@ class Grader:
             nb = parameterize(sanitized.nb, self.spec.grading_parameters(self.device))
             # on GPU: wait for a free GPU, hold it while this kernel lives (CPU work goes on)
             with (GpuSlot() if self.device == "cuda" else contextlib.nullcontext()) as slot, \
-                    LiveKernel(limits_for(self.spec), device=self.device, seed=self.spec.kernel_seed,
-                               files=self.files, label=sub.student, sandbox=self.sandbox,
-                               gpu=slot.device if slot else None) as kernel:
+                    self._kernel_for(sub.student, slot) as kernel:
                 kernel.start(nb)
                 execution = kernel.execute(nb)
                 tests = run_suite(self.spec.tests_dir, kernel, self.reference, self.spec.seed)
@@ -351,6 +402,7 @@ def _init_worker(course_root: str, exercise_id: str, device: str, answers: dict[
                      exercise_fp, sandbox)
     import atexit
     atexit.register(_WORKER.reference.close)
+    atexit.register(_WORKER.close)
 
 
 def _grade_in_worker(student: str, path: str | None, problem: str | None) -> Graded:
@@ -418,6 +470,7 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
     summary = BatchSummary(spec.id, out)
     workspace = Path(tempfile.mkdtemp(prefix="grader-batch-"))
     reference: Reference | None = None
+    grader: Grader | None = None
     try:
         submissions, summary.warnings = discover(source, spec.id, workspace)
         exercise_fp = exercise_fingerprint(spec, device)
@@ -482,6 +535,8 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
                             graded = _crashed(grader, sub, exc)
                         finish(sub.student, graded)
     finally:
+        if grader is not None:
+            grader.close()
         if reference is not None:
             reference.close()
         try:

@@ -49,7 +49,8 @@ class KernelLimits:
 
 
 def _write_kernelspec(root: Path, limits: KernelLimits, sandbox: Sandbox | None,
-                      uid: int | None, report: Path, connection: Path) -> Path:
+                      uid: int | None, report: Path, connection: Path,
+                      preload: list[str] | None = None) -> Path:
     argv = [sys.executable, "-m", "grader._launch", "--report", str(report)]
     if limits.memory:
         argv += ["--memory", str(int(limits.memory))]
@@ -68,6 +69,10 @@ def _write_kernelspec(root: Path, limits: KernelLimits, sandbox: Sandbox | None,
             for path in sandbox.expose():
                 argv += ["--expose", path]
     argv += ["--", "-f", "{connection_file}", "--HistoryManager.enabled=False"]
+    for module in preload or []:
+        # imported while the kernel boots (before any notebook code), bound to no name: the
+        # notebook still has to import what it uses; it only finds it already loaded
+        argv.append(f"--IPKernelApp.exec_lines=__import__({module!r}) and None")
     spec_dir = root / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
     (spec_dir / "kernel.json").write_text(json.dumps(
@@ -163,7 +168,8 @@ class LiveKernel:
 
     def __init__(self, limits: KernelLimits, *, device: str = "cpu", seed: int = 0,
                  files: dict[str, Path] | None = None, env: dict[str, str] | None = None,
-                 label: str = "kernel", sandbox: Sandbox | None = None, gpu: str | None = None):
+                 label: str = "kernel", sandbox: Sandbox | None = None, gpu: str | None = None,
+                 preload: list[str] | None = None):
         self.limits = limits
         self.gpu = gpu
         self.seed = seed
@@ -185,7 +191,7 @@ class LiveKernel:
         self.report_path = self._root / "isolation.json"
         self.connection_file = self._root / "connection.json"
         kernel_dirs = _write_kernelspec(self._root / "spec", limits, sandbox, self.uid,
-                                        self.report_path, self.connection_file)
+                                        self.report_path, self.connection_file, preload)
         if self.uid is not None:
             for path in [self._root, *self._root.rglob("*")]:
                 os.chown(path, self.uid, self.uid)
@@ -216,12 +222,20 @@ class LiveKernel:
         client._truncated = set()
         return client
 
+    def launch(self) -> "LiveKernel":
+        """Start the kernel process without waiting for it (a warm spare boots meanwhile)."""
+        if self.client is None:
+            self.client = self._client(nbformat.v4.new_notebook())
+            self._log = open(self.log_path, "wb")
+            run_sync(self.client.async_start_new_kernel)(cwd=str(self.workdir), env=self.env,
+                                                         stdout=self._log, stderr=self._log)
+        return self
+
     def start(self, nb: nbformat.NotebookNode | None = None) -> None:
-        nb = nb if nb is not None else nbformat.v4.new_notebook()
-        self.client = self._client(nb)
-        self._log = open(self.log_path, "wb")
-        run_sync(self.client.async_start_new_kernel)(cwd=str(self.workdir), env=self.env,
-                                                     stdout=self._log, stderr=self._log)
+        """Launch (unless launched already) and wait until the kernel answers."""
+        self.launch()
+        if nb is not None:
+            self.client.nb = nb
         run_sync(self.client.async_start_new_kernel_client)()
         provisioner = getattr(self.km, "provisioner", None)
         process = getattr(provisioner, "process", None)

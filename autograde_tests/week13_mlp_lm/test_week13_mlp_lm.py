@@ -1,0 +1,606 @@
+"""Hidden tests for week13_mlp_lm: an MLP character-level language model (Bengio et al. 2003).
+
+Total: 20 points over 15 tests.
+
+Probes run the student's functions in the student's kernel (and the same probe in the
+reference kernel) and return plain data: floats, lists, dicts and NumPy arrays. Whenever
+possible the expected answer is computed here, in the grader process, with PyTorch (float64
+for forward passes and gradients, float32 replays of short training runs): datasets built
+from word lists made up from `grading_seed`, parameters drawn from a seeded generator, losses
+and gradients recomputed from the parameters the student's code returns.
+
+The trained dev loss (test_trained_dev_loss) is compared with a bound calibrated from the
+reference: the reference's dev loss under the same SEED and step budget plus DEV_MARGIN. The
+margin (0.06) was calibrated on the offline `names` stand-in with FAST_STEPS = 2000: over SEED
+0-19 the reference's dev loss ranged over 2.279-2.304 (a spread of 0.025), so a correct solution
+that draws its random numbers in another order still passes, while a model that did not train
+(about 3.3) or trained the wrong way fails.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import string
+
+import numpy as np
+import pytest
+import torch
+
+from grader.testing import assert_close
+
+F64 = torch.float64
+CHARS = "." + string.ascii_lowercase
+STOI = {ch: i for i, ch in enumerate(CHARS)}
+LN27 = math.log(27)
+DEV_MARGIN = 0.06
+KEYS = ["C", "W1", "b1", "W2", "b2"]
+
+
+# --------------------------------------------------------------------------- oracles
+def _build(words, block_size):
+    xs, ys = [], []
+    for word in words:
+        context = [0] * block_size
+        for ch in word + ".":
+            xs.append(list(context))
+            ys.append(STOI[ch])
+            context = context[1:] + [STOI[ch]]
+    return np.array(xs, dtype=np.int64).reshape(len(ys), block_size), np.array(ys, dtype=np.int64)
+
+
+def _random_words(rng: random.Random, count: int) -> list[str]:
+    return ["".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(1, 8))) for _ in range(count)]
+
+
+def _forward64(params: dict, X):
+    """Logits and h in float64 from parameter arrays."""
+    p = {k: torch.as_tensor(np.asarray(params[k]), dtype=F64) for k in KEYS}
+    X = torch.as_tensor(np.asarray(X), dtype=torch.int64)
+    emb = p["C"][X].reshape(X.shape[0], -1)
+    h = torch.tanh(emb @ p["W1"] + p["b1"])
+    return h @ p["W2"] + p["b2"], h
+
+
+def _params_code(seed: int, n_embd: int, n_hidden: int, block_size: int, scale: float = 0.5) -> str:
+    """Probe code that makes `_p`, a parameter dict drawn here (not by the student's init)."""
+    return (
+        f"_g = torch.Generator().manual_seed({seed})\n"
+        f"_p = {{'C': torch.randn(27, {n_embd}, generator=_g),\n"
+        f"      'W1': torch.randn({block_size * n_embd}, {n_hidden}, generator=_g) * {scale / math.sqrt(block_size * n_embd)!r},\n"
+        f"      'b1': torch.randn({n_hidden}, generator=_g) * 0.1,\n"
+        f"      'W2': torch.randn({n_hidden}, 27, generator=_g) * {scale!r},\n"
+        f"      'b2': torch.randn(27, generator=_g) * 0.1}}\n"
+        "for _t in _p.values():\n"
+        "    _t.requires_grad_()\n"
+    )
+
+
+def _same_params(seed, n_embd, n_hidden, block_size, scale=0.5):
+    """The tensors `_params_code` makes, rebuilt here (float32 leaves)."""
+    g = torch.Generator().manual_seed(seed)
+    fan_in = block_size * n_embd
+    p = {"C": torch.randn(27, n_embd, generator=g),
+         "W1": torch.randn(fan_in, n_hidden, generator=g) * (scale / math.sqrt(fan_in)),
+         "b1": torch.randn(n_hidden, generator=g) * 0.1,
+         "W2": torch.randn(n_hidden, 27, generator=g) * scale,
+         "b2": torch.randn(27, generator=g) * 0.1}
+    for t in p.values():
+        t.requires_grad_()
+    return p
+
+
+def _replay(params, X, Y, lrs, batch_size, seed):
+    """Minibatch gradient descent in float32, exactly as specified; the loss of every step."""
+    X = torch.as_tensor(X)
+    Y = torch.as_tensor(Y)
+    g = torch.Generator().manual_seed(seed)
+    losses = []
+    for lr in lrs:
+        ix = torch.randint(0, X.shape[0], (batch_size,), generator=g)
+        emb = params["C"][X[ix]]
+        h = torch.tanh(emb.view(batch_size, -1) @ params["W1"] + params["b1"])
+        loss = torch.nn.functional.cross_entropy(h @ params["W2"] + params["b2"], Y[ix])
+        for p in params.values():
+            p.grad = None
+        loss.backward()
+        for p in params.values():
+            p.data -= lr * p.grad
+        losses.append(loss.item())
+    return losses
+
+
+def _is_numbers(values) -> bool:
+    return isinstance(values, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
+
+
+# --------------------------------------------------------------------------- dataset
+@pytest.mark.points(1.5)
+def test_build_dataset(student, reference, grading_seed):
+    """build_dataset makes one (context, next character) example per character and end marker"""
+    rng = random.Random(grading_seed + 1)
+    words = ["emma", "olivia"] + _random_words(rng, 6)
+    cases = [(3, ["emma", "olivia"]), (3, words), (1, words[2:5]), (5, words[:4])]
+    probe = ("_out = []\n"
+             f"for _bs, _ws in {cases!r}:\n"
+             "    _X, _Y = build_dataset(_ws, block_size=_bs)\n"
+             "    _out.append([type(_X).__name__, type(_Y).__name__, _X, _Y])\n"
+             "_out")
+    got = student.eval(probe)
+    ref = reference.eval(probe)
+    for (bs, ws), answer, ref_answer in zip(cases, got, ref):
+        X_exp, Y_exp = _build(ws, bs)
+        what = f"build_dataset({ws}, block_size={bs})"
+        assert_close(ref_answer[2], X_exp, "the reference solution's contexts changed")
+        kind_x, kind_y, X, Y = answer
+        assert kind_x == "Tensor" and kind_y == "Tensor", f"{what} should return two torch tensors, got {kind_x} and {kind_y}"
+        assert X.dtype == np.int64 and Y.dtype == np.int64, \
+            f"{what}: X and Y should be int64 (torch.long) tensors, got {X.dtype} and {Y.dtype}"
+        assert tuple(X.shape) == X_exp.shape, \
+            (f"{what}: X should have shape {X_exp.shape} (one row per character plus one per name for the end "
+             f"marker, block_size columns), got {tuple(X.shape)}")
+        assert tuple(Y.shape) == Y_exp.shape, f"{what}: Y should have shape {Y_exp.shape}, got {tuple(Y.shape)}"
+        assert np.array_equal(Y, Y_exp), \
+            f"{what}: the targets should be the indices of each name's characters followed by 0 ('.'); expected {Y_exp.tolist()}, got {Y.tolist()}"
+        bad = [i for i in range(len(X_exp)) if not np.array_equal(X[i], X_exp[i])]
+        assert not bad, (f"{what}: context #{bad[0]} should be {X_exp[bad[0]].tolist()}, got {X[bad[0]].tolist()} "
+                         "(each name starts from block_size dots; the context then slides left by one character)")
+
+
+@pytest.mark.points(1)
+def test_split_words(student, reference, grading_seed):
+    """split_words shuffles a copy with random.Random(seed) and cuts 80/10/10"""
+    rng = random.Random(grading_seed + 2)
+    cases = [(_random_words(rng, n), rng.randrange(1000)) for n in (10, 57, 203)]
+    probe = ("_out = []\n"
+             f"for _ws, _seed in {cases!r}:\n"
+             "    _orig = list(_ws)\n"
+             "    _parts = split_words(_ws, seed=_seed)\n"
+             "    _out.append([[list(_x) for _x in _parts], _ws == _orig])\n"
+             "_out")
+    got = student.eval(probe)
+    ref = reference.eval(probe)
+    for (words, seed), (parts, unchanged), (ref_parts, _) in zip(cases, got, ref):
+        n = len(words)
+        permuted = list(words)
+        random.Random(seed).shuffle(permuted)
+        n1, n2 = int(0.8 * n), int(0.9 * n)
+        expected = [permuted[:n1], permuted[n1:n2], permuted[n2:]]
+        assert ref_parts == expected, "the reference solution's split changed"
+        assert len(parts) == 3, f"split_words should return three lists (train, dev, test), got {len(parts)}"
+        sizes = [len(p) for p in parts]
+        assert sizes == [n1, n2 - n1, n - n2], \
+            f"{n} words should be split into {[n1, n2 - n1, n - n2]} (int(0.8 n) and int(0.9 n) as cut points), got {sizes}"
+        assert sorted(parts[0] + parts[1] + parts[2]) == sorted(words), \
+            f"the three splits of {n} words together should contain every word exactly once"
+        assert parts[0] != words[:n1] or n < 20, "the words should be shuffled before splitting"
+        assert parts == expected, (f"the split of {n} words with seed={seed} is not the one given by shuffling a copy "
+                                   "with random.Random(seed).shuffle and cutting it at int(0.8 n) and int(0.9 n)")
+        assert unchanged, "split_words should not change the caller's list (shuffle a copy)"
+
+
+@pytest.mark.points(1)
+def test_notebook_splits(student, reference):
+    """The notebook's train/dev/test tensors match the 80/10/10 split of names.txt"""
+    probe = ("{'words': list(words), 'split': [len(train_words), len(dev_words), len(test_words)],\n"
+             " 'shapes': [list(Xtr.shape), list(Ytr.shape), list(Xdev.shape), list(Xte.shape)],\n"
+             " 'dev': [Xdev, Ydev]}")
+    got = student.eval(probe)
+    ref = reference.eval(probe)
+    words = got["words"]
+    shuffled = list(words)
+    random.Random(42).shuffle(shuffled)
+    n = len(words)
+    n1, n2 = int(0.8 * n), int(0.9 * n)
+    Xtr, _ = _build(shuffled[:n1], 3)
+    Xdev, Ydev = _build(shuffled[n1:n2], 3)
+    Xte, _ = _build(shuffled[n2:], 3)
+    expected_shapes = [list(Xtr.shape), [len(Xtr)], list(Xdev.shape), list(Xte.shape)]
+    assert ref["shapes"] == expected_shapes, "the reference solution's datasets changed"
+    assert got["split"] == [n1, n2 - n1, n - n2], \
+        f"the {n} names should be split into {[n1, n2 - n1, n - n2]} train/dev/test names, got {got['split']}"
+    assert got["shapes"] == ref["shapes"], \
+        (f"the shapes of Xtr, Ytr, Xdev, Xte should be {ref['shapes']} (one example per character plus one per "
+         f"name), got {got['shapes']}")
+    dev_ok = np.array_equal(got["dev"][0], Xdev) and np.array_equal(got["dev"][1], Ydev)
+    assert dev_ok, "Xdev and Ydev do not hold the examples of the dev names (split with seed 42, block_size 3)"
+
+
+# --------------------------------------------------------------------------- parameters and init
+@pytest.mark.points(1)
+def test_kaiming_std(student, reference, grading_seed):
+    """kaiming_std is gain / sqrt(fan_in), with the tanh gain 5/3 by default"""
+    rng = random.Random(grading_seed + 3)
+    fans = [10, 30, 200, rng.randint(2, 500)]
+    gains = {"linear": torch.nn.init.calculate_gain("linear"), "relu": torch.nn.init.calculate_gain("relu"),
+             "tanh": torch.nn.init.calculate_gain("tanh")}
+    probe = (f"[[float(kaiming_std(_f)) for _f in {fans!r}],\n"
+             f" [[float(kaiming_std(_f, gain=_g)) for _f in {fans!r}] for _g in {list(gains.values())!r}]]")
+    got = student.eval(probe)
+    ref = reference.eval(probe)
+    assert_close(ref[0], [gains["tanh"] / math.sqrt(f) for f in fans], "the reference solution's kaiming_std changed")
+    for (name, gain), values in zip(gains.items(), got[1]):
+        assert_close(values, [gain / math.sqrt(f) for f in fans],
+                     f"kaiming_std(fan_in, gain={gain:.4f}) (the {name} gain) for fan_in = {fans} should be gain / sqrt(fan_in)",
+                     rtol=1e-9, atol=1e-12)
+    assert_close(got[0], [gains["tanh"] / math.sqrt(f) for f in fans],
+                 f"kaiming_std(fan_in) with the default gain for fan_in = {fans} (the tanh gain is 5/3)",
+                 rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.points(1.5)
+def test_init_params(student, reference, grading_seed):
+    """init_params draws C, W1, b1, W2, b2 in order and scales them as each init requires"""
+    rng = random.Random(grading_seed + 4)
+    seed = rng.randrange(10**6)
+    n_embd, n_hidden, block_size, vocab = 4, 7, 2, 5
+    probe = (
+        "_out = {}\n"
+        "for _init in ['naive', 'output', 'kaiming']:\n"
+        f"    _p = init_params({n_embd}, {n_hidden}, block_size={block_size}, vocab_size={vocab}, init=_init,\n"
+        f"                     generator=torch.Generator().manual_seed({seed}))\n"
+        "    _out[_init] = {'keys': sorted(_p), 'values': {k: _p[k] for k in _p},\n"
+        "                   'leaf': all(bool(_t.requires_grad) and bool(_t.is_leaf) for _t in _p.values()),\n"
+        "                   'dtype': sorted({str(_t.dtype) for _t in _p.values()})}\n"
+        "_out['count'] = [sum(_t.nelement() for _t in init_params(10, 200).values()),\n"
+        "                 sum(_t.nelement() for _t in init_params(2, 100).values())]\n"
+        "_out"
+    )
+    got = student.eval(probe)
+    ref = reference.eval(probe)
+    assert ref["count"] == [11897, 3481], "the reference solution's parameter count changed"
+    assert got["count"][0] == 11897, \
+        (f"init_params(10, 200) should have 270 + 6000 + 200 + 5400 + 27 = 11,897 parameters, got {got['count'][0]}")
+    assert got["count"][1] == 3481, f"init_params(2, 100) should have 3,481 parameters, got {got['count'][1]}"
+
+    g = torch.Generator().manual_seed(seed)
+    fan_in = block_size * n_embd
+    raw = {"C": torch.randn((vocab, n_embd), generator=g), "W1": torch.randn((fan_in, n_hidden), generator=g),
+           "b1": torch.randn(n_hidden, generator=g), "W2": torch.randn((n_hidden, vocab), generator=g),
+           "b2": torch.randn(vocab, generator=g)}
+    k = (5 / 3) / math.sqrt(fan_in)
+    expected = {
+        "naive": dict(raw),
+        "output": {**raw, "W2": raw["W2"] * 0.01, "b2": torch.zeros(vocab)},
+        "kaiming": {**raw, "W1": raw["W1"] * k, "b1": raw["b1"] * 0.01, "W2": raw["W2"] * 0.01, "b2": torch.zeros(vocab)},
+    }
+    how = {
+        "naive": {key: "torch.randn" for key in KEYS},
+        "output": {"C": "torch.randn", "W1": "torch.randn", "b1": "torch.randn", "W2": "torch.randn * 0.01", "b2": "zero"},
+        "kaiming": {"C": "torch.randn", "W1": "torch.randn * (5/3) / sqrt(fan_in)", "b1": "torch.randn * 0.01",
+                    "W2": "torch.randn * 0.01", "b2": "zero"},
+    }
+    for variant in ("naive", "output", "kaiming"):
+        mine = got[variant]
+        assert mine["keys"] == sorted(KEYS), f"init_params should return a dict with the keys {KEYS}, got {mine['keys']}"
+        assert mine["leaf"], f"with init={variant!r} every parameter should be a leaf tensor with requires_grad=True"
+        assert mine["dtype"] == ["torch.float32"], f"the parameters should be float32 tensors, got {mine['dtype']}"
+        for key in KEYS:
+            want = expected[variant][key].numpy()
+            value = mine["values"][key]
+            assert tuple(value.shape) == want.shape, \
+                (f"{key} of init_params({n_embd}, {n_hidden}, block_size={block_size}, vocab_size={vocab}) should have "
+                 f"shape {want.shape}, got {tuple(value.shape)}")
+            assert_close(value, want, f"{key} with init={variant!r} should be {how[variant][key]} (drawn in the order C, W1, "
+                                      "b1, W2, b2 from the given generator)", rtol=1e-5, atol=1e-7)
+
+
+# --------------------------------------------------------------------------- forward and training step
+@pytest.mark.points(1.5)
+def test_forward(student, reference, grading_seed):
+    """forward returns the logits and tanh activations of the MLP; evaluate returns the mean cross-entropy"""
+    rng = random.Random(grading_seed + 5)
+    for n_embd, n_hidden, block_size, batch in [(10, 200, 3, 32), (6, 16, 4, 9)]:
+        seed = rng.randrange(10**6)
+        X = [[rng.randrange(27) for _ in range(block_size)] for _ in range(batch)]
+        Y = [rng.randrange(27) for _ in range(batch)]
+        probe = (_params_code(seed, n_embd, n_hidden, block_size) +
+                 f"_X = torch.tensor({X!r}); _Y = torch.tensor({Y!r})\n"
+                 "_res = forward(_p, _X)\n"
+                 "_ok = isinstance(_res, tuple) and len(_res) == 2\n"
+                 "_ev = evaluate(_p, _X, _Y)\n"
+                 "{'pair': _ok, 'logits': _res[0] if _ok else None, 'h': _res[1] if _ok else None,\n"
+                 " 'params': _p, 'eval': _ev if isinstance(_ev, float) else None, 'eval_type': type(_ev).__name__}")
+        got = student.eval(probe)
+        ref = reference.eval(probe)
+        logits, h = _forward64(got["params"], X)
+        size = f"n_embd={n_embd}, n_hidden={n_hidden}, block_size={block_size}"
+        assert_close(ref["logits"], logits.numpy(), "the reference solution's logits changed", rtol=1e-4, atol=1e-5)
+        assert got["pair"], "forward(params, X) should return a pair (logits, h)"
+        assert tuple(got["h"].shape) == (batch, n_hidden), \
+            f"h should have shape (batch, n_hidden) = {(batch, n_hidden)} ({size}), got {tuple(got['h'].shape)}"
+        assert tuple(got["logits"].shape) == (batch, 27), \
+            f"logits should have shape (batch, 27) = {(batch, 27)} ({size}), got {tuple(got['logits'].shape)}"
+        assert_close(got["h"], h.numpy(), f"hidden activations h = tanh(C[X].view(B, -1) @ W1 + b1) ({size})",
+                     rtol=1e-4, atol=1e-5)
+        assert_close(got["logits"], logits.numpy(), f"logits = h @ W2 + b2 ({size})", rtol=1e-4, atol=1e-5)
+        loss = torch.nn.functional.cross_entropy(logits, torch.tensor(Y)).item()
+        assert got["eval"] is not None, f"evaluate should return a Python float, got a {got['eval_type']}"
+        assert_close(got["eval"], loss, f"evaluate(params, X, Y): mean cross-entropy of the logits with Y ({size})",
+                     rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.points(2)
+def test_train_step(student, reference, grading_seed):
+    """train_step backpropagates the cross-entropy, resets old gradients and steps downhill"""
+    rng = random.Random(grading_seed + 6)
+    seed = rng.randrange(10**6)
+    n_embd, n_hidden, block_size, batch = 5, 12, 3, 16
+    X = [[rng.randrange(27) for _ in range(block_size)] for _ in range(batch)]
+    Y = [rng.randrange(27) for _ in range(batch)]
+    probe = (_params_code(seed, n_embd, n_hidden, block_size) +
+             f"_X = torch.tensor({X!r}); _Y = torch.tensor({Y!r})\n"
+             "_start = {k: _t.detach().clone() for k, _t in _p.items()}\n"
+             "_l1 = train_step(_p, _X, _Y, 0.0)\n"
+             "_g1 = {k: (None if _t.grad is None else _t.grad.clone()) for k, _t in _p.items()}\n"
+             "_l2 = train_step(_p, _X, _Y, 0.0)\n"
+             "_g2 = {k: (None if _t.grad is None else _t.grad.clone()) for k, _t in _p.items()}\n"
+             "_same = {k: bool(torch.equal(_t.detach(), _start[k])) for k, _t in _p.items()}\n"
+             "_l3 = train_step(_p, _X, _Y, 0.5)\n"
+             "{'start': _start, 'g1': _g1, 'g2': _g2, 'same': _same, 'after': {k: _t for k, _t in _p.items()},\n"
+             " 'losses': [_l if isinstance(_l, float) else None for _l in (_l1, _l2, _l3)], 'type': type(_l1).__name__}")
+    got = student.eval(probe)
+    ref = reference.eval(probe)
+
+    p = {k: torch.tensor(np.asarray(got["start"][k]), dtype=F64, requires_grad=True) for k in KEYS}
+    emb = p["C"][torch.tensor(X)].reshape(batch, -1)
+    logits = torch.tanh(emb @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
+    loss = torch.nn.functional.cross_entropy(logits, torch.tensor(Y))
+    grads = dict(zip(KEYS, torch.autograd.grad(loss, [p[k] for k in KEYS])))
+
+    assert_close(ref["losses"][0], loss.item(), "the reference solution's loss changed", rtol=1e-4, atol=1e-5)
+    assert None not in got["losses"], f"train_step should return the loss as a Python float (loss.item()), got a {got['type']}"
+    assert_close(got["losses"][0], loss.item(), "loss returned by train_step: the cross-entropy of the batch before the update",
+                 rtol=1e-4, atol=1e-5)
+    for key in KEYS:
+        assert got["g1"][key] is not None, \
+            f"after train_step, {key}.grad is None: the loss must be backpropagated to every parameter (C included)"
+        assert_close(got["g1"][key], grads[key].numpy(), f"gradient of the loss with respect to {key} after one train_step",
+                     rtol=1e-3, atol=1e-6)
+    for key in KEYS:
+        assert got["same"][key], f"with lr=0 train_step must not change {key}"
+        assert_close(got["g2"][key], got["g1"][key],
+                     f"{key}.grad after a second train_step with lr=0 should equal the first one: reset every p.grad "
+                     "(to None) before loss.backward(), or the gradients pile up", rtol=1e-5, atol=1e-7)
+    for key in KEYS:
+        assert_close(got["after"][key], (p[key] - 0.5 * grads[key]).detach().numpy(),
+                     f"{key} after a train_step with lr=0.5 should be {key} - lr * {key}.grad (a step downhill)",
+                     rtol=1e-3, atol=1e-5)
+
+
+@pytest.mark.points(1)
+def test_get_batch(student, reference, grading_seed):
+    """get_batch draws its rows with torch.randint and the given generator"""
+    rng = random.Random(grading_seed + 7)
+    n, seed = rng.randint(50, 300), rng.randrange(10**6)
+    probe = (f"_X = torch.arange({n} * 3).view({n}, 3); _Y = torch.arange({n}) * 10\n"
+             f"_a = get_batch(_X, _Y, 16, generator=torch.Generator().manual_seed({seed}))\n"
+             f"_b = get_batch(_X, _Y, 5, generator=torch.Generator().manual_seed({seed + 1}))\n"
+             "[_a[0], _a[1], _b[0], _b[1]]")
+    got = student.eval(probe)
+    ref = reference.eval(probe)
+    X = np.arange(n * 3).reshape(n, 3)
+    Y = np.arange(n) * 10
+    for i, (size, s) in enumerate([(16, seed), (5, seed + 1)]):
+        ix = torch.randint(0, n, (size,), generator=torch.Generator().manual_seed(s)).numpy()
+        assert np.array_equal(ref[2 * i], X[ix]), "the reference solution's batch changed"
+        xb, yb = got[2 * i], got[2 * i + 1]
+        assert tuple(xb.shape) == (size, 3) and tuple(yb.shape) == (size,), \
+            f"get_batch(X, Y, {size}) with X of shape ({n}, 3) should return ({size}, 3) and ({size},), got {tuple(xb.shape)} and {tuple(yb.shape)}"
+        assert np.array_equal(yb, Y[ix]) and np.array_equal(xb, X[ix]), \
+            (f"get_batch(X, Y, {size}, generator) should return the rows torch.randint(0, X.shape[0], ({size},), "
+             "generator=generator) of X and the same rows of Y")
+
+
+# --------------------------------------------------------------------------- health checks
+@pytest.mark.points(1.5)
+def test_initial_loss(student, reference, grading_seed):
+    """The initial loss is ln 27 after fixing the output layer, and far above it without the fix"""
+    rng = random.Random(grading_seed + 8)
+    seed = rng.randrange(10**6)
+    X = [[rng.randrange(27) for _ in range(3)] for _ in range(400)]
+    Y = [rng.randrange(27) for _ in range(400)]
+    probe = ("[expected_initial_loss(), expected_initial_loss(10), expected_initial_loss(vocab_size=2)]")
+    got = student.eval(probe)
+    assert_close(reference.eval(probe), [LN27, math.log(10), math.log(2)], "the reference solution's values changed")
+    assert _is_numbers(got), f"expected_initial_loss should return a float, got {got}"
+    assert_close(got[0], LN27, "expected_initial_loss(): the loss of a uniform guess over 27 characters, -ln(1/27)",
+                 rtol=1e-9, atol=1e-9)
+    assert_close(got[1:], [math.log(10), math.log(2)], "expected_initial_loss(10) and (2): -ln(1/vocab_size)",
+                 rtol=1e-9, atol=1e-9)
+
+    probe = ("_out = {}\n"
+             "for _init in ['naive', 'output', 'kaiming']:\n"
+             f"    _p = init_params(10, 200, init=_init, generator=torch.Generator().manual_seed({seed}))\n"
+             f"    _out[_init] = {{'params': _p, 'loss': evaluate(_p, torch.tensor({X!r}), torch.tensor({Y!r}))}}\n"
+             "_out")
+    got = student.eval(probe)
+    for mode in ("naive", "output", "kaiming"):
+        logits, _ = _forward64(got[mode]["params"], X)
+        loss = torch.nn.functional.cross_entropy(logits, torch.tensor(Y)).item()
+        assert isinstance(got[mode]["loss"], float), "evaluate should return the loss as a Python float"
+        assert_close(got[mode]["loss"], loss, f"evaluate(...) on 400 contexts with the init={mode!r} parameters",
+                     rtol=1e-4, atol=1e-5)
+        if mode == "naive":
+            assert loss > 3 * LN27, \
+                (f"with init='naive' (plain randn everywhere) the initial loss should be far above ln 27 (confidently "
+                 f"wrong logits), got {loss:.3f}")
+        else:
+            assert abs(loss - LN27) < 0.1, \
+                (f"with init={mode!r} (b2 = 0 and W2 * 0.01) the initial loss should be within 0.1 of ln 27 = 3.2958, "
+                 f"got {loss:.4f}")
+
+
+@pytest.mark.points(1.5)
+def test_saturation_statistics(student, reference, grading_seed):
+    """saturation_fraction and dead_neurons count |h| > threshold entries and fully saturated columns"""
+    rng = np.random.default_rng(grading_seed + 9)
+    rows, cols = 12, 9
+    h = rng.uniform(-0.95, 0.95, size=(rows, cols))
+    mask = rng.random((rows, cols)) < 0.3
+    h[mask] = rng.choice([-1.0, 1.0], size=mask.sum()) * rng.uniform(0.992, 1.0, size=mask.sum())
+    dead_cols = rng.choice(cols, size=2, replace=False)
+    h[:, dead_cols] = rng.choice([-1.0, 1.0], size=(rows, 2)) * rng.uniform(0.992, 1.0, size=(rows, 2))
+    h[0, dead_cols[0]] = -0.999 if h[0, dead_cols[0]] < 0 else 0.999
+    h = np.round(h, 4)
+    probe = (f"_h = torch.tensor({h.tolist()!r})\n"
+             "_d = dead_neurons(_h)\n"
+             "{'frac': [saturation_fraction(_h), saturation_fraction(_h, threshold=0.90005), saturation_fraction(-_h)],\n"
+             " 'dead': _d, 'dead_strict': dead_neurons(_h, threshold=0.99955), 'type': type(_d).__name__}")
+    got = student.eval(probe)
+    ref = reference.eval(probe)
+    frac = [float((np.abs(h) > 0.99).mean()), float((np.abs(h) > 0.90005).mean()), float((np.abs(h) > 0.99).mean())]
+    dead = (np.abs(h) > 0.99).all(axis=0)
+    dead_strict = (np.abs(h) > 0.99955).all(axis=0)
+    assert_close(ref["frac"], frac, "the reference solution's fractions changed", rtol=1e-5, atol=1e-6)
+    assert _is_numbers(got["frac"]), f"saturation_fraction should return a Python float, got {got['frac']}"
+    assert_close(got["frac"][0], frac[0], f"saturation_fraction(h) of a {rows} x {cols} matrix: the share of entries with |h| > 0.99",
+                 rtol=1e-5, atol=1e-6)
+    assert_close(got["frac"][2], frac[2], "saturation_fraction(-h) should equal saturation_fraction(h): use |h|, "
+                                          "since -1 saturates as much as +1", rtol=1e-5, atol=1e-6)
+    assert_close(got["frac"][1], frac[1], "saturation_fraction(h, threshold=0.90005): use the threshold argument",
+                 rtol=1e-5, atol=1e-6)
+    assert got["type"] == "Tensor", f"dead_neurons should return a boolean tensor, got a {got['type']}"
+    assert tuple(got["dead"].shape) == (cols,), \
+        f"dead_neurons(h) should have one entry per column (hidden unit): shape ({cols},), got {tuple(got['dead'].shape)}"
+    assert got["dead"].dtype == np.bool_, f"dead_neurons should return a boolean tensor, got dtype {got['dead'].dtype}"
+    assert got["dead"].tolist() == dead.tolist(), \
+        (f"dead_neurons(h) should be True exactly for the columns where |h| > 0.99 in every row (columns "
+         f"{np.flatnonzero(dead).tolist()}), got columns {np.flatnonzero(got['dead']).tolist()}")
+    assert got["dead_strict"].tolist() == dead_strict.tolist(), "dead_neurons(h, threshold=0.99955): use the threshold argument"
+
+
+@pytest.mark.points(0.5)
+def test_saturation_at_init(student, reference, grading_seed):
+    """On real contexts, the Kaiming init keeps most tanh units out of saturation"""
+    seed = random.Random(grading_seed + 10).randrange(10**6)
+    probe = ("_xb, _ = get_batch(Xtr, Ytr, 32, generator=torch.Generator().manual_seed(" + str(seed) + "))\n"
+             "_out = {}\n"
+             "for _init in ['output', 'kaiming']:\n"
+             "    _p = init_params(10, 200, init=_init, generator=torch.Generator().manual_seed(" + str(seed + 1) + "))\n"
+             "    with torch.no_grad():\n"
+             "        _, _h = forward(_p, _xb)\n"
+             "    _out[_init] = {'h': _h, 'frac': saturation_fraction(_h), 'W1': _p['W1']}\n"
+             "_out")
+    got = student.eval(probe)
+    ref = reference.eval(probe)
+    fracs = {init: float((np.abs(got[init]["h"]) > 0.99).mean()) for init in ["output", "kaiming"]}
+    ref_fracs = {init: float((np.abs(ref[init]["h"]) > 0.99).mean()) for init in ["output", "kaiming"]}
+    assert ref_fracs["output"] > 0.4 and ref_fracs["kaiming"] < 0.25, "the reference solution's saturation changed"
+    std = float(np.std(got["kaiming"]["W1"]))
+    assert abs(std - (5 / 3) / math.sqrt(30)) < 0.03, \
+        f"with init='kaiming' W1 should have a standard deviation of (5/3)/sqrt(30) = 0.304, got {std:.3f}"
+    assert fracs["output"] > 0.4, \
+        f"with init='output' (W1 from plain randn) most tanh units should be saturated on a batch of 32, got a fraction of {fracs['output']:.3f}"
+    assert fracs["kaiming"] < 0.25, \
+        f"with init='kaiming' fewer than a quarter of the tanh activations should have |h| > 0.99, got {fracs['kaiming']:.3f}"
+    assert_close([got["output"]["frac"], got["kaiming"]["frac"]], [fracs["output"], fracs["kaiming"]],
+                 "saturation_fraction of the hidden activations of a batch", rtol=1e-5, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- learning rate and training
+def _tiny_data(rng: random.Random, n: int = 120):
+    words = _random_words(rng, n // 5)
+    X, Y = _build(words, 3)
+    return X, Y
+
+
+@pytest.mark.points(1.5)
+def test_lr_sweep(student, reference, grading_seed):
+    """lr_sweep steps through exponentially spaced learning rates, one minibatch each"""
+    rng = random.Random(grading_seed + 11)
+    X, Y = _tiny_data(rng)
+    pseed, bseed, n = rng.randrange(10**6), rng.randrange(10**6), 40
+    probe = (_params_code(pseed, 4, 10, 3) +
+             f"_lre, _losses = lr_sweep(_p, torch.tensor({X.tolist()!r}), torch.tensor({Y.tolist()!r}), n={n}, batch_size=8,\n"
+             f"                          generator=torch.Generator().manual_seed({bseed}))\n"
+             "[list(_lre), list(_losses)]")
+    got = student.eval(probe)
+    ref = reference.eval(probe)
+    exps = torch.linspace(-3, 0, n)
+    lrs = (10 ** exps).tolist()
+    expected = _replay(_same_params(pseed, 4, 10, 3), X, Y, lrs, 8, bseed)
+    assert_close(ref[1], expected, "the reference solution's sweep changed", rtol=1e-3, atol=1e-4)
+    lre_got, losses = got
+    assert _is_numbers(lre_got) and len(lre_got) == n, f"lr_sweep(..., n={n}) should return {n} exponents as floats"
+    assert _is_numbers(losses) and len(losses) == n, f"lr_sweep(..., n={n}) should return {n} losses as floats"
+    assert_close(lre_got, exps.tolist(), f"the exponents should be torch.linspace(-3, 0, {n}) (rates from 10**-3 to 10**0)",
+                 rtol=1e-5, atol=1e-6)
+    assert_close(losses, expected,
+                 f"losses of a {n}-step sweep replayed here: step i draws a get_batch minibatch and does one "
+                 "train_step with lr = 10**lre[i] (rates growing exponentially from 0.001 to 1)", rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.points(1)
+def test_pick_lr(student, reference, grading_seed):
+    """pick_lr returns the rate at the centre of the lowest moving-average window"""
+    rng = random.Random(grading_seed + 12)
+    cases = []
+    for _ in range(3):
+        n, window = rng.choice([(200, 20), (300, 30), (150, 10)])
+        best = rng.uniform(-2.2, -0.8)
+        lre = [-3 + 3 * i / (n - 1) for i in range(n)]
+        losses = [2.3 + 0.8 * (e - best) ** 2 + rng.uniform(-0.05, 0.05) for e in lre]
+        far = min(range(n), key=lambda i: -abs(lre[i] - best))  # an outlier far from the valley
+        losses[far] = 0.5
+        cases.append((lre, losses, window))
+    probe = f"[pick_lr(_lre, _losses, window=_w) for _lre, _losses, _w in {cases!r}]"
+    got = student.eval(probe)
+    ref = reference.eval(probe)
+    for (lre, losses, window), mine, theirs in zip(cases, got, ref):
+        avg = [sum(losses[j:j + window]) / window for j in range(len(losses) - window + 1)]
+        j = min(range(len(avg)), key=avg.__getitem__)
+        want = 10 ** lre[j + window // 2]
+        assert_close(theirs, want, "the reference solution's pick changed", rtol=1e-9, atol=0)
+        assert isinstance(mine, (int, float)) and not isinstance(mine, bool), f"pick_lr should return a float, got {mine!r}"
+        assert_close(mine, want,
+                     f"pick_lr on a noisy sweep of {len(lre)} steps with its valley at exponent {lre[j + window // 2]:.2f} "
+                     f"and one outlier (window={window}): the rate 10**lre at the centre of the lowest {window}-step "
+                     "moving average", rtol=0.05, atol=0)
+
+
+@pytest.mark.points(1.5)
+def test_train(student, reference, grading_seed):
+    """train runs minibatch steps and divides the learning rate by 10 from step decay_at on"""
+    rng = random.Random(grading_seed + 13)
+    X, Y = _tiny_data(rng)
+    pseed, bseed = rng.randrange(10**6), rng.randrange(10**6)
+    runs = [(24, 0.3, 16), (10, 0.2, None)]
+    probe = "_out = []\n"
+    for steps, lr, decay in runs:
+        probe += (_params_code(pseed, 4, 10, 3) +
+                  f"_l = train(_p, torch.tensor({X.tolist()!r}), torch.tensor({Y.tolist()!r}), {steps}, lr={lr}, "
+                  f"decay_at={decay}, batch_size=8, generator=torch.Generator().manual_seed({bseed}))\n"
+                  "_out.append(list(_l))\n")
+    probe += "_out"
+    got = student.eval(probe)
+    ref = reference.eval(probe)
+    for (steps, lr, decay), mine, theirs in zip(runs, got, ref):
+        lrs = [lr if decay is None or i < decay else lr / 10 for i in range(steps)]
+        expected = _replay(_same_params(pseed, 4, 10, 3), X, Y, lrs, 8, bseed)
+        what = f"train(..., steps={steps}, lr={lr}, decay_at={decay}, batch_size=8)"
+        assert_close(theirs, expected, "the reference solution's training changed", rtol=1e-3, atol=1e-4)
+        assert _is_numbers(mine) and len(mine) == steps, f"{what} should return {steps} losses as floats"
+        assert_close(mine, expected, f"losses of {what}, replayed here (lr up to step {decay}, lr / 10 from then on; "
+                                     "a fresh get_batch minibatch each step)", rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.points(2)
+def test_trained_dev_loss(student, reference):
+    """After training, the model's dev loss is as low as the reference's"""
+    probe = "{'steps': len(train_losses), 'params': dict(model), 'dev_words': list(dev_words)}"
+    got = student.eval(probe)
+    ref = reference.eval(probe)
+
+    def dev_loss(answer):
+        X, Y = _build(answer["dev_words"], 3)
+        logits, _ = _forward64(answer["params"], X)
+        return torch.nn.functional.cross_entropy(logits, torch.tensor(Y)).item()
+
+    ref_loss = dev_loss(ref)
+    assert ref_loss < LN27 - 0.5, "the reference solution did not train"
+    assert got["steps"] == ref["steps"], f"the notebook should train for {ref['steps']} steps, got {got['steps']}"
+    loss = dev_loss(got)
+    bound = ref_loss + DEV_MARGIN
+    assert loss < bound, (f"after {got['steps']} training steps the dev loss (recomputed by the grader from your trained "
+                          f"parameters) should be below {bound:.3f} (the reference reaches {ref_loss:.3f}), got {loss:.3f}")
