@@ -10,62 +10,10 @@ The grade_ids of the solution cells are referenced by variants.yaml in this fold
 
 from __future__ import annotations
 
-from pathlib import Path
-from textwrap import dedent
+from grader.authoring import NotebookBuilder
 
-import nbformat
-from nbformat import v4
-
-ROOT = Path(__file__).resolve().parents[2]
-OUT = ROOT / "solutions" / "week11_bigram_counts.ipynb"
-
-cells = []
-_seen_ids: set[str] = set()
-
-
-def _meta(grade_id: str, *, solution: bool = False, grade: bool = False, points=None) -> dict:
-    if grade_id in _seen_ids:
-        raise ValueError(f"duplicate grade_id {grade_id}")
-    _seen_ids.add(grade_id)
-    meta = {
-        "grade": grade,
-        "grade_id": grade_id,
-        "locked": not solution,
-        "schema_version": 3,
-        "solution": solution,
-    }
-    if grade:
-        meta["points"] = points
-    return meta
-
-
-def _add(cell, grade_id: str, **kw) -> None:
-    cell.id = grade_id.replace("_", "-")
-    cell.metadata["nbgrader"] = _meta(grade_id, **kw)
-    cells.append(cell)
-
-
-def md(grade_id: str, text: str) -> None:
-    """A locked prose cell."""
-    _add(v4.new_markdown_cell(dedent(text).strip()), grade_id)
-
-
-def code(grade_id: str, src: str, tags: list[str] | None = None) -> None:
-    """A locked code cell (given code, demos)."""
-    cell = v4.new_code_cell(dedent(src).strip())
-    if tags:
-        cell.metadata["tags"] = tags
-    _add(cell, grade_id)
-
-
-def solution(grade_id: str, src: str) -> None:
-    """A code cell the student edits; its solution regions become stubs in the release."""
-    _add(v4.new_code_cell(dedent(src).strip()), grade_id, solution=True)
-
-
-def check(name: str, src: str) -> None:
-    """A visible public check (0 points: the hidden tests give the marks)."""
-    _add(v4.new_code_cell(dedent(src).strip()), f"check_{name}", grade=True, points=0)
+book = NotebookBuilder("week11_bigram_counts")
+md, code, solution, check = book.md, book.code, book.solution, book.check
 
 
 # ---------------------------------------------------------------------------------------
@@ -622,18 +570,5 @@ reappears as a penalty on the weights.
 """)
 
 
-def build() -> nbformat.NotebookNode:
-    nb = v4.new_notebook()
-    nb.cells = cells
-    nb.metadata = {
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    }
-    nbformat.validate(nb)
-    return nb
-
-
 if __name__ == "__main__":
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(build(), OUT)
-    print(f"wrote {OUT.relative_to(ROOT)} ({len(cells)} cells)")
+    book.write()
