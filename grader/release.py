@@ -158,9 +158,20 @@ so changes to them have no effect.
 """
 
 
+def _requirements() -> list[str]:
+    """The same pinned stack the grader uses (students must get the same numbers)."""
+    from importlib.metadata import PackageNotFoundError, requires
+    try:
+        return [r.split(";")[0].strip() for r in requires("dl-course-grader") or [] if "extra ==" not in r]
+    except PackageNotFoundError:
+        import tomllib
+        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        return list(tomllib.loads(pyproject.read_text())["project"]["dependencies"])
+
+
 def bundle(course: Course, target: Path, specs: list[ExerciseSpec]) -> Path:
-    """The student bundle: released notebooks, a public course.yaml (no hidden material),
-    the grader package for `grader check`, and a README."""
+    """The student bundle: released notebooks with their data, a public course.yaml (no hidden
+    material), the grader package for `grader check`, pinned requirements and a README."""
     target = Path(target)
     if target.exists():
         shutil.rmtree(target)
@@ -171,6 +182,12 @@ def bundle(course: Course, target: Path, specs: list[ExerciseSpec]) -> Path:
         if problems:
             raise ReleaseError(problems[0])
         shutil.copy2(spec.assignment, target / "assignments" / spec.assignment.name)
+        # the data the notebooks read from DATA_DIR ("data", next to the notebooks)
+        from .data import kernel_files
+        for name, source in kernel_files(spec.datasets).items():
+            dest = target / "assignments" / name
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, dest)
     public = {"course": course.model.course, "seed": 0,
               "defaults": course.model.defaults.model_dump(exclude_none=True),
               "exercises": [s.raw.model_dump(exclude_none=True, exclude={"seed"}) for s in specs]}
@@ -178,9 +195,7 @@ def bundle(course: Course, target: Path, specs: list[ExerciseSpec]) -> Path:
     package = Path(__file__).parent
     shutil.copytree(package, target / "grader",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    (target / "requirements.txt").write_text(
-        "nbformat\nnbclient\nnbconvert\njupyter_client\npapermill\nipykernel\nnbgrader\npytest\n"
-        "pyyaml\npydantic\nsqlalchemy\ntqdm\nnumpy\n", encoding="utf-8")
+    (target / "requirements.txt").write_text("\n".join(_requirements()) + "\n", encoding="utf-8")
     (target / "README.md").write_text(STUDENT_README.format(course=course.name), encoding="utf-8")
     (target / "VERSION").write_text(f"grader {__version__}\n", encoding="utf-8")
     return target

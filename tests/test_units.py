@@ -310,3 +310,14 @@ def test_exercises_must_be_in_course_order(tmp_path):
     with pytest.raises(CourseError, match=r"exercises\[1\] \(week01_mini\): exercises must be listed "
                                           r"in course order \(week 1 comes after week 2\)"):
         load_course(tmp_path)
+
+
+def test_real_course_bundle(course, tmp_path):
+    from grader.release import bundle
+    target = bundle(course, tmp_path / "bundle", list(course.exercises.values()))
+    files = {p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()}
+    for exercise in course.exercises:
+        assert f"assignments/{exercise}.ipynb" in files
+    assert {"assignments/data/names.txt", "assignments/data/water_potability.csv"} <= files
+    assert "torch==2.14.1" in (target / "requirements.txt").read_text()
+    assert not any(f.startswith(("autograde_tests/", "solutions/")) for f in files)

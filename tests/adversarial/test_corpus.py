@@ -41,7 +41,7 @@ class Case:
     build: Callable  # (ctx) -> NotebookNode | bytes
     status: str | tuple
     score: object  # FULL, a number, or a callable(results) -> bool
-    needs_root: bool = False
+    needs: tuple = ()  # `grader doctor` measures that must be in force before it may run
     check: Callable | None = None  # (ctx, result, executed_text) -> None
 
 
@@ -141,11 +141,11 @@ CASES = [
          "timeout", FULL),
     Case("memory_hog", lambda c: c.with_cell(c.good(), "_hog = []\nfor _ in range(120):\n"
                                                         "    _hog.append(bytearray(50 * 1024 * 1024))"),
-         "memory", FULL),
+         "memory", FULL, needs=("memory cap",)),
     Case("fork_bomb", lambda c: c.with_cell(c.good(), "import os, time\nfor _ in range(3000):\n    try:\n"
                                                        "        if os.fork() == 0:\n            time.sleep(60)\n"
                                                        "            os._exit(0)\n    except OSError:\n        break"),
-         "graded", FULL, needs_root=True),
+         "graded", FULL, needs=('process cap',)),
     Case("os_exit", lambda c: c.with_cell(c.good(), "import os\nos._exit(1)", where="value_core"),
          "died", FULL),
     Case("sys_exit", lambda c: c.with_cell(c.good(), "import sys\nsys.exit(3)", where="value_core"),
@@ -153,40 +153,40 @@ CASES = [
     Case("kill_parent", lambda c: c.with_cell(c.good(), "import os, signal\ntry:\n"
                                                          "    os.kill(os.getppid(), signal.SIGKILL)\n"
                                                          "except OSError as e:\n    print('BLOCKED', e)"),
-         "graded", FULL, needs_root=True),
+         "graded", FULL, needs=('unprivileged user',)),
     # kill(-1) reaches every process of the kernel's own uid (Linux spares the caller)
     Case("kill_everything", lambda c: c.with_cell(c.good(), "import os, signal\nos.kill(-1, signal.SIGKILL)"),
-         ("graded", "died"), FULL, needs_root=True),
+         ("graded", "died"), FULL, needs=('unprivileged user',)),
     Case("segfault", lambda c: c.with_cell(c.good(), "import ctypes\nctypes.string_at(0)", where="imports"),
          "died", FULL),
     Case("prints_60_megabytes", lambda c: c.with_cell(c.good(), "import sys\nfor _ in range(600):\n"
                                                                  "    sys.stdout.write('x' * 100000)"),
-         ("graded", "timeout"), FULL,
+         ("graded", "timeout"), FULL, needs=("output cap",),
          check=lambda c, r, t: len(t) < 3 * 1024 * 1024),
     Case("opens_a_socket", lambda c: c.with_cell(c.good(), "import socket\ntry:\n"
                                                             "    socket.create_connection(('1.1.1.1', 80), timeout=2)\n"
                                                             "    print('LEAKED')\nexcept OSError as e:\n"
                                                             "    print('BLOCKED', e)"),
-         "graded", FULL, needs_root=True, check=_blocked),
+         "graded", FULL, needs=('no network',), check=_blocked),
     # ---- reading and writing what it must not
     Case("reads_hidden_tests", lambda c: c.with_cell(
         c.good(), _probe_file(c.root / "autograde_tests" / EXERCISE / f"test_{EXERCISE}.py")),
-        "graded", FULL, needs_root=True, check=_blocked),
+        "graded", FULL, needs=('hidden files',), check=_blocked),
     Case("reads_reference_notebook", lambda c: c.with_cell(c.good(), _probe_file(c.spec.solution)),
-         "graded", FULL, needs_root=True, check=_blocked),
+         "graded", FULL, needs=('hidden files',), check=_blocked),
     Case("reads_git_history", lambda c: c.with_cell(c.good(), _probe_file(ROOT / ".git" / "HEAD")),
-         "graded", FULL, needs_root=True, check=_blocked),
+         "graded", FULL, needs=('hidden files',), check=_blocked),
     Case("reads_gradebook", lambda c: c.with_cell(c.good(), _probe_file(c.out / "gradebook.sqlite")),
-         "graded", FULL, needs_root=True, check=_blocked),
+         "graded", FULL, needs=('hidden files',), check=_blocked),
     Case("reads_other_student", lambda c: c.with_cell(c.good(), _probe_file(c.subs / "loop_forever_in_cell.ipynb")
                                                       + "import glob\n_others = glob.glob('/tmp/grader-*/work/*')\n"
                                                         "print('LEAKED' if _others else 'BLOCKED others')"),
-         "graded", FULL, needs_root=True, check=_blocked),
+         "graded", FULL, needs=('hidden files', 'unprivileged user'), check=_blocked),
     Case("writes_results_and_gradebook", lambda c: c.with_cell(
         c.good(), f"for _p in [{str(c.out / 'results' / 'evil.json')!r}, {str(c.out / 'gradebook.sqlite')!r}]:\n"
                   "    try:\n        open(_p, 'a').write('{}')\n        print('WROTE', _p)\n"
                   "    except OSError as e:\n        print('BLOCKED', type(e).__name__)"),
-        "graded", FULL, needs_root=True, check=_no_evil_files),
+        "graded", FULL, needs=('hidden files',), check=_no_evil_files),
     # ---- lying about the grade: never more than the same code earns honestly
     Case("half_wrong_honest", lambda c: c.half(), "graded", lambda r: 0 < r["score"] < 20),
     Case("monkeypatches_builtins", lambda c: c.with_cell(
@@ -260,7 +260,24 @@ def _r_kernel(c):
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory):
+def protections() -> dict[str, bool]:
+    """A quick probe of each protection (`grader doctor`), before anything risky runs."""
+    from grader.doctor import run_checks
+    return {check.measure: check.ok for check in run_checks()}
+
+
+def _missing(case: Case, protections: dict[str, bool]) -> list[str]:
+    return [need for need in case.needs if not protections.get(need)]
+
+
+def test_protections_are_in_force_when_root(protections):
+    if not is_root():
+        pytest.skip("uid, network and mount isolation need root; `grader doctor` lists what applies")
+    assert all(protections.values()), protections
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory, protections):
     base = tmp_path_factory.mktemp("adversarial")
     root = base / "course"
     real = load_course(ROOT)
@@ -278,8 +295,8 @@ def corpus(tmp_path_factory):
     ctx = Ctx(root, subs, out)
     built = []
     for case in CASES:
-        if case.needs_root and not is_root():
-            continue
+        if _missing(case, protections):
+            continue  # the protection is not in force here: never run the dangerous case
         content = case.build(ctx)
         path = subs / f"{case.name}.ipynb"
         if isinstance(content, bytes):
@@ -296,9 +313,10 @@ def corpus(tmp_path_factory):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_case(corpus, case):
-    if case.needs_root and not is_root():
-        pytest.skip("needs root: this machine cannot apply the protection (see `grader doctor`)")
+def test_case(corpus, protections, case):
+    missing = _missing(case, protections)
+    if missing:
+        pytest.skip(f"not run: {', '.join(missing)} not in force on this machine (see `grader doctor`)")
     result = corpus.results[case.name]
     extra = result["extra_data"]
     statuses = case.status if isinstance(case.status, tuple) else (case.status,)
