@@ -27,6 +27,9 @@ class Mutant:
     description: str
     edits: list[dict[str, str]]
     must_fail: list[str] = field(default_factory=list)
+    # True when the mutant's own (wrong) results depend on object addresses, e.g. the order in
+    # which a set of objects is iterated: then its messages may differ from run to run
+    order_dependent: bool = False
 
 
 @dataclass
@@ -47,7 +50,8 @@ def load_variants(spec: ExerciseSpec) -> Variants:
     if not path.is_file():
         return Variants([], [])
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    mutants = [Mutant(m["name"], m.get("description", ""), list(m["edits"]), list(m.get("must_fail", [])))
+    mutants = [Mutant(m["name"], m.get("description", ""), list(m["edits"]), list(m.get("must_fail", [])),
+                      bool(m.get("order_dependent", False)))
                for m in data.get("mutants", [])]
     alternatives = [Alternative(a["name"], a.get("description", ""), dict(a["cells"]))
                     for a in data.get("alternatives", [])]
