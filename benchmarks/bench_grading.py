@@ -56,7 +56,7 @@ def cohort(spec, n: int) -> dict[str, tuple[str, nbformat.NotebookNode | bytes]]
     pool += [("correct", apply_alternative(solution, a)) for a in variants.alternatives]
     pool += [("buggy", apply_mutant(solution, m)) for m in variants.mutants]
     pool.append(("broken", b'{"cells": ['))
-    slow = nbformat.from_dict(json.loads(nbformat.writes(solution)))
+    slow = nbformat.reads(nbformat.writes(solution), as_version=4)
     slow.cells.append(nbformat.v4.new_code_cell(SLOW_CELL))
     pool.append(("slow", slow))
     return {f"student{i:03d}": pool[i % len(pool)] for i in range(n)}
