@@ -9,6 +9,7 @@ from pathlib import Path
 
 from . import __version__
 from .course import CourseError, load_course
+from .gradebook import fmt_points
 
 EXIT_USAGE = 2
 
@@ -18,8 +19,6 @@ def _course(args: argparse.Namespace, require_solutions: bool = True):
                        require_solutions=require_solutions)
 
 
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:.2f}"
 
 
 def print_table(results: dict[str, dict], notes: dict[str, str] | None = None) -> None:
@@ -33,7 +32,7 @@ def print_table(results: dict[str, dict], notes: dict[str, str] | None = None) -
                                          if failed else "")
         if notes and student in notes:
             detail = f"[{notes[student]}] {detail}".strip()
-        rows.append((student, f"{_fmt(res['score'])}/{_fmt(extra['max_score'])}", extra["status"], detail))
+        rows.append((student, f"{fmt_points(res['score'])}/{fmt_points(extra['max_score'])}", extra["status"], detail))
     width = [max(len(r[i]) for r in rows + [("student", "score", "status", "")]) for i in range(3)]
     print(f"{'student':<{width[0]}}  {'score':>{width[1]}}  {'status':<{width[2]}}  details")
     for student, score, status, detail in rows:
@@ -166,7 +165,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     course = _course(args)
     for spec in course.exercises.values():
-        print(f"{spec.id}: week {spec.week}, {_fmt(spec.points)} points, cell timeout "
+        print(f"{spec.id}: week {spec.week}, {fmt_points(spec.points)} points, cell timeout "
               f"{spec.cell_timeout:g} s, budget {spec.notebook_budget:g} s, device {spec.device}")
     print(f"course.yaml is valid ({len(course.exercises)} exercises)")
     return 0

@@ -7,12 +7,12 @@ is downloaded while grading. Real data must be fetched beforehand with
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 from pathlib import Path
 
 from .datasets import Dataset, registry
+from .notebook import sha256_file
 
 CHOICES = ("offline", "real")
 
@@ -35,14 +35,6 @@ def get(name: str) -> Dataset:
         known = ", ".join(sorted(datasets)) or "none"
         raise DataError(f"unknown dataset {name!r} (known: {known})")
     return datasets[name]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def real_path(name: str) -> Path:
@@ -83,7 +75,7 @@ def add(name: str, source: Path) -> Path:
     source = Path(source)
     if not source.is_file():
         raise DataError(f"{source} does not exist")
-    if dataset.sha256 and _sha256(source) != dataset.sha256:
+    if dataset.sha256 and sha256_file(source) != dataset.sha256:
         raise DataError(f"{source} does not match the registered sha256 of {name!r}")
     target = real_path(name)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -101,7 +93,7 @@ def resolve(name: str, choice: str) -> Path:
             raise DataError(f"dataset {name!r} is set to 'real' but is not in the cache; run "
                             f"`grader data fetch {name}` first")
         dataset = get(name)
-        if dataset.sha256 and _sha256(path) != dataset.sha256:
+        if dataset.sha256 and sha256_file(path) != dataset.sha256:
             raise DataError(f"the cached copy of {name!r} does not match its sha256; fetch it again")
         return path
     raise DataError(f"dataset choice for {name!r} must be one of {CHOICES}, got {choice!r}")

@@ -27,7 +27,7 @@ from . import __version__
 from .course import ExerciseSpec, load_course
 from .data import kernel_files
 from .feedback import feedback_html, write_atomic, write_json_atomic
-from .gradebook import Gradebook
+from .gradebook import Gradebook, fmt_points
 from .hidden_tests import SuiteError, TestOutcome, run_suite
 from .kernel import ExecutionReport, KernelLimits, LiveKernel
 from .notebook import (InvalidNotebook, parameterize, public_check_results, read_notebook,
@@ -174,7 +174,7 @@ def build_result(spec: ExerciseSpec, student: str, tests: list[TestOutcome], *, 
     score = float(sum(t.score for t in tests))
     max_score = float(sum(t.max_score for t in tests))
     failed = [t for t in tests if t.status != "passed"]
-    summary = f"{_n(score)} / {_n(max_score)} points"
+    summary = f"{fmt_points(score)} / {fmt_points(max_score)} points"
     if reason:
         summary += f"; {reason}"
     elif failed:
@@ -204,8 +204,6 @@ def build_result(spec: ExerciseSpec, student: str, tests: list[TestOutcome], *, 
     }
 
 
-def _n(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:.2f}"
 
 
 @dataclass

@@ -14,6 +14,8 @@ from typing import Any
 
 import nbformat
 
+from .gradebook import fmt_points
+
 _EXPORTER = None
 
 
@@ -49,8 +51,6 @@ def _exporter():
     return _EXPORTER
 
 
-def _fmt(x: float) -> str:
-    return str(int(x)) if float(x).is_integer() else f"{x:.2f}"
 
 
 def summary_html(result: dict[str, Any]) -> str:
@@ -61,8 +61,8 @@ def summary_html(result: dict[str, Any]) -> str:
         rows.append(
             "<tr class='{cls}'><td>{mark}</td><td>{name}</td><td>{score} / {max}</td><td>{msg}</td></tr>"
             .format(cls="pass" if ok else "fail", mark="&#10004;" if ok else "&#10008;",
-                    name=html.escape(test["name"]), score=_fmt(test["score"]),
-                    max=_fmt(test["max_score"]), msg=html.escape(test.get("output") or "")))
+                    name=html.escape(test["name"]), score=fmt_points(test["score"]),
+                    max=fmt_points(test["max_score"]), msg=html.escape(test.get("output") or "")))
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in extra.get("notes", []))
     checks = "".join(
         f"<li>{html.escape(str(c['id']))}: {html.escape(c['status'])}"
@@ -78,7 +78,7 @@ def summary_html(result: dict[str, Any]) -> str:
 #grader-feedback tr.fail td:first-child {{ color: #cf222e; }}
 </style>
 <h1>{html.escape(extra['exercise'])}: {html.escape(extra['student'])}</h1>
-<p><b>Score: {_fmt(result['score'])} / {_fmt(extra['max_score'])}</b>
+<p><b>Score: {fmt_points(result['score'])} / {fmt_points(extra['max_score'])}</b>
  &mdash; status: {html.escape(extra['status'])}{(' &mdash; ' + html.escape(reason)) if reason else ''}</p>
 {f'<p>Notes on your submission:</p><ul>{notes}</ul>' if notes else ''}
 <table><tr><th></th><th>Test</th><th>Points</th><th>What went wrong</th></tr>{''.join(rows)}</table>

@@ -114,13 +114,14 @@ class Gradebook:
         writer.writerow(["student", "score", "max_score", "status", *columns])
         for row in rows:
             scores = {t.test_id: t.score for t in row.tests}
-            writer.writerow([row.student, _num(row.score), _num(row.max_score), row.status,
-                             *[_num(scores[c]) if c in scores else "" for c in columns]])
+            writer.writerow([row.student, fmt_points(row.score), fmt_points(row.max_score), row.status,
+                             *[fmt_points(scores[c]) if c in scores else "" for c in columns]])
         return buffer.getvalue()
 
     def close(self) -> None:
         self.engine.dispose()
 
 
-def _num(value: float) -> str:
+def fmt_points(value: float) -> str:
+    """Points as people write them: 20, 0.5, 1.333."""
     return str(int(value)) if float(value).is_integer() else f"{value:.4g}"
