@@ -61,7 +61,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
-def _progress(total: int, desc: str):
+def _progress(total: int | None, desc: str):
     from tqdm import tqdm
     return tqdm(total=total, desc=desc, unit="nb", disable=None, file=sys.stderr,
                 dynamic_ncols=True)
@@ -69,15 +69,10 @@ def _progress(total: int, desc: str):
 
 def cmd_grade(args: argparse.Namespace) -> int:
     from .engine import grade_batch
-    from .submissions import discover
     course = _course(args)
     spec = course.get(args.exercise)
     out = Path(args.out or f"grading/{spec.id}")
-    # count submissions first for the progress bar (cheap; zips are listed again by the engine)
-    import tempfile
-    with tempfile.TemporaryDirectory() as tmp:
-        subs, _ = discover(Path(args.submissions), spec.id, Path(tmp))
-    bar = _progress(len(subs), f"grading {spec.id}")
+    bar = _progress(None, f"grading {spec.id}")  # the total is known once the engine has looked
     failed = {"n": 0}
 
     def on_result(student: str, result: dict) -> None:
@@ -88,7 +83,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
     try:
         summary = grade_batch(spec, Path(args.submissions), out, workers=args.workers,
                               device=args.device, force=args.force, progress=bar.update,
-                              on_result=on_result, gradebook_url=args.gradebook,
+                              on_result=on_result, on_total=lambda n: setattr(bar, "total", n),
+                              gradebook_url=args.gradebook,
                               backend=args.backend, ray_address=args.address)
     finally:
         bar.close()
@@ -174,7 +170,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_data(args: argparse.Namespace) -> int:
     from . import data
     if args.action == "list":
-        for name, dataset in sorted(__import__("grader.datasets", fromlist=["registry"]).registry().items()):
+        from .datasets import registry
+        for name, dataset in sorted(registry().items()):
             real = data.real_path(name)
             state = "real copy cached" if real.is_file() else ("fetchable" if dataset.url else "offline only")
             print(f"{name:<12} {dataset.filename:<24} {state:<17} {dataset.description}")

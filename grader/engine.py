@@ -32,7 +32,7 @@ from .hidden_tests import SuiteError, TestOutcome, run_suite
 from .kernel import ExecutionReport, KernelLimits, LiveKernel
 from .notebook import (InvalidNotebook, parameterize, public_check_results, read_notebook,
                        restore_locked_cells, sha256_file)
-from .probe import ProbeError, StudentError, decode_reply, kernel_code
+from .probe import ProbeError, StudentError, decode_reply
 from .gpus import GpuSlot, visible_gpus
 from .sandbox import Sandbox
 from .submissions import Submission, discover
@@ -128,14 +128,10 @@ class Reference:
         if key not in self.answers:
             kernel = self.kernel()
             try:
-                replies = kernel._execute_raw(kernel_code(src, self.spec.kernel_seed),
-                                              timeout or self.spec.test_timeout)
+                self.answers[key] = kernel.reply_text(src, timeout or self.spec.test_timeout)
             except ProbeError as exc:
                 raise ReferenceFailure(f"the reference solution could not answer this test ({exc}); "
                                        "tell your instructor") from None
-            if not replies:
-                raise ReferenceFailure("the reference solution gave no answer; tell your instructor")
-            self.answers[key] = replies[-1]
         try:
             return decode_reply(self.answers[key])
         except StudentError as exc:
@@ -348,7 +344,7 @@ def prepare_reference(spec: ExerciseSpec, device: str, out: Path | None, exercis
         raise GradingError(f"{spec.assignment} does not exist; run `grader release {spec.id}` first")
     reference = Reference(spec, device, sandbox=sandbox)
     try:
-        kernel = reference.kernel()
+        reference.kernel()
     except Exception as exc:  # noqa: BLE001
         reference.close()
         raise GradingError(f"the reference notebook of {spec.id} could not be executed: {exc}") from None
@@ -358,7 +354,6 @@ def prepare_reference(spec: ExerciseSpec, device: str, out: Path | None, exercis
         reference.close()
         raise GradingError(f"the reference notebook of {spec.id} fails in cell {first.index}: "
                            f"{first.ename}: {first.evalue}")
-    del kernel
     try:
         outcomes = run_suite(spec.tests_dir, reference, reference, spec.seed)
     except SuiteError as exc:
@@ -459,6 +454,7 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
                 device: str | None = None, force: bool = False,
                 progress: Callable[[int], Any] | None = None,
                 on_result: Callable[[str, dict], Any] | None = None,
+                on_total: Callable[[int], Any] | None = None,
                 gradebook_url: str | None = None, backend: str = "local",
                 ray_address: str | None = None) -> BatchSummary:
     started = time.monotonic()
@@ -471,6 +467,8 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
     grader: Grader | None = None
     try:
         submissions, summary.warnings = discover(source, spec.id, workspace)
+        if on_total:
+            on_total(len(submissions))
         exercise_fp = exercise_fingerprint(spec, device)
         hidden = [Path(source).resolve(), out.resolve(), workspace]
         if gradebook_url and "://" not in gradebook_url:

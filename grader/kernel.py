@@ -479,6 +479,13 @@ class LiveKernel:
         self.dead_reason = self.dead_reason or "the kernel died while answering a test"
         return KernelDied(self.dead_reason)
 
+    def reply_text(self, src: str, timeout: float) -> str:
+        """The raw JSON reply to a probe (no budget): for the trusted reference kernel."""
+        replies = self._execute_raw(kernel_code(src, self.seed), timeout)
+        if not replies:
+            raise ProbeError("the kernel gave no answer")
+        return replies[-1]
+
     def eval(self, src: str, timeout: float | None = None) -> Any:
         if self.dead_reason:
             raise KernelDied(self.dead_reason)
