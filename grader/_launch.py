@@ -103,7 +103,8 @@ def _hide(hide: list[str], expose: list[str], stage_root: str) -> list[str]:
     return kept
 
 
-def main(argv: list[str]) -> None:
+def parse(argv: list[str]) -> tuple[dict[str, str], dict[str, list[str]], set[str], list[str]]:
+    """Split ``[options] -- <ipykernel args>``."""
     sep = argv.index("--")
     opts, kernel_args = argv[:sep], argv[sep + 1:]
     single: dict[str, str] = {}
@@ -121,6 +122,19 @@ def main(argv: list[str]) -> None:
         else:
             single[key] = opts[i + 1]
             i += 2
+    return single, multi, flags, kernel_args
+
+
+def aslr_off() -> bool:
+    """Turn address-space randomisation off for the next exec; True if it is (or will be) off."""
+    current = _c().personality(0xFFFFFFFF)
+    return current != -1 and _c().personality(current | ADDR_NO_RANDOMIZE) != -1
+
+
+def apply_sandbox(single: dict[str, str], multi: dict[str, list[str]], flags: set[str],
+                  forked: bool = False) -> dict[str, object]:
+    """Put this process in the sandbox and write the report; returns the report.
+    ``forked``: this process was forked from the fork server (no exec follows)."""
     report: dict[str, object] = {}
     errors: dict[str, str] = {}
 
@@ -132,9 +146,10 @@ def main(argv: list[str]) -> None:
         report["file_size"] = int(single["--fsize"]) if _set(resource.RLIMIT_FSIZE, int(single["--fsize"])) else None
     _set(resource.RLIMIT_CORE, 0)
     # no address-space randomisation: code whose result depends on object ids (set order of
-    # objects hashed by id) then behaves the same on every run, so grading twice agrees
-    current = _c().personality(0xFFFFFFFF)
-    report["aslr_off"] = current != -1 and _c().personality(current | ADDR_NO_RANDOMIZE) != -1
+    # objects hashed by id) then behaves the same on every run, so grading twice agrees.
+    # (A kernel forked from the fork server inherits the server's layout, which started so.)
+    persona = _c().personality(0xFFFFFFFF)
+    report["aslr_off"] = (persona != -1 and bool(persona & ADDR_NO_RANDOMIZE)) if forked else aslr_off()
     uid = int(single["--uid"]) if "--uid" in single else None
     gid = int(single.get("--gid", uid)) if uid is not None else None
     if "--nproc" in single:
@@ -172,9 +187,16 @@ def main(argv: list[str]) -> None:
     # after the uid switch, which clears it: the kernel dies with the process that started it
     _c().prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
     report["errors"] = errors
+    report["pid"] = os.getpid()
     if handle is not None:
         json.dump(report, handle)
         handle.close()
+    return report
+
+
+def main(argv: list[str]) -> None:
+    single, multi, flags, kernel_args = parse(argv)
+    apply_sandbox(single, multi, flags)
     os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *kernel_args])
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 
+from . import forkserver
 from .kernel import KernelLimits, LiveKernel
 from .probe import ProbeError
 from .sandbox import Sandbox, is_root, processes_of
@@ -59,6 +60,12 @@ def run_checks() -> list[Check]:
         kernel.start(nb)
         report = kernel.execute(nb)
         iso = kernel.isolation
+        forked = iso.get("started_by") == "the fork server"
+        checks.append(Check("fork server", forked or not forkserver.enabled(),
+                            "kernels are forked from a pre-imported server" if forked else
+                            "kernels start as fresh processes" + (
+                                " (GRADER_FORK_SERVER=0)" if not forkserver.enabled() else
+                                "; the fork server did not start")))
         checks.append(Check("per-cell timeout", report.cells[0].status == "timeout",
                             "a cell sleeping 30 s was stopped after 2 s"))
         kept = sum(len(str(o.get("text", ""))) for o in nb.cells[1].outputs)

@@ -11,10 +11,12 @@ import contextlib
 import hashlib
 import json
 import multiprocessing
+import os
 import shutil
 import tempfile
 import time
 import traceback
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -29,7 +31,8 @@ from .data import kernel_files
 from .feedback import feedback_html, write_atomic, write_json_atomic
 from .gradebook import Gradebook, fmt_points
 from .hidden_tests import SuiteError, TestOutcome, run_suite
-from .kernel import ExecutionReport, KernelLimits, LiveKernel
+from . import forkserver
+from .kernel import ExecutionReport, KernelLimits, LiveKernel, fork_server
 from .notebook import (InvalidNotebook, parameterize, public_check_results, read_notebook,
                        restore_locked_cells, sha256_file)
 from .probe import ProbeError, StudentError, decode_reply
@@ -88,6 +91,15 @@ def exercise_fingerprint(spec: ExerciseSpec, device: str) -> str:
     return digest.hexdigest()
 
 
+def submission_fingerprint(exercise_fp: str, sub: Submission) -> str:
+    """Changes whenever the submission or anything that could change its grade changes."""
+    digest = hashlib.sha256(exercise_fp.encode())
+    if sub.path is not None and sub.path.is_file():
+        digest.update(sha256_file(sub.path).encode())
+    digest.update((sub.problem or "").encode())
+    return digest.hexdigest()
+
+
 class ReferenceFailure(ProbeError):
     """The reference solution failed on a probe: a problem with the exercise, not the student."""
 
@@ -116,7 +128,8 @@ class Reference:
             self._slot = GpuSlot() if self.device == "cuda" else None
             kernel = LiveKernel(limits_for(self.spec), device=self.device, seed=self.spec.kernel_seed,
                                 files=kernel_files(self.spec.datasets), label="reference",
-                                sandbox=self.sandbox, gpu=self._slot.device if self._slot else None)
+                                sandbox=self.sandbox, gpu=self._slot.device if self._slot else None,
+                                preload=preload_modules(nb))
             kernel.start(nb)
             self.execution = kernel.execute(nb)
             self.executed = nb
@@ -215,13 +228,21 @@ HEAVY_MODULES = ("torch", "torchvision", "numpy", "matplotlib", "matplotlib.pypl
 
 def preload_modules(notebook: nbformat.NotebookNode) -> list[str]:
     """Heavy libraries the reference notebook imports: warm kernels load them while booting."""
+    return _heavy_imports(cell.source for cell in notebook.cells if cell.cell_type == "code")
+
+
+def test_imports(tests_dir: Path) -> list[str]:
+    """Heavy libraries the hidden tests import (a worker loads them before its first test)."""
+    return _heavy_imports(p.read_text(encoding="utf-8", errors="replace")
+                          for p in sorted(tests_dir.rglob("*.py")) if "__pycache__" not in p.parts)
+
+
+def _heavy_imports(sources: Any) -> list[str]:
     import ast
     found: list[str] = []
-    for cell in notebook.cells:
-        if cell.cell_type != "code":
-            continue
+    for source in sources:
         try:
-            tree = ast.parse(cell.source)
+            tree = ast.parse(source)
         except SyntaxError:
             continue
         for node in ast.walk(tree):
@@ -251,6 +272,33 @@ class Grader:
         self.preload = preload_modules(read_notebook(spec.solution))
         self._spare: LiveKernel | None = None
 
+    def use_reference(self, reference: Reference, catalog: Catalog) -> None:
+        self.reference, self.catalog = reference, catalog
+
+    def prepare(self) -> None:
+        """Import what the hidden tests import and start the kernels' fork server. Starts no
+        thread: worker processes forked afterwards inherit both."""
+        import importlib
+        for module in test_imports(self.spec.tests_dir):
+            try:
+                importlib.import_module(module)
+            except Exception:  # noqa: BLE001 - the suite will report it when it runs
+                pass
+        if self.device != "cuda" and forkserver.enabled():
+            try:
+                fork_server(limits_for(self.spec), self.sandbox, self.preload)
+            except forkserver.ForkServerError:
+                pass  # kernels then start as fresh processes
+
+    def warm(self) -> None:
+        """Get ready before the first submission: boot the spare kernel."""
+        self.prepare()
+        if self.device != "cuda" and self._spare is None:
+            try:
+                self._spare = self._new_kernel("spare").launch()
+            except Exception:  # noqa: BLE001 - the first kernel then starts cold
+                self._spare = None
+
     def _new_kernel(self, label: str, gpu: str | None = None) -> LiveKernel:
         return LiveKernel(limits_for(self.spec), device=self.device, seed=self.spec.kernel_seed,
                           files=self.files, label=label, sandbox=self.sandbox, gpu=gpu,
@@ -274,11 +322,7 @@ class Grader:
             self._spare = None
 
     def submission_fingerprint(self, sub: Submission) -> str:
-        digest = hashlib.sha256(self.exercise_fp.encode())
-        if sub.path is not None and sub.path.is_file():
-            digest.update(sha256_file(sub.path).encode())
-        digest.update((sub.problem or "").encode())
-        return digest.hexdigest()
+        return submission_fingerprint(self.exercise_fp, sub)
 
     def grade(self, sub: Submission) -> Graded:
         started = time.monotonic()
@@ -376,10 +420,13 @@ def prepare_reference(spec: ExerciseSpec, device: str, out: Path | None, exercis
 # worker processes
 
 _WORKER: Grader | None = None
+_WORKER_STATE: str | None = None
 
 
-def _init_worker(course_root: str, exercise_id: str, device: str, answers: dict[str, str],
-                 catalog: list[dict], exercise_fp: str, hidden: list[str]) -> None:
+def _init_worker(course_root: str, exercise_id: str, device: str, exercise_fp: str,
+                 hidden: list[str]) -> None:
+    """Runs when a worker process starts, while the grader is still preparing the reference:
+    everything a worker can do without the reference's answers happens here."""
     global _WORKER
     # a worker (and through the launcher's own setting, its kernels) dies with the grader,
     # even when the grader is killed with SIGKILL
@@ -391,15 +438,37 @@ def _init_worker(course_root: str, exercise_id: str, device: str, answers: dict[
         pass
     spec = load_course(Path(course_root)).get(exercise_id)
     sandbox = default_sandbox(spec, *map(Path, hidden))
-    _WORKER = Grader(spec, device, Reference(spec, device, answers, sandbox), Catalog(catalog),
-                     exercise_fp, sandbox)
-    import atexit
-    atexit.register(_WORKER.reference.close)
-    atexit.register(_WORKER.close)
+    _WORKER = Grader(spec, device, Reference(spec, device, {}, sandbox), Catalog([]), exercise_fp, sandbox)
+    # when the pool shuts the worker down (multiprocessing runs its finalizers, with either
+    # start method): close its kernels and fork server, then skip the interpreter's teardown
+    # (a second with torch loaded; the results are already with the grader)
+    from multiprocessing.util import Finalize
+
+    def cleanup() -> None:
+        _WORKER.close()
+        _WORKER.reference.close()
+        forkserver.close_all()
+        os._exit(0)
+
+    Finalize(None, cleanup, exitpriority=100)
+    _WORKER.warm()
 
 
-def _grade_in_worker(student: str, path: str | None, problem: str | None) -> Graded:
+def _worker_ready() -> int:
+    """A no-op task: submitted once per worker so that the pool starts its processes now."""
+    return os.getpid()
+
+
+def _grade_in_worker(state_path: str, student: str, path: str | None, problem: str | None) -> Graded:
+    """Grade one submission; ``state_path``: the reference's answers and the test catalog,
+    saved by prepare_reference (read once per worker)."""
+    global _WORKER_STATE
     assert _WORKER is not None
+    if _WORKER_STATE != state_path:
+        state = json.loads(Path(state_path).read_text())
+        _WORKER.use_reference(Reference(_WORKER.spec, _WORKER.device, state["answers"], _WORKER.sandbox),
+                              Catalog(state["catalog"]))
+        _WORKER_STATE = state_path
     return _WORKER.grade(Submission(student, Path(path) if path else None, problem))
 
 
@@ -457,6 +526,11 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
                 on_total: Callable[[int], Any] | None = None,
                 gradebook_url: str | None = None, backend: str = "local",
                 ray_address: str | None = None) -> BatchSummary:
+    """Grade every submission under ``source`` into ``out``.
+
+    Locally, ``workers`` graders run at once: this process and ``workers - 1`` worker
+    processes. The workers start (imports, fork server, a warm kernel) while this process
+    prepares the reference, and receive its answers through ``OUT/.grader/``."""
     started = time.monotonic()
     device = resolve_device(device, spec)
     out = Path(out)
@@ -465,6 +539,7 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
     workspace = Path(tempfile.mkdtemp(prefix="grader-batch-"))
     reference: Reference | None = None
     grader: Grader | None = None
+    pool: ProcessPoolExecutor | None = None
     try:
         submissions, summary.warnings = discover(source, spec.id, workspace)
         if on_total:
@@ -474,15 +549,11 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
         if gradebook_url and "://" not in gradebook_url:
             hidden.append(Path(gradebook_url).resolve().parent)
         sandbox = default_sandbox(spec, *hidden)
-        reference, catalog = prepare_reference(spec, device, out, exercise_fp, sandbox=sandbox)
-        if device == "cuda":
-            reference.close()  # its answers are cached; free the GPU for the students' kernels
-        grader = Grader(spec, device, reference, catalog, exercise_fp, sandbox)
         todo: list[Submission] = []
         for sub in submissions:
             previous = None if force else outputs.existing(sub.student)
             if (previous is not None
-                    and previous.get("extra_data", {}).get("fingerprint") == grader.submission_fingerprint(sub)
+                    and previous.get("extra_data", {}).get("fingerprint") == submission_fingerprint(exercise_fp, sub)
                     and previous["extra_data"].get("status") != "error"):
                 summary.results[sub.student] = previous
                 summary.reused += 1
@@ -491,6 +562,25 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
                     progress(1)
                 continue
             todo.append(sub)
+        helpers = min(workers, len(todo)) - 1 if backend == "local" else 0
+        grader = Grader(spec, device, None, Catalog([]), exercise_fp, sandbox)
+        if helpers > 0:
+            # forked after the heavy imports and the fork server, before any thread or kernel
+            # exists here: the workers start at once and share the fork server
+            grader.prepare()
+            methods = multiprocessing.get_all_start_methods()
+            pool = ProcessPoolExecutor(
+                max_workers=helpers, mp_context=multiprocessing.get_context("fork" if "fork" in methods else "spawn"),
+                initializer=_init_worker,
+                initargs=(str(spec.course.root), spec.id, device, exercise_fp, [str(p) for p in hidden]))
+            for _ in range(helpers):
+                pool.submit(_worker_ready)  # start the processes now, not at the first task
+        if todo and backend == "local":
+            grader.warm()
+        reference, catalog = prepare_reference(spec, device, out, exercise_fp, sandbox=sandbox)
+        if device == "cuda":
+            reference.close()  # its answers are cached; free the GPU for the students' kernels
+        grader.use_reference(reference, catalog)
 
         def finish(student: str, graded: Graded) -> None:
             outputs.record(student, graded)
@@ -508,29 +598,14 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
                             catalog=catalog.tests, exercise_fp=exercise_fp, address=ray_address,
                             workers=workers, finish=finish,
                             crashed=lambda sub, exc: _crashed(grader, sub, exc))
-        elif workers <= 1 or len(todo) <= 1:
+        elif pool is None:
             for sub in todo:
                 finish(sub.student, grader.grade(sub))
         else:
-            ctx = multiprocessing.get_context("spawn")
-            with ProcessPoolExecutor(
-                    max_workers=min(workers, len(todo)), mp_context=ctx, initializer=_init_worker,
-                    initargs=(str(spec.course.root), spec.id, device, reference.answers,
-                              catalog.tests, exercise_fp, [str(p) for p in hidden])) as pool:
-                pending = {pool.submit(_grade_in_worker, s.student,
-                                       str(s.path) if s.path else None, s.problem): s for s in todo}
-                while pending:
-                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        sub = pending.pop(future)
-                        try:
-                            graded = future.result()
-                        except GradingError:
-                            raise
-                        except Exception as exc:  # noqa: BLE001 - e.g. a worker killed by the OS
-                            graded = _crashed(grader, sub, exc)
-                        finish(sub.student, graded)
+            _share_work(grader, pool, helpers, todo, _reference_state_path(out, exercise_fp), finish)
     finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
         if grader is not None:
             grader.close()
         if reference is not None:
@@ -542,6 +617,57 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
             shutil.rmtree(workspace, ignore_errors=True)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _share_work(grader: Grader, pool: ProcessPoolExecutor, helpers: int, todo: list[Submission],
+                state_path: Path, finish: Callable[[str, Graded], Any]) -> None:
+    """This process grades too. The workers take submissions from the front of the list (each
+    has one queued behind the one it grades, so none waits while this process is busy); this
+    process takes them from the back. If the pool breaks (a worker killed by the OS), the
+    submissions it held get an error result and this process grades the rest."""
+    from concurrent.futures.process import BrokenProcessPool
+    remaining = deque(todo)
+    in_flight: dict[Any, Submission] = {}
+    broken = False
+
+    def top_up() -> None:
+        nonlocal broken
+        while not broken and remaining and len(in_flight) < 2 * helpers:
+            sub = remaining.popleft()
+            try:
+                future = pool.submit(_grade_in_worker, str(state_path), sub.student,
+                                     str(sub.path) if sub.path else None, sub.problem)
+            except (BrokenProcessPool, RuntimeError):
+                remaining.appendleft(sub)
+                broken = True
+                return
+            in_flight[future] = sub
+
+    def collect(timeout: float | None) -> None:
+        nonlocal broken
+        if not in_flight:
+            return
+        done, _ = wait(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in done:
+            sub = in_flight.pop(future)
+            try:
+                graded = future.result()
+            except GradingError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - e.g. a worker killed by the OS
+                broken = broken or isinstance(exc, BrokenProcessPool)
+                graded = _crashed(grader, sub, exc)
+            finish(sub.student, graded)
+
+    top_up()
+    while remaining or in_flight:
+        collect(0)
+        top_up()
+        if remaining:
+            sub = remaining.pop()
+            finish(sub.student, grader.grade(sub))
+        else:
+            collect(None)
 
 
 def _crashed(grader: Grader, sub: Submission, exc: BaseException) -> Graded:

@@ -42,15 +42,77 @@ def write_json_atomic(path: Path, data: Any) -> None:
                                   default=str) + "\n")
 
 
+TEMPLATES = Path(__file__).with_name("templates")
+
+
+class _Memo:
+    """Remembers highlighted cells: most code cells are the same in every submission."""
+
+    def __init__(self, highlight: Any, lexer: str | None, seen: dict, size: int = 4096):
+        self.highlight, self.lexer, self.seen, self.size = highlight, lexer, seen, size
+
+    def __call__(self, source: str, language: str | None = None, metadata: Any = None) -> str:
+        # of the metadata, nbconvert's highlighter reads only "magics_language"
+        magics = metadata.get("magics_language") if isinstance(metadata, dict) else None
+        key = (source, self.lexer, language, magics)
+        hit = self.seen.get(key)
+        if hit is None:
+            if len(self.seen) >= self.size:
+                self.seen.clear()
+            hit = self.seen[key] = self.highlight(source, language=language, metadata=metadata)
+        return hit
+
+
 def _exporter():
+    """nbconvert's HTMLExporter with JupyterLab's look (template ``grader_feedback``, see its
+    comment), and without the BeautifulSoup pass that HTMLExporter
+    makes over the finished page (it only adds image alt texts and tab stops, and cost more
+    than half of the rendering time)."""
     global _EXPORTER
     if _EXPORTER is None:
         from nbconvert import HTMLExporter
-        _EXPORTER = HTMLExporter(template_name="lab")
+        from nbconvert.exporters.templateexporter import TemplateExporter
+
+        from jinja2 import pass_context
+
+        class FeedbackExporter(HTMLExporter):
+            highlighted: dict = {}
+            rendered: dict = {}
+
+            @pass_context
+            def markdown2html(self, context, source):  # noqa: ANN001, ANN201
+                """Remembered per text: the markdown cells are the same in every submission."""
+                cell = context.get("cell", {})
+                key = (source, json.dumps(cell.get("attachments", {}), sort_keys=True, default=str),
+                       context.get("resources", {}).get("metadata", {}).get("path", ""))
+                hit = self.rendered.get(key)
+                if hit is None:
+                    if len(self.rendered) >= 4096:
+                        self.rendered.clear()
+                    hit = self.rendered[key] = HTMLExporter.markdown2html(self, context, source)
+                return hit
+
+            def from_notebook_node(self, nb, resources=None, **kw):  # noqa: ANN001, ANN201
+                try:  # HTMLExporter.from_notebook_node up to its BeautifulSoup pass (nbconvert 7)
+                    from nbconvert.filters.highlight import Highlight2HTML
+                    from nbconvert.filters.widgetsdatatypefilter import WidgetsDataTypeFilter
+                    langinfo = nb.metadata.get("language_info", {})
+                    lexer = langinfo.get("pygments_lexer", langinfo.get("name", None))
+                    highlight = self.filters.get("highlight_code",
+                                                 Highlight2HTML(pygments_lexer=lexer, parent=self))
+                    resources = self._init_resources(resources)
+                    data_type = WidgetsDataTypeFilter(notebook_metadata=self._nb_metadata,
+                                                      parent=self, resources=resources)
+                except (ImportError, AttributeError, TypeError):  # another nbconvert: its own way
+                    return super().from_notebook_node(nb, resources, **kw)
+                self.register_filter("highlight_code", _Memo(highlight, lexer, self.highlighted))
+                self.register_filter("filter_data_type", data_type)
+                return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
+
+        _EXPORTER = FeedbackExporter(template_name="grader_feedback",
+                                     extra_template_basedirs=[str(TEMPLATES)])
         _EXPORTER.exclude_input_prompt = False
     return _EXPORTER
-
-
 
 
 def summary_html(result: dict[str, Any]) -> str:

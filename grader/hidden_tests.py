@@ -111,6 +111,23 @@ class _Plugin:
                                        else item.nodeid.split("::", 1)[1]}
             self.order.append(item.nodeid)
 
+    @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
+    def pytest_plain_report(self, item, call):  # noqa: ANN001, ANN201
+        """pytest's own report, minus the failure representation: pytest would re-parse the
+        test file for every failing test to show its source, which nobody here reads (the
+        student sees only the message) and which took most of the suite's time."""
+        excinfo = call.excinfo
+        if excinfo is None:
+            outcome, longrepr = "passed", None
+        elif isinstance(excinfo.value, pytest.skip.Exception):
+            path, line = item.reportinfo()[:2]
+            outcome, longrepr = "skipped", (str(path), (line or 0) + 1, _message(excinfo.value))
+        else:
+            outcome, longrepr = "failed", _message(excinfo.value)
+        return pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1),
+                                 outcome, longrepr, call.when, [], call.duration, call.start,
+                                 call.stop, user_properties=item.user_properties)
+
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):  # noqa: ANN001
         outcome = yield
@@ -147,7 +164,7 @@ def run_suite(tests_dir: Path, student: Evaluator, reference: Evaluator, seed: i
     plugin = _Plugin(student, reference, seed)
     args = [str(tests_dir), "-c", str(_empty_ini()), "--rootdir", str(tests_dir),
             "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:unraisableexception",
-            "-p", "no:threadexception", "--assert=plain",
+            "-p", "no:threadexception", "-p", "no:logging", "--assert=plain",
             "--import-mode=importlib", "-q", "--no-header", "-W", "ignore::DeprecationWarning"]
     saved = {k: os.environ.get(k) for k in ("PYTEST_ADDOPTS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
     os.environ.pop("PYTEST_ADDOPTS", None)

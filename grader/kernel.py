@@ -24,9 +24,11 @@ from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 from nbclient.exceptions import DeadKernelError
-from nbclient.util import run_sync
+from nbclient.util import ensure_async, run_sync
+from queue import Empty
 
-from .probe import MIME, KernelDied, ProbeError, ProbeTimeout, decode_reply, kernel_code
+from . import forkserver
+from .probe import MIME, KernelDied, ProbeError, ProbeTimeout, decode_reply, helper_code, probe_call
 from .sandbox import Sandbox, UidLease, is_root, kill_uid
 
 KERNEL_NAME = "grader-sandbox"
@@ -48,19 +50,16 @@ class KernelLimits:
     threads: int = 1
 
 
-def _write_kernelspec(root: Path, limits: KernelLimits, sandbox: Sandbox | None,
-                      uid: int | None, report: Path, connection: Path,
-                      preload: list[str] | None = None) -> Path:
-    argv = [sys.executable, "-m", "grader._launch", "--report", str(report)]
+def sandbox_options(limits: KernelLimits, sandbox: Sandbox | None) -> list[str]:
+    """The launcher options that are the same for every kernel of one sandbox."""
+    argv: list[str] = []
     if limits.memory:
         argv += ["--memory", str(int(limits.memory))]
     if limits.file_size:
         argv += ["--fsize", str(int(limits.file_size))]
     if sandbox is not None:
-        if uid is not None:
-            argv += ["--uid", str(uid), "--gid", str(uid), "--chown", str(connection)]
-            if sandbox.processes:
-                argv += ["--nproc", str(int(sandbox.processes))]
+        if sandbox.user and is_root() and sandbox.processes:
+            argv += ["--nproc", str(int(sandbox.processes))]
         if sandbox.network and is_root():
             argv += ["--netns"]
         if is_root():
@@ -68,6 +67,16 @@ def _write_kernelspec(root: Path, limits: KernelLimits, sandbox: Sandbox | None,
                 argv += ["--hide", path]
             for path in sandbox.expose():
                 argv += ["--expose", path]
+    return argv
+
+
+def _write_kernelspec(root: Path, command: list[str], uid: int | None, report: Path,
+                      connection: Path, preload: list[str] | None = None) -> Path:
+    """``command``: how to start a sandboxed kernel (the launcher with its sandbox options, or
+    the fork server's stub); this adds what is particular to this kernel."""
+    argv = [*command, "--report", str(report)]
+    if uid is not None:
+        argv += ["--uid", str(uid), "--gid", str(uid), "--chown", str(connection)]
     argv += ["--", "-f", "{connection_file}", "--HistoryManager.enabled=False"]
     for module in preload or []:
         # imported while the kernel boots (before any notebook code), bound to no name: the
@@ -163,13 +172,20 @@ class ExecutionReport:
         return [c for c in self.cells if c.status != "ok"]
 
 
+def fork_server(limits: KernelLimits, sandbox: Sandbox | None,
+                preload: list[str] | None) -> forkserver.ForkServer:
+    """The fork server for kernels with these limits, sandbox and preloaded libraries."""
+    template = sandbox_env(Path("/"), threads=limits.threads, device="cpu")
+    return forkserver.shared(sandbox_options(limits, sandbox), list(preload or []), template)
+
+
 class LiveKernel:
     """A sandboxed kernel that executes one notebook and then answers probes."""
 
     def __init__(self, limits: KernelLimits, *, device: str = "cpu", seed: int = 0,
                  files: dict[str, Path] | None = None, env: dict[str, str] | None = None,
                  label: str = "kernel", sandbox: Sandbox | None = None, gpu: str | None = None,
-                 preload: list[str] | None = None):
+                 preload: list[str] | None = None, fork: bool = True):
         self.limits = limits
         self.gpu = gpu
         self.seed = seed
@@ -190,7 +206,18 @@ class LiveKernel:
         (self._root / "ipc").mkdir()
         self.report_path = self._root / "isolation.json"
         self.connection_file = self._root / "connection.json"
-        kernel_dirs = _write_kernelspec(self._root / "spec", limits, sandbox, self.uid,
+        fixed = sandbox_options(limits, sandbox)
+        self.started_by = "a fresh process"
+        command = [sys.executable, "-m", "grader._launch", *fixed]
+        if fork and gpu is None and device == "cpu" and forkserver.enabled():
+            # boot from the fork server: ipykernel and the preloaded libraries are imported once
+            try:
+                command = fork_server(limits, sandbox, preload).stub_argv()
+                preload = None  # already imported in the server
+                self.started_by = "the fork server"
+            except forkserver.ForkServerError:
+                pass
+        kernel_dirs = _write_kernelspec(self._root / "spec", command, self.uid,
                                         self.report_path, self.connection_file, preload)
         if self.uid is not None:
             for path in [self._root, *self._root.rglob("*")]:
@@ -208,6 +235,7 @@ class LiveKernel:
         self.pid: int | None = None
         self.isolation: dict[str, Any] = {}
         self.probe_seconds = 0.0
+        self._helper = False  # the probe helper is defined in the kernel
 
     # lifecycle -------------------------------------------------------------------------
     def _client(self, nb: nbformat.NotebookNode) -> _LimitedClient:
@@ -236,11 +264,43 @@ class LiveKernel:
         self.launch()
         if nb is not None:
             self.client.nb = nb
-        run_sync(self.client.async_start_new_kernel_client)()
-        provisioner = getattr(self.km, "provisioner", None)
-        process = getattr(provisioner, "process", None)
-        self.pid = getattr(process, "pid", None)
+        run_sync(self._connect)()
         self.isolation = self._isolation()
+
+    async def _connect(self) -> None:
+        """nbclient's ``start_new_kernel_client`` without its fixed 0.2 s wait: the kernel is
+        ready once it has answered kernel_info on the shell channel and IOPub is seen to be
+        connected (a message arrived on it)."""
+        client = self.client
+        kc = client.kc = self.km.client()
+        await ensure_async(kc.start_channels())
+        deadline = time.monotonic() + self.limits.startup_timeout
+        while True:
+            msg_id = kc.kernel_info()
+            try:
+                while True:
+                    reply = await ensure_async(kc.shell_channel.get_msg(timeout=0.5))
+                    if reply.get("parent_header", {}).get("msg_id") == msg_id:
+                        break
+                await ensure_async(kc.iopub_channel.get_msg(timeout=0.2))
+                break
+            except Empty:
+                pass
+            if not await ensure_async(self.km.is_alive()):
+                raise RuntimeError("the kernel died before it answered")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the kernel did not answer within {self.limits.startup_timeout:g} s")
+        while True:  # drop what is already queued (the status messages of kernel_info)
+            try:
+                await ensure_async(kc.iopub_channel.get_msg(timeout=0))
+            except Empty:
+                break
+        kc.allow_stdin = False
+
+    def _process_pid(self) -> int | None:
+        """The process jupyter_client started (the kernel itself, or the fork server's stub)."""
+        process = getattr(getattr(self.km, "provisioner", None), "process", None)
+        return getattr(process, "pid", None)
 
     def _isolation(self) -> dict[str, Any]:
         """Which measures are in force for this kernel (as the launcher reported them)."""
@@ -248,6 +308,7 @@ class LiveKernel:
             report = json.loads(self.report_path.read_text())
         except (OSError, ValueError):
             report = {"errors": {"report": "the launcher wrote no report"}}
+        self.pid = report.get("pid") if isinstance(report.get("pid"), int) else self._process_pid()
         return {
             "memory_cap": report.get("memory"),
             "file_size_cap": report.get("file_size"),
@@ -263,6 +324,7 @@ class LiveKernel:
             "scrubbed_environment": True,
             "cleanup": "all processes of the kernel's uid" if self.uid is not None else "process group",
             "gpu": self.gpu,
+            "started_by": self.started_by,
             "not_applied": report.get("errors", {}),
         }
 
@@ -276,6 +338,18 @@ class LiveKernel:
         try:
             if self.client is not None and self.client.kc is not None:
                 self.client.kc.stop_channels()
+            # kill first and reap: jupyter_client's own shutdown then finds the process gone
+            # instead of polling for it every 0.1 s
+            self._kill_group()
+            if self.uid is not None:
+                kill_uid(self.uid)
+            process = getattr(getattr(self.km, "provisioner", None), "process", None)
+            if process is not None:
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                process.wait(timeout=5)
             if self.km.has_kernel:
                 run_sync(self.km.shutdown_kernel)(now=True)
         except Exception:  # noqa: BLE001 - best effort, the process group is killed below
@@ -292,12 +366,12 @@ class LiveKernel:
             shutil.rmtree(self._root, ignore_errors=True)
 
     def _kill_group(self) -> None:
-        if self.pid is None:
-            return
-        try:
-            os.killpg(self.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        """SIGKILL the kernel's process group (and the stub standing in for a forked kernel)."""
+        for pid in {self.pid, self._process_pid()} - {None}:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
 
     def __enter__(self) -> "LiveKernel":
         return self
@@ -422,9 +496,9 @@ class LiveKernel:
             if self.uid is not None:
                 kill_uid(self.uid)
             run_sync(self.km.restart_kernel)(now=True)
+            self._helper = False
             run_sync(self.client.kc.wait_for_ready)(timeout=self.limits.startup_timeout)
-            provisioner = getattr(self.km, "provisioner", None)
-            self.pid = getattr(getattr(provisioner, "process", None), "pid", None)
+            self.isolation = self._isolation()  # the new kernel's pid (and measures)
             for done in report.cells:
                 if done.status != "ok":
                     continue
@@ -479,9 +553,21 @@ class LiveKernel:
         self.dead_reason = self.dead_reason or "the kernel died while answering a test"
         return KernelDied(self.dead_reason)
 
+    def _probe(self, src: str, timeout: float) -> list[str]:
+        """Run one probe; the helper is defined on first use (and again if the notebook's code
+        removed it: then the call publishes nothing)."""
+        if not self._helper:
+            self._execute_raw(helper_code(), timeout)
+            self._helper = True
+        replies = self._execute_raw(probe_call(src, self.seed), timeout)
+        if not replies and self.is_alive():
+            self._execute_raw(helper_code(), timeout)
+            replies = self._execute_raw(probe_call(src, self.seed), timeout)
+        return replies
+
     def reply_text(self, src: str, timeout: float) -> str:
         """The raw JSON reply to a probe (no budget): for the trusted reference kernel."""
-        replies = self._execute_raw(kernel_code(src, self.seed), timeout)
+        replies = self._probe(src, timeout)
         if not replies:
             raise ProbeError("the kernel gave no answer")
         return replies[-1]
@@ -495,7 +581,7 @@ class LiveKernel:
             raise ProbeTimeout(timeout, budget=self.limits.tests_budget)
         started = time.monotonic()
         try:
-            replies = self._execute_raw(kernel_code(src, self.seed), min(timeout, left))
+            replies = self._probe(src, min(timeout, left))
         except ProbeTimeout:
             if not self._settle_after_interrupt():
                 self.dead_reason = ("your code did not stop when interrupted while answering a "

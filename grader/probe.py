@@ -51,14 +51,16 @@ class KernelDied(ProbeError):
         super().__init__(reason)
 
 
-# Runs inside the kernel. Every name is local to a function that deletes itself, so the
-# notebook's namespace is unchanged afterwards. Kept free of f-string braces: we substitute
-# with str.replace.
-_KERNEL_TEMPLATE = r'''
-def __grader_probe__():
+# Runs inside the kernel: defines one function, ``__grader_probe__(src, seed)``, the only
+# name the grader adds to the notebook's namespace (probes run in a copy without it). Sent once
+# per kernel, after the notebook has run; each probe is then a one-line call. Kept free of
+# f-string braces: we substitute with str.replace.
+HELPER_NAME = "__grader_probe__"
+_KERNEL_HELPER = r'''
+def __grader_probe__(_src, _seed):
     import ast as _ast, base64 as _b64, io as _io, json as _json, random as _random, sys as _sys
     from IPython.display import publish_display_data as _publish
-    _src, _seed, _mime = __SRC__, __SEED__, __MIME__
+    _mime = __MIME__
 
     def _enc(v, depth=0):
         if depth > 50:
@@ -129,19 +131,24 @@ def __grader_probe__():
             _msg = ""
         _out = {"ok": False, "ename": type(_e).__name__, "evalue": _msg[:500], "where": _where}
     _publish({_mime: _json.dumps(_out, allow_nan=True)})
+'''.replace("__MIME__", repr(MIME))
 
-try:
-    __grader_probe__()
-finally:
-    del __grader_probe__
-'''
+
+def helper_code() -> str:
+    """Defines the probe helper in a kernel (once, after the notebook ran)."""
+    return _KERNEL_HELPER
+
+
+def probe_call(src: str, seed: int) -> str:
+    """One probe, for a kernel that has the helper (it publishes nothing if the notebook's code
+    removed the helper meanwhile; the caller then defines it again)."""
+    return f"{HELPER_NAME}({src!r}, {int(seed)!r})"
 
 
 def kernel_code(src: str, seed: int) -> str:
-    """The code sent to the kernel for one probe."""
-    return (_KERNEL_TEMPLATE.replace("__SRC__", repr(src))
-            .replace("__SEED__", repr(int(seed)))
-            .replace("__MIME__", repr(MIME)))
+    """Self-contained code for one probe: defines the helper, runs the probe, removes it."""
+    return (_KERNEL_HELPER + f"try:\n    {HELPER_NAME}({src!r}, {int(seed)!r})\n"
+            f"finally:\n    del {HELPER_NAME}\n")
 
 
 def _decode(value: Any) -> Any:

@@ -1,8 +1,10 @@
 """Helpers for hidden tests: comparisons whose failure message is plain words for students."""
 from __future__ import annotations
 
+import copy
+import functools
 import math
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -81,3 +83,30 @@ def assert_close(actual: Any, expected: Any, what: str, rtol: float = 1e-6,
     why = _mismatch(actual, expected, rtol, atol, "")
     if why is not None:
         raise AssertionError(f"{what}: {why}")
+
+
+_REMEMBERED: dict[tuple, Any] = {}
+
+
+def remember(function: Callable) -> Callable:
+    """For hidden-test helpers whose result depends on their arguments alone (a PyTorch oracle,
+    generated data): compute it once per grader process and reuse it for every submission.
+
+    The suite is imported afresh for each submission, so an ordinary cache would not last; this
+    one lives here, keyed by the helper's code and its arguments (a changed helper is a new
+    key). Each caller gets its own deep copy, so a test cannot change the value for the next
+    student. Only use it for plain data that does not depend on the student.
+    """
+    code = function.__code__
+    identity = (code.co_filename, function.__qualname__, code.co_code, repr(code.co_consts))
+
+    @functools.wraps(function)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        key = (identity, repr(args), repr(sorted(kwargs.items())))
+        if key not in _REMEMBERED:
+            if len(_REMEMBERED) >= 20_000:
+                _REMEMBERED.clear()
+            _REMEMBERED[key] = function(*args, **kwargs)
+        return copy.deepcopy(_REMEMBERED[key])
+
+    return wrapper

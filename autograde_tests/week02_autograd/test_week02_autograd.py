@@ -18,7 +18,7 @@ from collections import Counter
 import pytest
 import torch
 
-from grader.testing import assert_close
+from grader.testing import assert_close, remember
 
 XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
 YS = [1.0, -1.0, -1.0, 1.0]
@@ -61,15 +61,17 @@ def _cases_probe(cases) -> str:
     return "\n".join(code)
 
 
+@remember
 def _torch_run(text: str, leaves: dict[str, float]):
-    """[out, d out/d leaf...] of the same program with PyTorch float64 tensors; also the namespace."""
+    """[out, d out/d leaf...] of the same program with PyTorch float64 tensors; also the value
+    of every variable of the program."""
     tensors = {name: torch.tensor(value, dtype=F64, requires_grad=True) for name, value in leaves.items()}
     ns = dict(tensors)
     exec("\n".join(_program(text)), {"__builtins__": __builtins__}, ns)
     out = ns["out"]
     out.backward()
     grads = [t.grad.item() if t.grad is not None else 0.0 for t in tensors.values()]
-    return [out.item()] + grads, ns
+    return [out.item()] + grads, {k: v.item() for k, v in ns.items() if isinstance(v, torch.Tensor)}
 
 
 def _check_cases(student, reference, cases, labels: list[str] | None = None) -> None:
@@ -398,10 +400,9 @@ def _well_behaved(text: str, leaves: dict[str, float], relu_inputs: list[str]) -
     values, ns = _torch_run(text, leaves)
     if not all(math.isfinite(v) and abs(v) < 1e4 for v in values):
         return False
-    temps = [v for v in ns.values() if isinstance(v, torch.Tensor)]
-    if any(abs(t.item()) > 1e3 for t in temps):
+    if any(abs(v) > 1e3 for v in ns.values()):
         return False
-    return all(abs(ns[name].item()) > 1e-3 for name in relu_inputs)
+    return all(abs(ns[name]) > 1e-3 for name in relu_inputs)
 
 
 def _random_programs(seed: int, count: int = 20):
@@ -686,6 +687,7 @@ def test_train_step(student, reference, grading_seed):
                  "losses and gradients compared with the reference solution")
 
 
+@remember
 def _training_params(seed: int) -> tuple[list[float], list[float]]:
     """Starting parameters (drawn from seed) for which plain gradient descent clearly converges."""
     for attempt in range(100):

@@ -1,0 +1,360 @@
+"""A fork server for sandboxed kernels: boot the heavy part of a kernel once, fork it per student.
+
+Starting an IPython kernel costs half a second of CPU, and a kernel that imports torch or
+matplotlib (most of the course) another one to two seconds; on a two-core machine that was the
+largest single cost of grading a submission. The fork server is a process that imports
+ipykernel, IPython and the libraries the reference solution uses (nothing of any student, no
+test, no reference code or answer) and then only forks. Each child puts itself in the sandbox
+exactly as ``grader._launch`` does for a freshly started kernel (limits, namespaces, hidden
+paths, unprivileged uid, parent-death signal) and becomes the IPython kernel.
+
+jupyter_client still starts and talks to every kernel the usual way: the kernelspec's command is
+``grader/_forkstub.py``, a tiny standard-library process that hands its request and stdio to this
+server and stands in for the kernel (signals are forwarded, its exit status is the kernel's).
+
+Safety:
+
+* The server's socket sits in a directory only the grader's user can enter, and the server
+  checks each peer's uid (SO_PEERCRED), so a kernel (another uid) cannot ask it for anything.
+* The sandbox options are fixed when the server starts; a request may only name its report file,
+  its uid (from the sandbox pool), the files to hand to that uid, and the kernel's arguments. A
+  request cannot ask for a child with fewer limits.
+* The server never runs code it receives; it exits with the process that started it, and its
+  children die with it (parent-death signals). A stub that disappears gets its kernel killed.
+* The server is started with address-space randomisation off and with the kernels' thread,
+  hash-seed and backend settings, so a forked kernel is set up as a freshly started one.
+"""
+from __future__ import annotations
+
+import json
+import os
+import selectors
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STUB = Path(__file__).with_name("_forkstub.py")
+# imported by every kernel at start-up: loaded once in the server
+KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
+                  "ipykernel.iostream", "ipykernel.heartbeat", "ipykernel.parentpoller", "ipykernel.debugger",
+                  "IPython.core.interactiveshell", "IPython.core.completer", "IPython.display",
+                  "jupyter_client.session", "zmq", "tornado.ioloop", "comm")
+_REQUEST_SINGLE = {"--report", "--uid", "--gid"}
+_REQUEST_MULTI = {"--chown"}
+
+
+class ForkServerError(Exception):
+    pass
+
+
+# ------------------------------------------------------------------------------ grader side
+class ForkServer:
+    """One running fork server (owned by the process that started it)."""
+
+    def __init__(self, sandbox_opts: list[str], preload: list[str], env: dict[str, str],
+                 start_timeout: float = 120.0):
+        self.owner = os.getpid()  # a forked worker process may use the server, never close it
+        self.dir = Path(tempfile.mkdtemp(prefix="grader-forkserver-"))
+        os.chmod(self.dir, 0o700)
+        self.path = self.dir / "socket"
+        self._log = open(self.dir / "server.log", "wb")
+        home = {"HOME": self.dir, "TMPDIR": self.dir, "IPYTHONDIR": self.dir / ".ipython",
+                "MPLCONFIGDIR": self.dir / ".matplotlib"}
+        env = dict(env, **{k: str(v) for k, v in home.items() if k in env})
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "grader.forkserver", str(self.path), str(os.getpid()),
+             json.dumps(sandbox_opts), *preload],
+            cwd=self.dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=self._log, start_new_session=True)
+        ready = _readline(self.proc, start_timeout)
+        if ready != b"ready\n":
+            log = self.log_tail()
+            self.close()
+            raise ForkServerError(f"the kernel fork server did not start ({log or 'no output'})")
+
+    def stub_argv(self) -> list[str]:
+        """The start of a kernelspec command that asks this server for a kernel."""
+        return [sys.executable, "-I", "-S", str(STUB), str(self.path)]
+
+    def alive(self) -> bool:
+        if self.owner != os.getpid():
+            try:
+                os.kill(self.proc.pid, 0)
+                return True
+            except OSError:
+                return False
+        return self.proc.poll() is None
+
+    def log_tail(self) -> str:
+        try:
+            return (self.dir / "server.log").read_text(errors="replace").strip().splitlines()[-1][:300]
+        except (OSError, IndexError):
+            return ""
+
+    def close(self) -> None:
+        if self.owner != os.getpid():
+            return
+        if self.proc.poll() is None:
+            self.proc.kill()
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+        self._log.close()
+        import shutil
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def _readline(proc: subprocess.Popen, timeout: float) -> bytes:
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if sel.select(timeout=0.5):
+                return proc.stdout.readline()
+            if proc.poll() is not None:
+                return b""
+        return b""
+    finally:
+        sel.close()
+
+
+_SERVERS: dict[tuple, ForkServer] = {}
+_MAX_SERVERS = 2
+
+
+def shared(sandbox_opts: list[str], preload: list[str], env: dict[str, str]) -> ForkServer:
+    """The fork server of this process for these settings (started on first use)."""
+    key = (tuple(sandbox_opts), tuple(preload), tuple(sorted(env.items())))
+    server = _SERVERS.get(key)
+    if server is not None and server.alive():
+        return server
+    if server is not None:
+        server.close()
+        del _SERVERS[key]
+    while len(_SERVERS) >= _MAX_SERVERS:  # e.g. a long-lived Ray worker grading many batches
+        _SERVERS.pop(next(iter(_SERVERS))).close()
+    if not _SERVERS:
+        import atexit
+        atexit.register(close_all)
+    server = _SERVERS[key] = ForkServer(sandbox_opts, preload, env)
+    return server
+
+
+def close_all() -> None:
+    while _SERVERS:
+        _SERVERS.popitem()[1].close()
+
+
+def enabled() -> bool:
+    return os.environ.get("GRADER_FORK_SERVER", "1").strip().lower() not in ("0", "no", "false", "off")
+
+
+# ------------------------------------------------------------------------------ server side
+def _recv_request(conn: socket.socket) -> tuple[dict, list[int]]:
+    data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+    while len(data) < 4 or len(data) < 4 + struct.unpack("!I", data[:4])[0]:
+        chunk = conn.recv(1 << 16)
+        if not chunk:
+            raise ValueError("request cut short")
+        data += chunk
+        if len(data) > 1 << 22:
+            raise ValueError("request too large")
+    size = struct.unpack("!I", data[:4])[0]
+    return json.loads(data[4:4 + size]), list(fds)
+
+
+def _checked_argv(request: dict, sandbox_opts: list[str]) -> list[str]:
+    """The launcher argv for this child: the server's fixed sandbox options plus what a request
+    may choose. Raises ValueError for anything else."""
+    from grader._launch import parse
+    from grader.sandbox import UID_BASE, UID_COUNT
+    argv = request["argv"]
+    single, multi, flags, kernel_args = parse(argv)
+    if flags or set(single) - _REQUEST_SINGLE or any(multi[k] for k in multi if k not in _REQUEST_MULTI):
+        raise ValueError("a request may not choose sandbox options")
+    if "--report" not in single:
+        raise ValueError("a request must name its report file")
+    for key in ("--uid", "--gid"):
+        if key in single and not UID_BASE <= int(single[key]) < UID_BASE + UID_COUNT:
+            raise ValueError(f"{key} outside the sandbox pool")
+    if os.geteuid() == 0 and "--uid" not in single:
+        raise ValueError("a root server forks kernels only for a pool uid")
+    return argv[:argv.index("--")] + sandbox_opts + argv[argv.index("--"):]
+
+
+def _child(request: dict, fds: list[int], argv: list[str], server_fds: list[int], server_cwd: str) -> None:
+    code = 1
+    try:
+        os.setsid()
+        for fd in server_fds:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        for target, fd in zip((0, 1, 2), fds):
+            os.dup2(fd, target)
+        for fd in fds:
+            if fd > 2:
+                os.close(fd)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.chdir(request["cwd"])
+        os.environ.clear()
+        os.environ.update({str(k): str(v) for k, v in request["env"].items()})
+        tempfile.tempdir = None
+        sys.path[:] = [request["cwd"] if p in ("", server_cwd) else p for p in sys.path]
+        from grader._launch import apply_sandbox, parse
+        single, multi, flags, kernel_args = parse(argv)
+        apply_sandbox(single, multi, flags, forked=True)
+        sys.argv = ["ipykernel_launcher", *kernel_args]
+        from ipykernel import kernelapp
+        try:
+            kernelapp.launch_new_instance(argv=kernel_args)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+        import atexit
+        atexit._run_exitfuncs()
+    except BaseException:  # noqa: BLE001 - report and leave; never return into the server loop
+        import traceback
+        traceback.print_exc()
+    finally:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        finally:
+            os._exit(code)
+
+
+def serve(path: str, parent: int, sandbox_opts: list[str], preload: list[str]) -> None:
+    import gc
+    import importlib
+    from grader._launch import PR_SET_PDEATHSIG, _c
+    _c().prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+    if os.getppid() != parent:
+        return
+    for module in (*preload, *KERNEL_MODULES):
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001 - the kernel will import (and fail) itself
+            print(f"fork server: could not preload {module}: {exc}", file=sys.stderr)
+    gc.collect()
+    gc.freeze()  # fewer pages touched (copied) in the children
+    server_cwd = os.getcwd()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(path)
+    os.chmod(path, 0o600)
+    listener.listen(64)
+    sel = selectors.DefaultSelector()
+    sel.register(listener, selectors.EVENT_READ, None)
+    kernels: dict[int, socket.socket | None] = {}
+    me = os.geteuid()
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    devnull = os.open(os.devnull, os.O_RDWR)
+    os.dup2(devnull, 1)
+    os.close(devnull)
+
+    def end(pid: int, status: int | None) -> None:
+        conn = kernels.get(pid)
+        if conn is None:
+            return
+        kernels[pid] = None
+        try:
+            sel.unregister(conn)
+        except (KeyError, ValueError):
+            pass
+        try:
+            if status is not None:
+                conn.sendall(struct.pack("!i", status))
+        except OSError:
+            pass
+        conn.close()
+
+    while True:
+        if os.getppid() != parent:
+            for pid in kernels:
+                _kill(pid)
+            return
+        for key, _ in sel.select(timeout=0.02):
+            if key.data is None:
+                try:
+                    conn, _ = listener.accept()
+                except OSError:
+                    continue
+                try:
+                    cred = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+                    _, peer_uid, _ = struct.unpack("3i", cred)
+                    if peer_uid != me:
+                        raise ValueError(f"uid {peer_uid} may not use the fork server")
+                    conn.settimeout(5)
+                    request, fds = _recv_request(conn)
+                    argv = _checked_argv(request, sandbox_opts)
+                except (OSError, ValueError, KeyError, TypeError) as exc:
+                    print(f"fork server: refused a request: {exc}", file=sys.stderr)
+                    conn.close()
+                    continue
+                server_fds = [listener.fileno(), sel.fileno(), conn.fileno()] + \
+                    [c.fileno() for c in kernels.values() if c is not None]
+                pid = os.fork()
+                if pid == 0:
+                    _child(request, fds, argv, server_fds, server_cwd)
+                for fd in fds:
+                    os.close(fd)
+                try:
+                    conn.sendall(struct.pack("!i", pid))
+                except OSError:
+                    _kill(pid)
+                kernels[pid] = conn
+                sel.register(conn, selectors.EVENT_READ, pid)
+            else:
+                # anything readable from a stub means it is gone (it never sends twice)
+                try:
+                    data = key.fileobj.recv(16)
+                except OSError:
+                    data = b""
+                if not data:
+                    _kill(key.data)
+                    end(key.data, None)
+        while kernels:
+            try:
+                pid, status = os.waitpid(-1, os.WNOHANG)
+            except ChildProcessError:
+                break
+            if pid == 0:
+                break
+            end(pid, os.waitstatus_to_exitcode(status))
+            kernels.pop(pid, None)
+
+
+def _kill(pid: int) -> None:
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+        except OSError:
+            pass
+
+
+def main(argv: list[str]) -> None:
+    from grader._launch import aslr_off
+    if argv[0] != "--aslr-off":
+        # the children inherit this process's address layout: fix it by exec'ing once with
+        # randomisation off
+        if aslr_off():
+            os.execv(sys.executable, [sys.executable, "-m", "grader.forkserver", "--aslr-off", *argv])
+    else:
+        argv = argv[1:]
+    path, parent, opts, *preload = argv
+    serve(path, int(parent), json.loads(opts), preload)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

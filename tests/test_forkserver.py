@@ -1,0 +1,135 @@
+"""The kernel fork server: kernels forked from it are sandboxed like freshly started ones, and
+nothing but the grader can ask it for a kernel."""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from grader import forkserver
+from grader.kernel import KernelLimits, LiveKernel, fork_server
+from grader.probe import ProbeError
+from grader.sandbox import Sandbox, is_root
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            return not any(line.startswith("State:") and line.split()[1] in "ZX" for line in handle)
+    except FileNotFoundError:
+        return False
+
+
+def test_forked_kernel_is_sandboxed_and_answers(tmp_path):
+    sandbox = Sandbox(hide=[ROOT])
+    with LiveKernel(KernelLimits(memory=2 * 1024**3), sandbox=sandbox, preload=["numpy"]) as kernel:
+        kernel.start()
+        assert kernel.isolation["started_by"] == "the fork server"
+        assert kernel.isolation["memory_cap"] == 2 * 1024**3
+        assert kernel.eval("import numpy as np; int(np.arange(4).sum())") == 6
+        # the preloaded library is already there; the notebook's namespace is not polluted
+        assert kernel.eval("'numpy' in __import__('sys').modules") is True
+        assert kernel.eval("'np' in globals()") is False
+        assert kernel.eval("import os; os.getcwd()") == str(kernel.workdir)
+        assert kernel.eval("import os; os.environ['HOME']") == str(kernel.workdir)
+        assert kernel.eval("import tempfile; tempfile.gettempdir()") == str(kernel.workdir)
+        if is_root():
+            assert kernel.isolation["unprivileged_uid"] == kernel.uid
+            assert kernel.eval("import os; os.getuid()") == kernel.uid
+            assert kernel.isolation["network"] == "none"
+            assert str(ROOT) in kernel.isolation["hidden_paths"]
+            # only the Python installation is bound back (here the venv inside the checkout)
+            assert kernel.eval(f"import os; os.path.exists({str(ROOT / 'solutions')!r})") is False
+            assert kernel.eval(f"import os; os.path.exists({str(ROOT / 'autograde_tests')!r})") is False
+        pid = kernel.pid
+        assert pid is not None and _alive(pid)
+    deadline = time.monotonic() + 5
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(pid), "the forked kernel survived close()"
+
+
+def test_interrupt_reaches_a_forked_kernel():
+    with LiveKernel(KernelLimits(probe_timeout=2, tests_budget=60), sandbox=Sandbox(hide=[ROOT])) as kernel:
+        kernel.start()
+        assert kernel.isolation["started_by"] == "the fork server"
+        started = time.monotonic()
+        with pytest.raises(ProbeError):
+            kernel.eval("while True: pass", timeout=2)
+        assert time.monotonic() - started < 10
+        # interrupted, not killed: the same kernel answers the next probe
+        assert kernel.eval("40 + 2") == 42
+
+
+def test_a_killed_stub_takes_its_kernel_along():
+    kernel = LiveKernel(KernelLimits(), sandbox=Sandbox(hide=[ROOT]))
+    try:
+        kernel.start()
+        pid, stub = kernel.pid, kernel._process_pid()
+        assert pid != stub
+        os.kill(stub, 9)
+        deadline = time.monotonic() + 5
+        while _alive(pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(pid)
+    finally:
+        kernel.close()
+
+
+def _ask(server: forkserver.ForkServer, argv: list[str]) -> bytes:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(10)
+        sock.connect(str(server.path))
+        body = json.dumps({"argv": argv, "env": {}, "cwd": "/"}).encode()
+        socket.send_fds(sock, [struct.pack("!I", len(body)) + body], [0, 1, 2])
+        try:
+            return sock.recv(4)
+        except OSError:
+            return b""
+
+
+def test_a_request_cannot_choose_weaker_limits(tmp_path):
+    server = fork_server(KernelLimits(), Sandbox(hide=[ROOT]), [])
+    report = str(tmp_path / "r.json")
+    # a request naming its own limits (or none of the fixed ones) is refused: no kernel
+    assert _ask(server, ["--report", report, "--memory", str(2**40), "--", "-f", "x"]) == b""
+    assert _ask(server, ["--report", report, "--netns", "--", "-f", "x"]) == b""
+    if is_root():
+        # as root a kernel is only forked for a uid from the sandbox pool
+        assert _ask(server, ["--report", report, "--", "-f", "x"]) == b""
+        assert _ask(server, ["--report", report, "--uid", "0", "--gid", "0", "--", "-f", "x"]) == b""
+    assert not Path(report).exists()
+    assert server.alive()
+
+
+@pytest.mark.skipif(not is_root(), reason="needs root to act as another uid (the guarantee only matters as root)")
+def test_only_the_grader_user_may_use_the_server(tmp_path):
+    server = fork_server(KernelLimits(), Sandbox(hide=[ROOT]), [])
+    # the socket's folder is closed to other users, and the server checks the peer's uid too
+    code = ("import os, socket, sys\n"
+            "os.setgid(61999); os.setuid(61999)\n"
+            "s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)\n"
+            "try:\n"
+            f"    s.connect({str(server.path)!r})\n"
+            "except OSError as e:\n"
+            "    print('refused', e.errno); sys.exit(0)\n"
+            "print('connected')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.stdout.startswith("refused"), out.stdout + out.stderr
+
+
+def test_fork_server_can_be_switched_off(monkeypatch):
+    monkeypatch.setenv("GRADER_FORK_SERVER", "0")
+    with LiveKernel(KernelLimits(), sandbox=Sandbox(hide=[ROOT])) as kernel:
+        kernel.start()
+        assert kernel.isolation["started_by"] == "a fresh process"
+        assert kernel.eval("1 + 1") == 2
