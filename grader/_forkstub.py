@@ -6,7 +6,7 @@ and its stdin/stdout/stderr to the fork server, which forks a pre-imported copy 
 applies the sandbox (exactly as ``grader._launch`` does) and runs the IPython kernel. The stub
 then stands in for the kernel towards jupyter_client: signals sent to it (interrupt, terminate)
 go to the kernel's process group, and it exits with the kernel's exit status. If the stub is
-killed, the fork server kills the kernel.
+killed, or the grader process that started it dies, the fork server kills the kernel.
 """
 import json
 import os
@@ -28,6 +28,11 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
 
 def main() -> int:
     path, argv = sys.argv[1], sys.argv[2:]
+    try:  # die with the grader process that started us (the server then kills the kernel)
+        import ctypes
+        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(path)
     body = json.dumps({"argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}).encode()

@@ -151,3 +151,72 @@ def test_cli_grade_and_check(mini_course, tmp_path):
                                    "(course.yaml lists: week01_mini)")
     proc = run_cli("grade", spec.id, str(tmp_path / "missing"), cwd=course.root)
     assert proc.returncode == 2 and "does not exist" in proc.stderr
+
+
+def test_a_worker_killed_by_the_os_loses_nothing(mini_course, tmp_path):
+    """A worker process killed mid-batch (e.g. by the OOM killer): what it held gets an error
+    result, this process grades the rest, and the next run regrades the errors."""
+    import multiprocessing
+    import os
+    import signal
+
+    _, spec = mini_course
+    subs = tmp_path / "subs"
+    students = [f"s{i:02d}" for i in range(8)]
+    for student in students:
+        write_submission(spec, subs, student, GOOD)
+    out = tmp_path / "out"
+    killed = []
+
+    def kill_a_worker(student, result):
+        if not killed:
+            workers = multiprocessing.active_children()
+            assert workers, "with 2 workers there is one worker process"
+            os.kill(workers[0].pid, signal.SIGKILL)
+            killed.append(workers[0].pid)
+
+    summary = grade_batch(spec, subs, out, workers=2, on_result=kill_a_worker)
+    assert killed
+    # nothing of the dead worker is left running: its kernels went with it
+    from grader.sandbox import is_root
+    if is_root():
+        import time
+        deadline = time.monotonic() + 10
+        left = [1]
+        while left and time.monotonic() < deadline:
+            left = _sandbox_processes()
+            time.sleep(0.1)
+        assert not left, f"processes of sandbox uids left: {left}"
+    statuses = {s: r["extra_data"]["status"] for s, r in summary.results.items()}
+    assert set(statuses) == set(students), "every submission has a result"
+    assert set(statuses.values()) <= {"graded", "error"}
+    assert "error" in statuses.values(), "the submissions the worker held are marked as errors"
+    assert [s for s, v in statuses.items() if v == "graded"], "the others are graded"
+    for student, status in statuses.items():
+        if status == "graded":
+            assert summary.results[student]["score"] == 4
+        else:
+            assert "stopped unexpectedly" in summary.results[student]["extra_data"]["reason"]
+    again = grade_batch(spec, subs, out, workers=1)
+    assert again.graded == list(statuses.values()).count("error")
+    assert {r["extra_data"]["status"] for r in again.results.values()} == {"graded"}
+    assert all(r["score"] == 4 for r in again.results.values())
+
+
+def _sandbox_processes() -> list[int]:
+    """Live processes running as a sandbox uid."""
+    import os
+    from grader.sandbox import UID_BASE, UID_COUNT
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/status") as handle:
+                fields = dict(line.split(":", 1) for line in handle if ":" in line)
+        except OSError:
+            continue
+        uid = int(fields.get("Uid", "0").split()[0])
+        if UID_BASE <= uid < UID_BASE + UID_COUNT and fields.get("State", "").split()[:1] not in (["Z"], ["X"]):
+            found.append(int(entry))
+    return found
