@@ -271,13 +271,17 @@ class Grader:
         self.files = kernel_files(spec.datasets)
         self.preload = preload_modules(read_notebook(spec.solution))
         self._spare: LiveKernel | None = None
+        self._prepared = False
 
     def use_reference(self, reference: Reference, catalog: Catalog) -> None:
         self.reference, self.catalog = reference, catalog
 
     def prepare(self) -> None:
         """Import what the hidden tests import and start the kernels' fork server. Starts no
-        thread: worker processes forked afterwards inherit both."""
+        thread: worker processes forked afterwards inherit both. Does it once."""
+        if self._prepared:
+            return
+        self._prepared = True
         import importlib
         for module in test_imports(self.spec.tests_dir):
             try:

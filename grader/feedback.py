@@ -45,22 +45,27 @@ def write_json_atomic(path: Path, data: Any) -> None:
 TEMPLATES = Path(__file__).with_name("templates")
 
 
-class _Memo:
-    """Remembers highlighted cells: most code cells are the same in every submission."""
+def _remembered(seen: dict, key: Any, compute: Any, size: int = 4096) -> str:
+    """``seen[key]``, computed on first use; most cells are the same in every submission."""
+    hit = seen.get(key)
+    if hit is None:
+        if len(seen) >= size:
+            seen.clear()
+        hit = seen[key] = compute()
+    return hit
 
-    def __init__(self, highlight: Any, lexer: str | None, seen: dict, size: int = 4096):
-        self.highlight, self.lexer, self.seen, self.size = highlight, lexer, seen, size
+
+class _Memo:
+    """nbconvert's highlight_code filter, remembered per cell source."""
+
+    def __init__(self, highlight: Any, lexer: str | None, seen: dict):
+        self.highlight, self.lexer, self.seen = highlight, lexer, seen
 
     def __call__(self, source: str, language: str | None = None, metadata: Any = None) -> str:
         # of the metadata, nbconvert's highlighter reads only "magics_language"
         magics = metadata.get("magics_language") if isinstance(metadata, dict) else None
-        key = (source, self.lexer, language, magics)
-        hit = self.seen.get(key)
-        if hit is None:
-            if len(self.seen) >= self.size:
-                self.seen.clear()
-            hit = self.seen[key] = self.highlight(source, language=language, metadata=metadata)
-        return hit
+        return _remembered(self.seen, (source, self.lexer, language, magics),
+                           lambda: self.highlight(source, language=language, metadata=metadata))
 
 
 def _exporter():
@@ -85,12 +90,8 @@ def _exporter():
                 cell = context.get("cell", {})
                 key = (source, json.dumps(cell.get("attachments", {}), sort_keys=True, default=str),
                        context.get("resources", {}).get("metadata", {}).get("path", ""))
-                hit = self.rendered.get(key)
-                if hit is None:
-                    if len(self.rendered) >= 4096:
-                        self.rendered.clear()
-                    hit = self.rendered[key] = HTMLExporter.markdown2html(self, context, source)
-                return hit
+                return _remembered(self.rendered, key,
+                                   lambda: HTMLExporter.markdown2html(self, context, source))
 
             def from_notebook_node(self, nb, resources=None, **kw):  # noqa: ANN001, ANN201
                 try:  # HTMLExporter.from_notebook_node up to its BeautifulSoup pass (nbconvert 7)

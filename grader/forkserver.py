@@ -144,6 +144,7 @@ def shared(sandbox_opts: list[str], preload: list[str], env: dict[str, str]) -> 
         _SERVERS.pop(next(iter(_SERVERS))).close()
     if not _SERVERS:
         import atexit
+        atexit.unregister(close_all)  # registered once, however often the registry empties
         atexit.register(close_all)
     server = _SERVERS[key] = ForkServer(sandbox_opts, preload, env)
     return server

@@ -111,37 +111,29 @@ class _Plugin:
                                        else item.nodeid.split("::", 1)[1]}
             self.order.append(item.nodeid)
 
-    @pytest.hookimpl(tryfirst=True, specname="pytest_runtest_makereport")
-    def pytest_plain_report(self, item, call):  # noqa: ANN001, ANN201
-        """pytest's own report, minus the failure representation: pytest would re-parse the
-        test file for every failing test to show its source, which nobody here reads (the
-        student sees only the message) and which took most of the suite's time."""
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_makereport(self, item, call):  # noqa: ANN001, ANN201
+        """Record the outcome and make pytest's report, minus the failure representation:
+        pytest would re-parse the test file for every failing test to show its source, which
+        nobody here reads (the student sees only the message) and which took most of the
+        suite's time."""
         excinfo = call.excinfo
         if excinfo is None:
             outcome, longrepr = "passed", None
-        elif isinstance(excinfo.value, pytest.skip.Exception):
-            path, line = item.reportinfo()[:2]
-            outcome, longrepr = "skipped", (str(path), (line or 0) + 1, _message(excinfo.value))
+            if call.when == "call":
+                self.outcomes.setdefault(item.nodeid, ("passed", ""))
         else:
-            outcome, longrepr = "failed", _message(excinfo.value)
+            message = _message(excinfo.value)
+            if isinstance(excinfo.value, pytest.skip.Exception):
+                path, line = item.reportinfo()[:2]
+                outcome, longrepr = "skipped", (str(path), (line or 0) + 1, message)
+                self.outcomes[item.nodeid] = ("failed", message)
+            else:
+                outcome, longrepr = "failed", message
+                self.outcomes[item.nodeid] = ("failed" if call.when == "call" else "error", message)
         return pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1),
                                  outcome, longrepr, call.when, [], call.duration, call.start,
                                  call.stop, user_properties=item.user_properties)
-
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_makereport(self, item, call):  # noqa: ANN001
-        outcome = yield
-        report = outcome.get_result()
-        if report.when == "call" or report.failed or report.skipped:
-            if report.passed:
-                self.outcomes.setdefault(item.nodeid, ("passed", ""))
-            elif report.skipped:
-                message = _message(call.excinfo.value) if call.excinfo else "skipped"
-                self.outcomes[item.nodeid] = ("failed", message)
-            else:
-                message = _message(call.excinfo.value) if call.excinfo else "failed"
-                status = "failed" if report.when == "call" else "error"
-                self.outcomes[item.nodeid] = (status, message)
 
 
 _INI: Path | None = None

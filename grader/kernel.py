@@ -185,7 +185,7 @@ class LiveKernel:
     def __init__(self, limits: KernelLimits, *, device: str = "cpu", seed: int = 0,
                  files: dict[str, Path] | None = None, env: dict[str, str] | None = None,
                  label: str = "kernel", sandbox: Sandbox | None = None, gpu: str | None = None,
-                 preload: list[str] | None = None, fork: bool = True):
+                 preload: list[str] | None = None):
         self.limits = limits
         self.gpu = gpu
         self.seed = seed
@@ -209,7 +209,7 @@ class LiveKernel:
         fixed = sandbox_options(limits, sandbox)
         self.started_by = "a fresh process"
         command = [sys.executable, "-m", "grader._launch", *fixed]
-        if fork and gpu is None and device == "cpu" and forkserver.enabled():
+        if gpu is None and device == "cpu" and forkserver.enabled():
             # boot from the fork server: ipykernel and the preloaded libraries are imported once
             try:
                 command = fork_server(limits, sandbox, preload).stub_argv()
@@ -345,10 +345,6 @@ class LiveKernel:
                 kill_uid(self.uid)
             process = getattr(getattr(self.km, "provisioner", None), "process", None)
             if process is not None:
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except OSError:
-                    pass
                 process.wait(timeout=5)
             if self.km.has_kernel:
                 run_sync(self.km.shutdown_kernel)(now=True)

@@ -145,12 +145,6 @@ def probe_call(src: str, seed: int) -> str:
     return f"{HELPER_NAME}({src!r}, {int(seed)!r})"
 
 
-def kernel_code(src: str, seed: int) -> str:
-    """Self-contained code for one probe: defines the helper, runs the probe, removes it."""
-    return (_KERNEL_HELPER + f"try:\n    {HELPER_NAME}({src!r}, {int(seed)!r})\n"
-            f"finally:\n    del {HELPER_NAME}\n")
-
-
 def _decode(value: Any) -> Any:
     if isinstance(value, list):
         return [_decode(v) for v in value]

@@ -75,7 +75,9 @@ class UidLease:
             self._handle = None
 
 
-def processes_of(uid: int) -> list[int]:
+def processes_of(uid: int | range) -> list[int]:
+    """Live (not zombie) processes running as ``uid`` (or any uid in a range)."""
+    uids = uid if isinstance(uid, range) else range(uid, uid + 1)
     pids = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -87,7 +89,7 @@ def processes_of(uid: int) -> list[int]:
                     if line.startswith("State:"):
                         zombie = line.split()[1] in ("Z", "X")  # dead, waiting to be reaped
                     elif line.startswith("Uid:"):
-                        if int(line.split()[1]) == uid and not zombie:
+                        if int(line.split()[1]) in uids and not zombie:
                             pids.append(int(entry))
                         break
         except (FileNotFoundError, ProcessLookupError, PermissionError, ValueError):

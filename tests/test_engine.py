@@ -178,13 +178,13 @@ def test_a_worker_killed_by_the_os_loses_nothing(mini_course, tmp_path):
     summary = grade_batch(spec, subs, out, workers=2, on_result=kill_a_worker)
     assert killed
     # nothing of the dead worker is left running: its kernels went with it
-    from grader.sandbox import is_root
+    from grader.sandbox import UID_BASE, UID_COUNT, is_root, processes_of
     if is_root():
         import time
         deadline = time.monotonic() + 10
         left = [1]
         while left and time.monotonic() < deadline:
-            left = _sandbox_processes()
+            left = processes_of(range(UID_BASE, UID_BASE + UID_COUNT))
             time.sleep(0.1)
         assert not left, f"processes of sandbox uids left: {left}"
     statuses = {s: r["extra_data"]["status"] for s, r in summary.results.items()}
@@ -202,21 +202,3 @@ def test_a_worker_killed_by_the_os_loses_nothing(mini_course, tmp_path):
     assert {r["extra_data"]["status"] for r in again.results.values()} == {"graded"}
     assert all(r["score"] == 4 for r in again.results.values())
 
-
-def _sandbox_processes() -> list[int]:
-    """Live processes running as a sandbox uid."""
-    import os
-    from grader.sandbox import UID_BASE, UID_COUNT
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/status") as handle:
-                fields = dict(line.split(":", 1) for line in handle if ":" in line)
-        except OSError:
-            continue
-        uid = int(fields.get("Uid", "0").split()[0])
-        if UID_BASE <= uid < UID_BASE + UID_COUNT and fields.get("State", "").split()[:1] not in (["Z"], ["X"]):
-            found.append(int(entry))
-    return found
