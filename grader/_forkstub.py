@@ -33,6 +33,11 @@ def main() -> int:
         ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
         pass
+    # jupyter_client names the process that started us; if it died before the line above, the
+    # parent-death signal will never come: ask for no kernel at all
+    parent = os.environ.get("JPY_PARENT_PID", "")
+    if parent.isdigit() and os.getppid() != int(parent):
+        return 1
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.connect(path)
     body = json.dumps({"argv": argv, "env": dict(os.environ), "cwd": os.getcwd()}).encode()

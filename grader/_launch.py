@@ -197,6 +197,11 @@ def apply_sandbox(single: dict[str, str], multi: dict[str, list[str]], flags: se
 def main(argv: list[str]) -> None:
     single, multi, flags, kernel_args = parse(argv)
     apply_sandbox(single, multi, flags)
+    # the parent-death signal is set above; if jupyter_client's process (it names itself in
+    # JPY_PARENT_PID) died before that, the signal will never come: do not become a kernel
+    parent = os.environ.get("JPY_PARENT_PID", "")
+    if parent.isdigit() and os.getppid() != int(parent):
+        sys.exit(1)
     os.execv(sys.executable, [sys.executable, "-m", "ipykernel_launcher", *kernel_args])
 
 

@@ -186,7 +186,14 @@ def test_a_worker_killed_by_the_os_loses_nothing(mini_course, tmp_path):
         while left and time.monotonic() < deadline:
             left = processes_of(range(UID_BASE, UID_BASE + UID_COUNT))
             time.sleep(0.1)
-        assert not left, f"processes of sandbox uids left: {left}"
+        def describe(pid):
+            try:
+                status = dict(l.split(":", 1) for l in open(f"/proc/{pid}/status") if ":" in l)
+                cmd = open(f"/proc/{pid}/cmdline").read().replace("\0", " ")[:200]
+                return f"{pid} ({status['State'].strip()}, parent {status['PPid'].strip()}: {cmd})"
+            except OSError:
+                return f"{pid} (gone)"
+        assert not left, f"processes of sandbox uids left: {[describe(p) for p in left]}"
     statuses = {s: r["extra_data"]["status"] for s, r in summary.results.items()}
     assert set(statuses) == set(students), "every submission has a result"
     assert set(statuses.values()) <= {"graded", "error"}
