@@ -283,14 +283,17 @@ class Grader:
             return
         self._prepared = True
         import importlib
+        server = None
+        if self.device != "cuda" and forkserver.enabled():
+            server = fork_server(limits_for(self.spec), self.sandbox, self.preload)  # boots meanwhile
         for module in test_imports(self.spec.tests_dir):
             try:
                 importlib.import_module(module)
             except Exception:  # noqa: BLE001 - the suite will report it when it runs
                 pass
-        if self.device != "cuda" and forkserver.enabled():
+        if server is not None:
             try:
-                fork_server(limits_for(self.spec), self.sandbox, self.preload)
+                server.wait_ready()
             except forkserver.ForkServerError:
                 pass  # kernels then start as fresh processes
 

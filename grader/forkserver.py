@@ -71,14 +71,22 @@ class ForkServer:
              json.dumps(sandbox_opts), *preload],
             cwd=self.dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=self._log, start_new_session=True)
-        ready = _readline(self.proc, start_timeout)
-        if ready != b"ready\n":
+        self.start_timeout = start_timeout
+        self.ready = False  # the server boots in the background until first needed
+
+    def wait_ready(self) -> None:
+        """Wait until the server has its imports done and listens; raises ForkServerError."""
+        if self.ready:
+            return
+        if self.owner != os.getpid() or _readline(self.proc, self.start_timeout) != b"ready\n":
             log = self.log_tail()
             self.close()
             raise ForkServerError(f"the kernel fork server did not start ({log or 'no output'})")
+        self.ready = True
 
     def stub_argv(self) -> list[str]:
         """The start of a kernelspec command that asks this server for a kernel."""
+        self.wait_ready()
         return [sys.executable, "-I", "-S", str(STUB), str(self.path)]
 
     def alive(self) -> bool:
