@@ -137,6 +137,7 @@ def apply_sandbox(single: dict[str, str], multi: dict[str, list[str]], flags: se
     ``forked``: this process was forked from the fork server (no exec follows)."""
     report: dict[str, object] = {}
     errors: dict[str, str] = {}
+    parent = os.getppid()  # jupyter_client's process, or the fork server
 
     if "--memory" in single:
         # RLIMIT_DATA (heap + private anonymous mappings) rather than RLIMIT_AS: CUDA-enabled
@@ -186,6 +187,8 @@ def apply_sandbox(single: dict[str, str], multi: dict[str, list[str]], flags: se
             report["uid"] = None
     # after the uid switch, which clears it: the kernel dies with the process that started it
     _c().prctl(PR_SET_PDEATHSIG, 9, 0, 0, 0)
+    if os.getppid() != parent:  # it died before the line above: the signal will never come
+        os._exit(1)
     report["errors"] = errors
     report["pid"] = os.getpid()
     if handle is not None:

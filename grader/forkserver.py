@@ -200,9 +200,16 @@ def _checked_argv(request: dict, sandbox_opts: list[str]) -> list[str]:
     return argv[:argv.index("--")] + sandbox_opts + argv[argv.index("--"):]
 
 
-def _child(request: dict, fds: list[int], argv: list[str], server_fds: list[int], server_cwd: str) -> None:
+def _child(request: dict, fds: list[int], argv: list[str], server_fds: list[int], server_cwd: str,
+           server_pid: int) -> None:
     code = 1
     try:
+        # first of all: die with the server (a fork clears the parent-death signal), and not
+        # become a kernel if the server is already gone
+        from grader._launch import PR_SET_PDEATHSIG, _c
+        _c().prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        if os.getppid() != server_pid:
+            os._exit(1)
         os.setsid()
         for fd in server_fds:
             try:
@@ -313,9 +320,10 @@ def serve(path: str, parent: int, sandbox_opts: list[str], preload: list[str]) -
                     continue
                 server_fds = [listener.fileno(), sel.fileno(), conn.fileno()] + \
                     [c.fileno() for c in kernels.values() if c is not None]
+                server_pid = os.getpid()
                 pid = os.fork()
                 if pid == 0:
-                    _child(request, fds, argv, server_fds, server_cwd)
+                    _child(request, fds, argv, server_fds, server_cwd, server_pid)
                 for fd in fds:
                     os.close(fd)
                 try:
