@@ -32,6 +32,7 @@ MS_PRIVATE = 1 << 18
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_PDEATHSIG = 1
 ADDR_NO_RANDOMIZE = 0x0040000
+QUERY = ctypes.c_ulong(0xFFFFFFFF)  # as unsigned: a seccomp filter compares the whole register
 
 _libc = None
 
@@ -127,7 +128,9 @@ def parse(argv: list[str]) -> tuple[dict[str, str], dict[str, list[str]], set[st
 
 def aslr_off() -> bool:
     """Turn address-space randomisation off for the next exec; True if it is (or will be) off."""
-    current = _c().personality(0xFFFFFFFF)
+    current = _c().personality(QUERY)
+    if current != -1 and current & ADDR_NO_RANDOMIZE:
+        return True  # inherited (a container's seccomp profile may refuse to set it again)
     return current != -1 and _c().personality(current | ADDR_NO_RANDOMIZE) != -1
 
 
@@ -149,7 +152,7 @@ def apply_sandbox(single: dict[str, str], multi: dict[str, list[str]], flags: se
     # no address-space randomisation: code whose result depends on object ids (set order of
     # objects hashed by id) then behaves the same on every run, so grading twice agrees.
     # (A kernel forked from the fork server inherits the server's layout, which started so.)
-    persona = _c().personality(0xFFFFFFFF)
+    persona = _c().personality(QUERY)
     report["aslr_off"] = (persona != -1 and bool(persona & ADDR_NO_RANDOMIZE)) if forked else aslr_off()
     uid = int(single["--uid"]) if "--uid" in single else None
     gid = int(single.get("--gid", uid)) if uid is not None else None

@@ -85,7 +85,8 @@ def cmd_grade(args: argparse.Namespace) -> int:
                               device=args.device, force=args.force, progress=bar.update,
                               on_result=on_result, on_total=lambda n: setattr(bar, "total", n),
                               gradebook_url=args.gradebook,
-                              backend=args.backend, ray_address=args.address)
+                              backend=args.backend, ray_address=args.address,
+                              container=_container(args))
     finally:
         bar.close()
     for warning in summary.warnings:
@@ -191,17 +192,48 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 def cmd_doctor(args: argparse.Namespace) -> int:
     from .doctor import run_checks
-    checks = run_checks()
+    checks = run_checks(_container(args))
     width = max(len(c.measure) for c in checks)
     for check in checks:
         print(f"{'✔' if check.ok else '✘'} {check.measure:<{width}}  {check.detail}")
     missing = [c.measure for c in checks if not c.ok]
     print(f"\n{len(checks) - len(missing)}/{len(checks)} isolation measures in force on this machine"
           + (f"; missing: {', '.join(missing)}" if missing else ""))
+    if not getattr(args, "container", None):
+        from .container import ENGINES, Container, ContainerError
+        found = []
+        for engine in ENGINES:
+            try:
+                found.append(f"{engine} {Container(engine).check()}")
+            except ContainerError:
+                pass
+        print("optional container wrapper: " + (
+            f"{', '.join(found)} found; `grader doctor --container ENGINE` checks kernels in it"
+            if found else "no podman or docker that works here (the default sandbox needs none)"))
     return 1 if missing else 0
 
 
 # ------------------------------------------------------------------------------- parser
+
+def _container_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--container", choices=["podman", "docker"], metavar="ENGINE",
+                   help="also run every kernel in its own container (podman or docker, with "
+                        "--network none, memory and process limits); optional, the default "
+                        "sandbox needs no container")
+    p.add_argument("--container-image", metavar="IMAGE",
+                   help="with --container: an image with Python, ipykernel and the course's "
+                        "libraries (podman can do without: it then runs this machine's Python "
+                        "in an otherwise empty root filesystem)")
+
+
+def _container(args: argparse.Namespace):
+    from .container import Container
+    if getattr(args, "container_image", None) and not getattr(args, "container", None):
+        raise CourseError("--container-image needs --container podman|docker")
+    if not getattr(args, "container", None):
+        return None
+    return Container(args.container, args.container_image)
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description=__doc__)
@@ -232,6 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local process pool (default) or a Ray cluster")
     p.add_argument("--address", metavar="ADDR",
                    help="with --backend ray: the cluster to join (default: start a local one)")
+    _container_options(p)
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("check", help="run your notebook and its public checks before handing in")
@@ -252,6 +285,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_data)
 
     p = sub.add_parser("doctor", help="check which isolation measures work on this machine")
+    _container_options(p)
     p.set_defaults(func=cmd_doctor)
 
     p = sub.add_parser("validate", help="check course.yaml and list the exercises")
@@ -266,6 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "workers", 1) is not None and getattr(args, "workers", 1) < 1:
         parser.error("--workers must be at least 1")
     from .cohort import VariantError
+    from .container import ContainerError
     from .data import DataError
     from .engine import GradingError
     from .release import ReleaseError
@@ -273,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except (CourseError, GradingError, ReleaseError, SubmissionsError, VariantError,
-            DataError) as exc:
+            DataError, ContainerError) as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:

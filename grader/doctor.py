@@ -14,6 +14,7 @@ from pathlib import Path
 import nbformat
 
 from . import forkserver
+from .container import Container
 from .kernel import KernelLimits, LiveKernel
 from .probe import ProbeError
 from .sandbox import Sandbox, is_root, processes_of
@@ -35,7 +36,10 @@ def _eval(kernel: LiveKernel, code: str, timeout: float = 20):
         return f"probe failed: {exc}"
 
 
-def run_checks() -> list[Check]:
+def run_checks(container: Container | None = None) -> list[Check]:
+    """``container``: check kernels started in that container engine instead."""
+    if container is not None:
+        container.check()
     checks: list[Check] = []
     secret_dir = Path(tempfile.mkdtemp(prefix="grader-doctor-secret-"))
     os.chmod(secret_dir, 0o755)
@@ -49,7 +53,7 @@ def run_checks() -> list[Check]:
     os.environ[CANARY] = "visible"
     limits = KernelLimits(memory=256 * 1024**2, file_size=1024**2, cell_timeout=2,
                           notebook_budget=60, probe_timeout=20, output_limit=64 * 1024)
-    sandbox = Sandbox(processes=64, hide=[secret_dir])
+    sandbox = Sandbox(processes=64, hide=[secret_dir], container=container)
     kernel = LiveKernel(limits, sandbox=sandbox, label="doctor")
     uid = kernel.uid
     try:
@@ -61,11 +65,16 @@ def run_checks() -> list[Check]:
         report = kernel.execute(nb)
         iso = kernel.isolation
         forked = iso.get("started_by") == "the fork server"
-        checks.append(Check("fork server", forked or not forkserver.enabled(),
-                            "kernels are forked from a pre-imported server" if forked else
-                            "kernels start as fresh processes" + (
-                                " (GRADER_FORK_SERVER=0)" if not forkserver.enabled() else
-                                "; the fork server did not start")))
+        if container is not None:
+            root = container.image or "this machine's Python in an empty root"
+            checks.append(Check("container", bool(iso.get("container")),
+                                f"kernels start in {container.name} containers ({root})"))
+        else:
+            checks.append(Check("fork server", forked or not forkserver.enabled(),
+                                "kernels are forked from a pre-imported server" if forked else
+                                "kernels start as fresh processes" + (
+                                    " (GRADER_FORK_SERVER=0)" if not forkserver.enabled() else
+                                    "; the fork server did not start")))
         checks.append(Check("per-cell timeout", report.cells[0].status == "timeout",
                             "a cell sleeping 30 s was stopped after 2 s"))
         kept = sum(len(str(o.get("text", ""))) for o in nb.cells[1].outputs)

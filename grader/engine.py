@@ -37,6 +37,7 @@ from .notebook import (InvalidNotebook, parameterize, public_check_results, read
                        restore_locked_cells, sha256_file)
 from .probe import ProbeError, StudentError, decode_reply
 from .gpus import GpuSlot, visible_gpus
+from .container import Container, ContainerError
 from .sandbox import Sandbox
 from .submissions import Submission, discover
 
@@ -62,14 +63,15 @@ def limits_for(spec: ExerciseSpec) -> KernelLimits:
                         output_limit=spec.output_limit)
 
 
-def default_sandbox(spec: ExerciseSpec, *extra_hidden: Path) -> Sandbox:
+def default_sandbox(spec: ExerciseSpec, *extra_hidden: Path, container: Container | None = None) -> Sandbox:
     """Every isolation measure on; hide the course repository (solutions, hidden tests, git
-    history, outputs) and whatever else the caller names."""
+    history, outputs) and whatever else the caller names. ``container``: also run each kernel
+    in a podman/docker container."""
     hide = [spec.course.root, *extra_hidden]
     checkout = Path(__file__).resolve().parents[1]  # the grader's own source checkout, if any
     if (checkout / ".git").exists() or (checkout / "course.yaml").exists():
         hide.append(checkout)
-    return Sandbox(processes=spec.processes, hide=hide)
+    return Sandbox(processes=spec.processes, hide=hide, container=container)
 
 
 def exercise_fingerprint(spec: ExerciseSpec, device: str) -> str:
@@ -284,7 +286,7 @@ class Grader:
         self._prepared = True
         import importlib
         server = None
-        if self.device != "cuda" and forkserver.enabled():
+        if self.device != "cuda" and forkserver.enabled() and self.sandbox.container is None:
             server = fork_server(limits_for(self.spec), self.sandbox, self.preload)  # boots meanwhile
         for module in test_imports(self.spec.tests_dir):
             try:
@@ -431,7 +433,7 @@ _WORKER_STATE: str | None = None
 
 
 def _init_worker(course_root: str, exercise_id: str, device: str, exercise_fp: str,
-                 hidden: list[str]) -> None:
+                 hidden: list[str], container: Container | None = None) -> None:
     """Runs when a worker process starts, while the grader is still preparing the reference:
     everything a worker can do without the reference's answers happens here."""
     global _WORKER
@@ -444,7 +446,7 @@ def _init_worker(course_root: str, exercise_id: str, device: str, exercise_fp: s
     except (OSError, AttributeError):
         pass
     spec = load_course(Path(course_root)).get(exercise_id)
-    sandbox = default_sandbox(spec, *map(Path, hidden))
+    sandbox = default_sandbox(spec, *map(Path, hidden), container=container)
     _WORKER = Grader(spec, device, Reference(spec, device, {}, sandbox), Catalog([]), exercise_fp, sandbox)
     # when the pool shuts the worker down (multiprocessing runs its finalizers, with either
     # start method): close its kernels and fork server, then skip the interpreter's teardown
@@ -532,14 +534,23 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
                 on_result: Callable[[str, dict], Any] | None = None,
                 on_total: Callable[[int], Any] | None = None,
                 gradebook_url: str | None = None, backend: str = "local",
-                ray_address: str | None = None) -> BatchSummary:
+                ray_address: str | None = None, container: Container | None = None) -> BatchSummary:
     """Grade every submission under ``source`` into ``out``.
 
     Locally, ``workers`` graders run at once: this process and ``workers - 1`` worker
     processes. The workers start (imports, fork server, a warm kernel) while this process
-    prepares the reference, and receive its answers through ``OUT/.grader/``."""
+    prepares the reference, and receive its answers through ``OUT/.grader/``.
+    ``container``: run every kernel in a podman/docker container too."""
     started = time.monotonic()
     device = resolve_device(device, spec)
+    if container is not None:
+        if device != "cpu":
+            raise GradingError("--container works with --device cpu only for now (GPU kernels in "
+                               "containers are not supported yet)")
+        try:
+            container.check()
+        except ContainerError as exc:
+            raise GradingError(str(exc)) from None
     out = Path(out)
     outputs = Outputs(out, gradebook_url)
     summary = BatchSummary(spec.id, out)
@@ -555,7 +566,7 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
         hidden = [Path(source).resolve(), out.resolve(), workspace]
         if gradebook_url and "://" not in gradebook_url:
             hidden.append(Path(gradebook_url).resolve().parent)
-        sandbox = default_sandbox(spec, *hidden)
+        sandbox = default_sandbox(spec, *hidden, container=container)
         todo: list[Submission] = []
         for sub in submissions:
             previous = None if force else outputs.existing(sub.student)
@@ -579,7 +590,8 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
             pool = ProcessPoolExecutor(
                 max_workers=helpers, mp_context=multiprocessing.get_context("fork" if "fork" in methods else "spawn"),
                 initializer=_init_worker,
-                initargs=(str(spec.course.root), spec.id, device, exercise_fp, [str(p) for p in hidden]))
+                initargs=(str(spec.course.root), spec.id, device, exercise_fp, [str(p) for p in hidden],
+                          container))
             for _ in range(helpers):
                 pool.submit(_worker_ready)  # start the processes now, not at the first task
         if todo and backend == "local":
@@ -603,7 +615,7 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
             reference.close()  # the answers travel with the tasks
             ray_backend.run(spec, todo, device=device, answers=reference.answers,
                             catalog=catalog.tests, exercise_fp=exercise_fp, address=ray_address,
-                            workers=workers, finish=finish,
+                            workers=workers, finish=finish, container=container,
                             crashed=lambda sub, exc: _crashed(grader, sub, exc))
         elif pool is None:
             for sub in todo:

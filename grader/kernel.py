@@ -29,6 +29,7 @@ from queue import Empty
 
 from . import forkserver
 from .probe import MIME, KernelDied, ProbeError, ProbeTimeout, decode_reply, helper_code, probe_call
+from .container import Container, ContainerError
 from .sandbox import Sandbox, UidLease, is_root, kill_uid
 
 KERNEL_NAME = "grader-sandbox"
@@ -50,16 +51,22 @@ class KernelLimits:
     threads: int = 1
 
 
-def sandbox_options(limits: KernelLimits, sandbox: Sandbox | None) -> list[str]:
-    """The launcher options that are the same for every kernel of one sandbox."""
+def _limit_options(limits: KernelLimits, sandbox: Sandbox | None) -> list[str]:
+    """The launcher's resource limits (rlimits)."""
     argv: list[str] = []
     if limits.memory:
         argv += ["--memory", str(int(limits.memory))]
     if limits.file_size:
         argv += ["--fsize", str(int(limits.file_size))]
+    if sandbox is not None and sandbox.user and is_root() and sandbox.processes:
+        argv += ["--nproc", str(int(sandbox.processes))]
+    return argv
+
+
+def sandbox_options(limits: KernelLimits, sandbox: Sandbox | None) -> list[str]:
+    """The launcher options that are the same for every kernel of one sandbox."""
+    argv = _limit_options(limits, sandbox)
     if sandbox is not None:
-        if sandbox.user and is_root() and sandbox.processes:
-            argv += ["--nproc", str(int(sandbox.processes))]
         if sandbox.network and is_root():
             argv += ["--netns"]
         if is_root():
@@ -179,6 +186,17 @@ def fork_server(limits: KernelLimits, sandbox: Sandbox | None,
     return forkserver.shared(sandbox_options(limits, sandbox), list(preload or []), template)
 
 
+_SWEPT: set[str] = set()
+
+
+def _sweep_orphans(container: Container) -> None:
+    """Once per engine and grader process: check the engine, remove containers of dead graders."""
+    if container.engine not in _SWEPT:
+        container.check()
+        container.remove_orphans()
+        _SWEPT.add(container.engine)
+
+
 class LiveKernel:
     """A sandboxed kernel that executes one notebook and then answers probes."""
 
@@ -206,10 +224,23 @@ class LiveKernel:
         (self._root / "ipc").mkdir()
         self.report_path = self._root / "isolation.json"
         self.connection_file = self._root / "connection.json"
-        fixed = sandbox_options(limits, sandbox)
+        self.env = sandbox_env(self.workdir, threads=limits.threads, device=device, gpu=gpu, extra=env)
+        self.container = sandbox.container if sandbox is not None else None
+        self.container_name: str | None = None
         self.started_by = "a fresh process"
-        command = [sys.executable, "-m", "grader._launch", *fixed]
-        if gpu is None and device == "cpu" and forkserver.enabled():
+        if self.container is not None:
+            if gpu is not None or device != "cpu":
+                raise ContainerError("GPU kernels in containers are not supported yet; "
+                                     "grade on the GPU without --container")
+            _sweep_orphans(self.container)
+            command, self.container_name = self.container.kernel_command(
+                root=self._root, workdir=self.workdir, env=self.env, memory=limits.memory,
+                processes=sandbox.processes, threads=limits.threads,
+                launcher_options=_limit_options(limits, sandbox))
+            self.started_by = f"a {self.container.name} container"
+        else:
+            command = [sys.executable, "-m", "grader._launch", *sandbox_options(limits, sandbox)]
+        if self.container is None and gpu is None and device == "cpu" and forkserver.enabled():
             # boot from the fork server: ipykernel and the preloaded libraries are imported once
             try:
                 command = fork_server(limits, sandbox, preload).stub_argv()
@@ -229,7 +260,6 @@ class LiveKernel:
                                      transport="ipc", ip=str(self._root / "ipc" / "kernel"),
                                      connection_file=str(self.connection_file))
         self.log_path = self._root / "kernel.log"
-        self.env = sandbox_env(self.workdir, threads=limits.threads, device=device, gpu=gpu, extra=env)
         self.client: _LimitedClient | None = None
         self.dead_reason: str | None = None
         self.pid: int | None = None
@@ -255,7 +285,10 @@ class LiveKernel:
         if self.client is None:
             self.client = self._client(nbformat.v4.new_notebook())
             self._log = open(self.log_path, "wb")
-            run_sync(self.client.async_start_new_kernel)(cwd=str(self.workdir), env=self.env,
+            # a container engine runs with the grader's environment; the kernel's own is in its
+            # command line (-e)
+            env = dict(os.environ) if self.container is not None else self.env
+            run_sync(self.client.async_start_new_kernel)(cwd=str(self.workdir), env=env,
                                                          stdout=self._log, stderr=self._log)
         return self
 
@@ -308,7 +341,14 @@ class LiveKernel:
             report = json.loads(self.report_path.read_text())
         except (OSError, ValueError):
             report = {"errors": {"report": "the launcher wrote no report"}}
-        self.pid = report.get("pid") if isinstance(report.get("pid"), int) else self._process_pid()
+        if self.container is not None:
+            # the report's pid is the kernel's pid inside the container's pid namespace
+            self.pid = self._process_pid()
+            report["network"] = f"none ({self.container.name} --network none)"
+            report["hidden"] = [f"all but the kernel's folder and the Python installation "
+                                f"({self.container.name} container)"]
+        else:
+            self.pid = report.get("pid") if isinstance(report.get("pid"), int) else self._process_pid()
         return {
             "memory_cap": report.get("memory"),
             "file_size_cap": report.get("file_size"),
@@ -325,6 +365,7 @@ class LiveKernel:
             "cleanup": "all processes of the kernel's uid" if self.uid is not None else "process group",
             "gpu": self.gpu,
             "started_by": self.started_by,
+            "container": self.container_name,
             "not_applied": report.get("errors", {}),
         }
 
@@ -354,6 +395,9 @@ class LiveKernel:
             self._kill_group()
             if self.uid is not None:
                 kill_uid(self.uid)
+            if self.container_name is not None:
+                self.container.remove(self.container_name)
+                self.container_name = None
             if self._lease is not None:
                 self._lease.release()
                 self._lease = None

@@ -40,16 +40,16 @@ def make_bundle(spec: ExerciseSpec) -> bytes:
 
 
 def _node_grader(bundle: bytes, exercise_id: str, device: str, answers: dict, catalog: list,
-                 exercise_fp: str):
+                 exercise_fp: str, container: Any = None):
     """The Grader of this node (worker process) for this exercise version, built once."""
     from .engine import Catalog, Grader, Reference, default_sandbox
-    key = exercise_fp
+    key = f"{exercise_fp} {container}"
     if key not in _NODE_CACHE:
         root = Path(tempfile.mkdtemp(prefix="grader-ray-bundle-"))
         with tarfile.open(fileobj=io.BytesIO(bundle), mode="r:gz") as tar:
             tar.extractall(root, filter="data")
         spec = load_course(root).get(exercise_id)
-        sandbox = default_sandbox(spec)
+        sandbox = default_sandbox(spec, container=container)
         _NODE_CACHE[key] = Grader(spec, device, Reference(spec, device, answers, sandbox),
                                   Catalog(catalog), exercise_fp, sandbox)
     return _NODE_CACHE[key]
@@ -57,10 +57,10 @@ def _node_grader(bundle: bytes, exercise_id: str, device: str, answers: dict, ca
 
 def grade_task(bundle: bytes, exercise_id: str, device: str, answers: dict, catalog: list,
                exercise_fp: str, student: str, notebook: bytes | None, name: str | None,
-               problem: str | None) -> dict:
+               problem: str | None, container: Any = None) -> dict:
     """Body of the Ray task: grade one submission, return plain data."""
     from .engine import Submission
-    grader = _node_grader(bundle, exercise_id, device, answers, catalog, exercise_fp)
+    grader = _node_grader(bundle, exercise_id, device, answers, catalog, exercise_fp, container)
     with tempfile.TemporaryDirectory(prefix="grader-ray-sub-") as tmp:
         path = None
         if notebook is not None:
@@ -72,7 +72,8 @@ def grade_task(bundle: bytes, exercise_id: str, device: str, answers: dict, cata
 
 def run(spec: ExerciseSpec, todo: Iterable, *, device: str, answers: dict, catalog: list,
         exercise_fp: str, address: str | None, workers: int,
-        finish: Callable[[str, Any], None], crashed: Callable[[Any, BaseException], Any]) -> None:
+        finish: Callable[[str, Any], None], crashed: Callable[[Any, BaseException], Any],
+        container: Any = None) -> None:
     try:
         import ray
     except ImportError:
@@ -93,7 +94,7 @@ def run(spec: ExerciseSpec, todo: Iterable, *, device: str, answers: dict, catal
         for sub in todo:
             notebook = sub.path.read_bytes() if sub.path is not None and sub.path.is_file() else None
             ref = remote.remote(bundle, spec.id, device, answers, catalog, exercise_fp, sub.student,
-                                notebook, sub.path.name if sub.path else None, sub.problem)
+                                notebook, sub.path.name if sub.path else None, sub.problem, container)
             pending[ref] = sub
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)

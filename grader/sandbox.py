@@ -17,6 +17,10 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .container import Container
 
 UID_BASE = 61000
 UID_COUNT = 1000
@@ -35,6 +39,7 @@ class Sandbox:
     network: bool = True         # a network namespace without interfaces (needs root)
     processes: int | None = 256  # RLIMIT_NPROC for the kernel's uid (threads count too)
     hide: list[Path] = field(default_factory=list)
+    container: "Container | None" = None  # optional: each kernel in a podman/docker container
 
     def expose(self) -> list[str]:
         """What the kernel must still see to start: the Python installation and the venv."""
