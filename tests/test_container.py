@@ -109,3 +109,28 @@ def test_grading_in_podman_gives_the_same_scores_and_leaves_nothing(mini_course,
     assert _kernel_containers() == []
     if is_root():
         assert processes_of(range(UID_BASE, UID_BASE + UID_COUNT)) == []
+
+
+@needs_podman
+def test_containers_of_a_killed_grader_are_removed_by_the_next_one(tmp_path):
+    import signal
+    import sys
+    import time
+    script = ("from grader.kernel import LiveKernel, KernelLimits\nfrom grader.sandbox import Sandbox\n"
+              "from grader.container import Container\nimport time\n"
+              "k = LiveKernel(KernelLimits(), sandbox=Sandbox(container=Container('podman')))\n"
+              "k.start(); print(k.container_name, k.uid, flush=True); time.sleep(600)\n")
+    grader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        name, uid = grader.stdout.readline().split()
+    finally:
+        grader.send_signal(signal.SIGKILL)
+        grader.wait()
+    assert name in _kernel_containers()  # the engine keeps it: nothing killed it
+    assert Container("podman").remove_orphans() == [name]
+    assert name not in _kernel_containers()
+    if uid != "None":
+        deadline = time.monotonic() + 10
+        while processes_of(int(uid)) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert processes_of(int(uid)) == []
