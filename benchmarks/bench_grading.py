@@ -37,6 +37,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from grader.cli import default_workers  # noqa: E402
 from grader.cohort import apply_alternative, apply_mutant, as_submission, load_variants  # noqa: E402
 from grader.course import load_course  # noqa: E402
 from grader.engine import Reference, exercise_fingerprint, grade_batch, resolve_device  # noqa: E402
@@ -227,8 +228,13 @@ def main() -> None:
         catalog = [{"id": t.id, "max_score": t.max_score} for t in outcomes]
 
         results = {}
-        for label, kwargs in [("grader, 1 worker", dict(workers=1)), ("grader, 2 workers", dict(workers=2))] + \
-                ([] if args.skip_ray else [("grader on Ray (local cluster, 2 CPUs)", dict(workers=2, backend="ray"))]):
+        runs = [("grader, 1 worker", dict(workers=1)), ("grader, 2 workers", dict(workers=2))]
+        default = default_workers()
+        if default > 2:
+            runs.append((f"grader, {default} workers (the default here)", dict(workers=default)))
+        if not args.skip_ray:
+            runs.append(("grader on Ray (local cluster, 2 CPUs)", dict(workers=2, backend="ray")))
+        for label, kwargs in runs:
             out = work / label.replace(" ", "_").replace(",", "")
             started = time.monotonic()
             summary = grade_batch(spec, subs, out, **kwargs)

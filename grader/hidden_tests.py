@@ -137,6 +137,20 @@ class _Plugin:
 
 
 _INI: Path | None = None
+_SUITE_MODULES: dict[str, list[str]] = {}  # tests folder -> the modules its last run imported
+_BYTECODE: Path | None = None
+
+
+def _bytecode_cache() -> Path:
+    """This process's own bytecode folder (``sys.pycache_prefix``): the course folder stays
+    untouched, and ``PYTHONDONTWRITEBYTECODE`` does not make every run compile the suite again."""
+    global _BYTECODE
+    if _BYTECODE is None or not _BYTECODE.is_dir():
+        _BYTECODE = Path(tempfile.mkdtemp(prefix="grader-bytecode-"))
+        import atexit
+        import shutil
+        atexit.register(shutil.rmtree, _BYTECODE, True)
+    return _BYTECODE
 
 
 def _empty_ini() -> Path:
@@ -156,7 +170,10 @@ def run_suite(tests_dir: Path, student: Evaluator, reference: Evaluator, seed: i
     plugin = _Plugin(student, reference, seed)
     args = [str(tests_dir), "-c", str(_empty_ini()), "--rootdir", str(tests_dir),
             "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:unraisableexception",
-            "-p", "no:threadexception", "-p", "no:logging", "--assert=plain",
+            "-p", "no:threadexception", "-p", "no:logging", "-p", "no:debugging", "-p", "no:pastebin",
+            "-p", "no:junitxml", "-p", "no:doctest", "-p", "no:setuponly", "-p", "no:setupplan",
+            "-p", "no:faulthandler", "-p", "no:legacypath", "-p", "no:subtests", "-p", "no:unittest",
+            "--assert=plain",
             "--import-mode=importlib", "-q", "--no-header", "-W", "ignore::DeprecationWarning"]
     saved = {k: os.environ.get(k) for k in ("PYTEST_ADDOPTS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
     os.environ.pop("PYTEST_ADDOPTS", None)
@@ -168,14 +185,21 @@ def run_suite(tests_dir: Path, student: Evaluator, reference: Evaluator, seed: i
     hooks = [h for h in sys.meta_path if type(h).__name__ == "AssertionRewritingHook"]
     for hook in hooks:
         sys.meta_path.remove(hook)
-    stale = [name for name, module in sys.modules.items()
-             if str(getattr(module, "__file__", "") or "").startswith(str(tests_dir))]
-    for name in stale:
-        del sys.modules[name]
+    # the suite's modules are imported afresh for every submission (a test cannot leave state
+    # behind for the next student); their compiled code is kept in a private bytecode cache
+    for name in _SUITE_MODULES.pop(str(tests_dir), ()):
+        sys.modules.pop(name, None)
+    before = set(sys.modules)
+    saved_bytecode = sys.dont_write_bytecode, sys.pycache_prefix
+    sys.dont_write_bytecode, sys.pycache_prefix = False, str(_bytecode_cache())
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             code = pytest.main(args, plugins=[plugin])
     finally:
+        sys.dont_write_bytecode, sys.pycache_prefix = saved_bytecode
+        _SUITE_MODULES[str(tests_dir)] = [
+            name for name in set(sys.modules) - before
+            if str(getattr(sys.modules[name], "__file__", "") or "").startswith(str(tests_dir))]
         sys.meta_path[0:0] = hooks
         for key, value in saved.items():
             if value is None:

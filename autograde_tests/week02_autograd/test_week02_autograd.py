@@ -719,16 +719,21 @@ def test_training(student, reference, grading_seed):
 
     # From the student's own random initialisation: a rare unlucky start can stall, so two of
     # three seeds must reach a fifth of the starting loss (the reference fails 2 starts in 1000).
-    ratios = []
-    for k in range(3):
-        own = student.eval(
-            "import random\n"
-            f"random.seed({grading_seed + 15 + k})\n"
-            "_m = MLP(3, [4, 4, 1])\n"
-            f"_losses = train(_m, {XS!r}, {YS!r}, steps=50, lr=0.05)\n"
-            "[float(_losses[0]), float(_losses[-1])]\n"
-        )
-        ratios.append(own[1] / own[0] if own[0] > 0 else 0.0)
+    # One probe tries the seeds in turn and stops once two agree (pass or fail).
+    runs = student.eval(
+        "import random\n"
+        "_runs = []\n"
+        f"for _seed in {[grading_seed + 15 + k for k in range(3)]!r}:\n"
+        "    random.seed(_seed)\n"
+        "    _m = MLP(3, [4, 4, 1])\n"
+        f"    _losses = train(_m, {XS!r}, {YS!r}, steps=50, lr=0.05)\n"
+        "    _runs.append([float(_losses[0]), float(_losses[-1])])\n"
+        "    _ok = sum(_first <= 0 or _last < 0.2 * _first for _first, _last in _runs)\n"
+        "    if _ok >= 2 or len(_runs) - _ok >= 2:\n"
+        "        break\n"
+        "_runs\n"
+    )
+    ratios = [last / first if first > 0 else 0.0 for first, last in runs]
     assert sum(r < 0.2 for r in ratios) >= 2, (
         "starting from MLP(3, [4, 4, 1])'s own random weights, 50 steps with lr=0.05 should bring the loss below a "
-        f"fifth of its first value; final/first ratios for three seeds: {[round(r, 3) for r in ratios]}")
+        f"fifth of its first value; final/first ratios for the seeds tried: {[round(r, 3) for r in ratios]}")
