@@ -31,10 +31,11 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+
+from .sandbox import process_tempdir
 
 ENGINES = ("podman", "docker")
 OWNER_LABEL = "grader.owner"
@@ -169,7 +170,10 @@ def skeleton() -> Path:
     systems)."""
     global _SKELETON
     if _SKELETON is None or not _SKELETON.is_dir():
-        root = Path(tempfile.mkdtemp(prefix="grader-rootfs-"))
+        # the root must be 0755 (it is the container's "/"), its parent is this process's 0700
+        # folder: kernels outside a container cannot look into it
+        root = process_tempdir("rootfs") / "root"
+        root.mkdir(mode=0o755)
         os.chmod(root, 0o755)
         for name in ("usr", "etc", "tmp", "proc", "sys", "dev", "run", "var", "var/tmp"):
             (root / name).mkdir(parents=True, exist_ok=True)
@@ -180,8 +184,6 @@ def skeleton() -> Path:
             elif host.is_dir():
                 (root / name).mkdir()
         _SKELETON = root
-        import atexit
-        atexit.register(shutil.rmtree, root, True)
     return _SKELETON
 
 

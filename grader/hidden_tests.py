@@ -11,7 +11,6 @@ import contextlib
 import io
 import os
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -136,31 +135,22 @@ class _Plugin:
                                  call.stop, user_properties=item.user_properties)
 
 
-_INI: Path | None = None
 _SUITE_MODULES: dict[str, list[str]] = {}  # tests folder -> the modules its last run imported
-_BYTECODE: Path | None = None
+_PRIVATE: Path | None = None
 
 
-def _bytecode_cache() -> Path:
-    """This process's own bytecode folder (``sys.pycache_prefix``): the course folder stays
-    untouched, and ``PYTHONDONTWRITEBYTECODE`` does not make every run compile the suite again."""
-    global _BYTECODE
-    if _BYTECODE is None or not _BYTECODE.is_dir():
-        _BYTECODE = Path(tempfile.mkdtemp(prefix="grader-bytecode-"))
-        import atexit
-        import shutil
-        atexit.register(shutil.rmtree, _BYTECODE, True)
-    return _BYTECODE
-
-
-def _empty_ini() -> Path:
-    global _INI
-    if _INI is None or not _INI.exists():
-        fd, name = tempfile.mkstemp(prefix="grader-pytest-", suffix=".ini")
-        os.write(fd, b"[pytest]\n")
-        os.close(fd)
-        _INI = Path(name)
-    return _INI
+def _private() -> Path:
+    """This process's folder for the suite: an empty ``pytest.ini`` (the course's own pytest
+    settings must not apply) and ``bytecode/``, the ``sys.pycache_prefix`` under which the
+    suite is compiled once (the course folder stays untouched, and ``PYTHONDONTWRITEBYTECODE``
+    does not make every submission compile it again)."""
+    global _PRIVATE
+    if _PRIVATE is None or not _PRIVATE.is_dir():
+        from .sandbox import process_tempdir
+        _PRIVATE = process_tempdir("suite")
+        (_PRIVATE / "pytest.ini").write_text("[pytest]\n")
+        (_PRIVATE / "bytecode").mkdir()
+    return _PRIVATE
 
 
 def run_suite(tests_dir: Path, student: Evaluator, reference: Evaluator, seed: int) -> list[TestOutcome]:
@@ -168,7 +158,7 @@ def run_suite(tests_dir: Path, student: Evaluator, reference: Evaluator, seed: i
     if not tests_dir.is_dir():
         raise SuiteError(f"hidden tests folder {tests_dir} does not exist")
     plugin = _Plugin(student, reference, seed)
-    args = [str(tests_dir), "-c", str(_empty_ini()), "--rootdir", str(tests_dir),
+    args = [str(tests_dir), "-c", str(_private() / "pytest.ini"), "--rootdir", str(tests_dir),
             "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:unraisableexception",
             "-p", "no:threadexception", "-p", "no:logging", "-p", "no:debugging", "-p", "no:pastebin",
             "-p", "no:junitxml", "-p", "no:doctest", "-p", "no:setuponly", "-p", "no:setupplan",
@@ -191,7 +181,7 @@ def run_suite(tests_dir: Path, student: Evaluator, reference: Evaluator, seed: i
         sys.modules.pop(name, None)
     before = set(sys.modules)
     saved_bytecode = sys.dont_write_bytecode, sys.pycache_prefix
-    sys.dont_write_bytecode, sys.pycache_prefix = False, str(_bytecode_cache())
+    sys.dont_write_bytecode, sys.pycache_prefix = False, str(_private() / "bytecode")
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             code = pytest.main(args, plugins=[plugin])

@@ -30,7 +30,7 @@ from queue import Empty
 from . import forkserver
 from .probe import MIME, KernelDied, ProbeError, ProbeTimeout, decode_reply, helper_code, probe_call
 from .container import Container, ContainerError
-from .sandbox import Sandbox, UidLease, is_root, kill_uid
+from .sandbox import Sandbox, UidLease, is_root, kill_uid, sweep_leftovers
 
 KERNEL_NAME = "grader-sandbox"
 # Variables a kernel may inherit from the grader; everything else is dropped.
@@ -77,6 +77,24 @@ def sandbox_options(limits: KernelLimits, sandbox: Sandbox | None) -> list[str]:
     return argv
 
 
+# Run in every kernel as it starts (IPKernelApp.exec_lines, in a namespace of its own, so the
+# notebook sees no new name). At the end of each execution ipykernel flushes stdout and stderr
+# by handing a flush to its IOPub thread and waiting for it, even with nothing to send; that
+# handshake cost ~1 ms per cell and per probe. With nothing buffered there is nothing to wait
+# for: whatever was sent before is already queued ahead of the idle status on the same thread,
+# so outputs keep their order. (ipykernel 6.29-7.x keep pending text in ``OutStream._buffers``;
+# without that attribute nothing is changed.)
+KERNEL_TWEAKS = '''
+import ipykernel.iostream as m
+if isinstance(getattr(m.OutStream, "_rotate_buffers", None), type(lambda: 0)):
+    flush = m.OutStream.flush
+    def quick_flush(self):
+        if getattr(self, "_buffers", True) or getattr(self, "echo", None) is not None:
+            return flush(self)
+    m.OutStream.flush = quick_flush
+'''
+
+
 def _write_kernelspec(root: Path, command: list[str], uid: int | None, report: Path,
                       connection: Path, preload: list[str] | None = None) -> Path:
     """``command``: how to start a sandboxed kernel (the launcher with its sandbox options, or
@@ -84,7 +102,12 @@ def _write_kernelspec(root: Path, command: list[str], uid: int | None, report: P
     argv = [*command, "--report", str(report)]
     if uid is not None:
         argv += ["--uid", str(uid), "--gid", str(uid), "--chown", str(connection)]
-    argv += ["--", "-f", "{connection_file}", "--HistoryManager.enabled=False"]
+    argv += ["--", "-f", "{connection_file}", "--HistoryManager.enabled=False",
+             # ipykernel sleeps 0.5 ms (1-2 ms in practice) before every execute_reply "to let
+             # output flush"; clients that wait for the idle status (nbclient, probes) need no
+             # such pause
+             "--IPythonKernel._execute_sleep=0",
+             f"--IPKernelApp.exec_lines=exec({KERNEL_TWEAKS!r}, {{}})"]
     for module in preload or []:
         # imported while the kernel boots (before any notebook code), bound to no name: the
         # notebook still has to import what it uses; it only finds it already loaded
@@ -211,7 +234,8 @@ class LiveKernel:
         self.sandbox = sandbox
         self._lease = UidLease() if sandbox is not None and sandbox.user and is_root() else None
         self.uid = self._lease.uid if self._lease else None
-        self._root = Path(tempfile.mkdtemp(prefix="grader-"))
+        sweep_leftovers("kernel")
+        self._root = Path(tempfile.mkdtemp(prefix=f"grader-kernel-{os.getpid()}-"))
         self.workdir = self._root / "work"
         self.workdir.mkdir()
         for name, source in (files or {}).items():

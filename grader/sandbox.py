@@ -80,6 +80,43 @@ class UidLease:
             self._handle = None
 
 
+_SWEPT_KINDS: set[str] = set()
+
+
+def sweep_leftovers(kind: str) -> None:
+    """Remove ``/tmp/grader-<kind>-<pid>-*`` folders whose process is gone (killed before it
+    could clean up); once per kind and process."""
+    import re
+    import shutil
+    import tempfile
+    if kind in _SWEPT_KINDS:
+        return
+    _SWEPT_KINDS.add(kind)
+    owners = {os.geteuid(), *range(UID_BASE, UID_BASE + UID_COUNT)}
+    for old in Path(tempfile.gettempdir()).glob(f"grader-{kind}-*"):
+        match = re.match(rf"grader-{re.escape(kind)}-(\d+)-", old.name)
+        try:
+            if not match or not old.is_dir() or old.is_symlink() or old.stat().st_uid not in owners:
+                continue
+            os.kill(int(match.group(1)), 0)
+        except ProcessLookupError:
+            shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            pass
+
+
+def process_tempdir(kind: str) -> Path:
+    """A 0700 folder of this process (``/tmp/grader-<kind>-<pid>-*``), removed at exit (and by
+    a later process if this one is killed first)."""
+    import atexit
+    import shutil
+    import tempfile
+    sweep_leftovers(kind)
+    path = Path(tempfile.mkdtemp(prefix=f"grader-{kind}-{os.getpid()}-"))
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def processes_of(uid: int | range) -> list[int]:
     """Live (not zombie) processes running as ``uid`` (or any uid in a range)."""
     uids = uid if isinstance(uid, range) else range(uid, uid + 1)
