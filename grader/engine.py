@@ -13,7 +13,6 @@ import json
 import multiprocessing
 import os
 import shutil
-import tempfile
 import time
 import traceback
 from collections import deque
@@ -38,7 +37,7 @@ from .notebook import (InvalidNotebook, parameterize, public_check_results, read
 from .probe import ProbeError, StudentError, decode_reply
 from .gpus import GpuSlot, visible_gpus
 from .container import Container, ContainerError
-from .sandbox import Sandbox
+from .sandbox import Sandbox, private_dir
 from .submissions import Submission, discover
 
 
@@ -554,7 +553,7 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
     out = Path(out)
     outputs = Outputs(out, gradebook_url)
     summary = BatchSummary(spec.id, out)
-    workspace = Path(tempfile.mkdtemp(prefix="grader-batch-"))
+    workspace = private_dir("batch")
     reference: Reference | None = None
     grader: Grader | None = None
     pool: ProcessPoolExecutor | None = None

@@ -38,6 +38,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from .sandbox import private_dir
+
 STUB = Path(__file__).with_name("_forkstub.py")
 # imported by every kernel at start-up: loaded once in the server
 KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshell",
@@ -59,7 +61,7 @@ class ForkServer:
     def __init__(self, sandbox_opts: list[str], preload: list[str], env: dict[str, str],
                  start_timeout: float = 120.0):
         self.owner = os.getpid()  # a forked worker process may use the server, never close it
-        self.dir = Path(tempfile.mkdtemp(prefix="grader-forkserver-"))
+        self.dir = private_dir("forkserver")
         os.chmod(self.dir, 0o700)
         self.path = self.dir / "socket"
         self._log = open(self.dir / "server.log", "wb")

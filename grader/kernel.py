@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ from queue import Empty
 from . import forkserver
 from .probe import MIME, KernelDied, ProbeError, ProbeTimeout, decode_reply, helper_code, probe_call
 from .container import Container, ContainerError
-from .sandbox import Sandbox, UidLease, is_root, kill_uid, sweep_leftovers
+from .sandbox import Sandbox, UidLease, is_root, kill_uid, private_dir
 
 KERNEL_NAME = "grader-sandbox"
 # Variables a kernel may inherit from the grader; everything else is dropped.
@@ -234,8 +233,7 @@ class LiveKernel:
         self.sandbox = sandbox
         self._lease = UidLease() if sandbox is not None and sandbox.user and is_root() else None
         self.uid = self._lease.uid if self._lease else None
-        sweep_leftovers("kernel")
-        self._root = Path(tempfile.mkdtemp(prefix=f"grader-kernel-{os.getpid()}-"))
+        self._root = private_dir("kernel")
         self.workdir = self._root / "work"
         self.workdir.mkdir()
         for name, source in (files or {}).items():

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .course import ExerciseSpec, load_course
+from .sandbox import process_tempdir
 
 _NODE_CACHE: dict[str, Any] = {}
 
@@ -45,7 +46,7 @@ def _node_grader(bundle: bytes, exercise_id: str, device: str, answers: dict, ca
     from .engine import Catalog, Grader, Reference, default_sandbox
     key = f"{exercise_fp} {container}"
     if key not in _NODE_CACHE:
-        root = Path(tempfile.mkdtemp(prefix="grader-ray-bundle-"))
+        root = process_tempdir("ray-bundle")
         with tarfile.open(fileobj=io.BytesIO(bundle), mode="r:gz") as tar:
             tar.extractall(root, filter="data")
         spec = load_course(root).get(exercise_id)

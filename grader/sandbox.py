@@ -105,14 +105,19 @@ def sweep_leftovers(kind: str) -> None:
             pass
 
 
-def process_tempdir(kind: str) -> Path:
-    """A 0700 folder of this process (``/tmp/grader-<kind>-<pid>-*``), removed at exit (and by
-    a later process if this one is killed first)."""
-    import atexit
-    import shutil
+def private_dir(kind: str) -> Path:
+    """A new 0700 folder ``/tmp/grader-<kind>-<pid>-*``: its owner removes it when done; if the
+    owner is killed first, the next process that makes one of this kind removes it."""
     import tempfile
     sweep_leftovers(kind)
-    path = Path(tempfile.mkdtemp(prefix=f"grader-{kind}-{os.getpid()}-"))
+    return Path(tempfile.mkdtemp(prefix=f"grader-{kind}-{os.getpid()}-"))
+
+
+def process_tempdir(kind: str) -> Path:
+    """A :func:`private_dir` that lasts as long as this process."""
+    import atexit
+    import shutil
+    path = private_dir(kind)
     atexit.register(shutil.rmtree, path, True)
     return path
 
