@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import zipfile
 
 import nbformat
@@ -321,3 +322,22 @@ def test_real_course_bundle(course, tmp_path):
     assert {"assignments/data/names.txt", "assignments/data/water_potability.csv"} <= files
     assert "torch==2.14.1" in (target / "requirements.txt").read_text()
     assert not any(f.startswith(("autograde_tests/", "solutions/")) for f in files)
+
+
+def test_leftover_folders_of_dead_processes_are_swept(tmp_path, monkeypatch):
+    import subprocess
+    import sys
+    import tempfile
+
+    from grader import sandbox
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    gone = tmp_path / f"grader-unit-{dead.pid}-abc"
+    kept = tmp_path / f"grader-unit-{os.getpid()}-def"
+    other = tmp_path / f"grader-unitx-{dead.pid}-ghi"  # another kind
+    for folder in (gone, kept, other):
+        (folder / "work").mkdir(parents=True)
+    made = sandbox.private_dir("unit")
+    assert not gone.exists() and kept.exists() and other.exists()
+    assert made.name.startswith(f"grader-unit-{os.getpid()}-") and oct(made.stat().st_mode & 0o777) == "0o700"
