@@ -231,6 +231,11 @@ class LiveKernel:
         self.seed = seed
         self.label = label
         self.sandbox = sandbox
+        if sandbox is not None and sandbox.container is not None:  # before anything is held
+            if gpu is not None or device != "cpu":
+                raise ContainerError("GPU kernels in containers are not supported yet; "
+                                     "grade on the GPU without --container")
+            _sweep_orphans(sandbox.container)
         self._lease = UidLease() if sandbox is not None and sandbox.user and is_root() else None
         self.uid = self._lease.uid if self._lease else None
         self._root = private_dir("kernel")
@@ -251,10 +256,6 @@ class LiveKernel:
         self.container_name: str | None = None
         self.started_by = "a fresh process"
         if self.container is not None:
-            if gpu is not None or device != "cpu":
-                raise ContainerError("GPU kernels in containers are not supported yet; "
-                                     "grade on the GPU without --container")
-            _sweep_orphans(self.container)
             command, self.container_name = self.container.kernel_command(
                 root=self._root, workdir=self.workdir, env=self.env, memory=limits.memory,
                 processes=sandbox.processes, threads=limits.threads,

@@ -58,6 +58,10 @@ def test_missing_or_misconfigured_engine_is_a_clear_error(mini_course, tmp_path)
         Container("lxc")
     with pytest.raises(ContainerError, match="not installed"):
         Container("/nonexistent/podman").check()
+    from grader.kernel import KernelLimits, LiveKernel
+    from grader.sandbox import Sandbox
+    with pytest.raises(ContainerError, match="GPU kernels in containers"):
+        LiveKernel(KernelLimits(), device="cuda", gpu="0", sandbox=Sandbox(container=Container("podman")))
     _, spec = mini_course
     write_submission(spec, tmp_path / "subs", "a", GOOD)
     with pytest.raises(GradingError, match="not installed"):
