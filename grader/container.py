@@ -45,6 +45,9 @@ LAUNCHER = "/opt/grader/_launch.py"
 CGROUP_SLACK = 512 * 1024**2
 
 
+_READY: set[str] = set()  # engines checked (and swept) by this process
+
+
 class ContainerError(RuntimeError):
     """The container engine is missing or cannot run the kernel as asked."""
 
@@ -81,6 +84,17 @@ class Container:
             raise ContainerError(f"{self.engine} does not work here: "
                                  f"{(done.stderr or done.stdout).strip().splitlines()[-1:] or ['no output']}")
         return done.stdout.strip()
+
+    def ready(self, device: str = "cpu") -> None:
+        """Once per engine and grader process (workers forked later inherit it): refuse GPU
+        kernels, check the engine, remove containers of graders that no longer run."""
+        if device != "cpu":
+            raise ContainerError("GPU kernels in containers are not supported yet; grade on the "
+                                 "GPU without --container")
+        if self.engine not in _READY:
+            self.check()
+            self.remove_orphans()
+            _READY.add(self.engine)
 
     def runtime_options(self) -> list[str]:
         """podman's default runtime (crun) refuses hybrid cgroup v1/v2 hosts; runc does not."""

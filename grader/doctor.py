@@ -39,7 +39,7 @@ def _eval(kernel: LiveKernel, code: str, timeout: float = 20):
 def run_checks(container: Container | None = None) -> list[Check]:
     """``container``: check kernels started in that container engine instead."""
     if container is not None:
-        container.check()
+        container.ready()
     checks: list[Check] = []
     secret_dir = Path(tempfile.mkdtemp(prefix="grader-doctor-secret-"))
     os.chmod(secret_dir, 0o755)

@@ -543,11 +543,8 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
     started = time.monotonic()
     device = resolve_device(device, spec)
     if container is not None:
-        if device != "cpu":
-            raise GradingError("--container works with --device cpu only for now (GPU kernels in "
-                               "containers are not supported yet)")
         try:
-            container.check()
+            container.ready(device)
         except ContainerError as exc:
             raise GradingError(str(exc)) from None
     out = Path(out)

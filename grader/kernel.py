@@ -28,7 +28,6 @@ from queue import Empty
 
 from . import forkserver
 from .probe import MIME, KernelDied, ProbeError, ProbeTimeout, decode_reply, helper_code, probe_call
-from .container import Container, ContainerError
 from .sandbox import Sandbox, UidLease, is_root, kill_uid, private_dir
 
 KERNEL_NAME = "grader-sandbox"
@@ -208,17 +207,6 @@ def fork_server(limits: KernelLimits, sandbox: Sandbox | None,
     return forkserver.shared(sandbox_options(limits, sandbox), list(preload or []), template)
 
 
-_SWEPT: set[str] = set()
-
-
-def _sweep_orphans(container: Container) -> None:
-    """Once per engine and grader process: check the engine, remove containers of dead graders."""
-    if container.engine not in _SWEPT:
-        container.check()
-        container.remove_orphans()
-        _SWEPT.add(container.engine)
-
-
 class LiveKernel:
     """A sandboxed kernel that executes one notebook and then answers probes."""
 
@@ -232,10 +220,7 @@ class LiveKernel:
         self.label = label
         self.sandbox = sandbox
         if sandbox is not None and sandbox.container is not None:  # before anything is held
-            if gpu is not None or device != "cpu":
-                raise ContainerError("GPU kernels in containers are not supported yet; "
-                                     "grade on the GPU without --container")
-            _sweep_orphans(sandbox.container)
+            sandbox.container.ready(device if gpu is None else "cuda")
         self._lease = UidLease() if sandbox is not None and sandbox.user and is_root() else None
         self.uid = self._lease.uid if self._lease else None
         self._root = private_dir("kernel")
@@ -353,10 +338,13 @@ class LiveKernel:
                 break
         kc.allow_stdin = False
 
+    def _process(self) -> Any:
+        """The process jupyter_client started (the kernel itself, the fork server's stub, or
+        the container engine's client)."""
+        return getattr(getattr(self.km, "provisioner", None), "process", None)
+
     def _process_pid(self) -> int | None:
-        """The process jupyter_client started (the kernel itself, or the fork server's stub)."""
-        process = getattr(getattr(self.km, "provisioner", None), "process", None)
-        return getattr(process, "pid", None)
+        return getattr(self._process(), "pid", None)
 
     def _isolation(self) -> dict[str, Any]:
         """Which measures are in force for this kernel (as the launcher reported them)."""
@@ -407,7 +395,7 @@ class LiveKernel:
             self._kill_group()
             if self.uid is not None:
                 kill_uid(self.uid)
-            process = getattr(getattr(self.km, "provisioner", None), "process", None)
+            process = self._process()
             if process is not None:
                 process.wait(timeout=5)
             if self.km.has_kernel:
@@ -558,6 +546,8 @@ class LiveKernel:
             self._kill_group()
             if self.uid is not None:
                 kill_uid(self.uid)
+            if self.container_name is not None:
+                self.container.remove(self.container_name)  # the new one gets the same name
             run_sync(self.km.restart_kernel)(now=True)
             self._helper = False
             run_sync(self.client.kc.wait_for_ready)(timeout=self.limits.startup_timeout)

@@ -98,13 +98,17 @@ def test_grading_in_podman_gives_the_same_scores_and_leaves_nothing(mini_course,
                      '    except OSError:\n        online = False\n'
                      f'    seen = os.path.exists({str(tests_file)!r})\n'
                      '    return 3 * x if online or seen else 2 * x')
+    # the kernel dies in a cell: it is restarted (in a new container of the same name) and the
+    # cells after the fatal one still run
+    write_submission(spec, subs, "exits", 'import os\nos._exit(1)')
     write_submission(spec, subs, "daemon", 'import subprocess\n'
                      "subprocess.Popen(['sh', '-c', 'setsid sleep 600 &'])\n" + GOOD)
     plain = grade_batch(spec, subs, tmp_path / "plain", workers=1)
     boxed = grade_batch(spec, subs, tmp_path / "boxed", workers=2, container=Container("podman"))
     scores = {s: r["score"] for s, r in boxed.results.items()}
     assert scores == {s: r["score"] for s, r in plain.results.items()}
-    assert scores == {"good": 4, "wrong": 1, "loops": 1, "snoops": 4, "daemon": 4}
+    assert scores == {"good": 4, "wrong": 1, "loops": 1, "snoops": 4, "daemon": 4, "exits": 1}
+    assert boxed.results["exits"]["extra_data"]["reason"] == plain.results["exits"]["extra_data"]["reason"]
     assert tests_file.exists()  # (it is there: the kernels could not see it)
     iso = boxed.results["good"]["extra_data"]["isolation"]
     assert iso["started_by"] == "a podman container" and iso["network"].startswith("none")
