@@ -54,6 +54,8 @@ class Limits(BaseModel):
     output_limit: int | None = Field(default=None, description="bytes of output kept per cell")
     processes: int | None = Field(default=None, ge=16, description="processes+threads of a kernel")
     device: Literal["cpu", "cuda", "auto"] | None = None
+    kernels_per_gpu: int | None = Field(default=None, ge=1, le=64,
+                                        description="grading kernels that may share one GPU")
 
     @field_validator("memory", "output_limit", mode="before")
     @classmethod
@@ -63,7 +65,7 @@ class Limits(BaseModel):
 
 DEFAULT_LIMITS = Limits(cell_timeout=60, notebook_budget=600, test_timeout=30,
                         memory=parse_size("4GiB"), output_limit=parse_size("1MiB"), processes=256,
-                        device="cpu")
+                        device="cpu", kernels_per_gpu=1)
 
 
 class Exercise(Limits):

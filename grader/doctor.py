@@ -15,6 +15,7 @@ import nbformat
 
 from . import forkserver
 from .container import Container
+from .gpus import device_nodes
 from .kernel import KernelLimits, LiveKernel
 from .probe import ProbeError
 from .sandbox import Sandbox, is_root, processes_of
@@ -101,6 +102,13 @@ def run_checks(container: Container | None = None) -> list[Check]:
         got = _eval(kernel, f"import os; os.environ.get({CANARY!r})")
         checks.append(Check("scrubbed environment", got is None, "a variable set in the grader is "
                             + ("absent" if got is None else "visible") + " in the kernel"))
+        nodes = device_nodes()
+        if nodes:  # a GPU machine: a CPU kernel must not reach the GPUs
+            got = _eval(kernel, f"import os\nnull = os.stat('/dev/null').st_rdev\n"
+                                f"[p for p in {nodes!r} if os.path.exists(p) and not os.path.isdir(p) "
+                                "and os.stat(p).st_rdev != null]")
+            checks.append(Check("no GPU for CPU kernels", got == [],
+                                f"NVIDIA device nodes a CPU kernel can open: {got or 'none'} (of {len(nodes)})"))
         # forks that exit at once never hit the cap; hold them instead, bounded at 300
         got = _eval(kernel, "import os, time\nkids = []\nfor i in range(300):\n    try:\n        pid = os.fork()\n"
                             "    except OSError:\n        break\n    if pid == 0:\n        time.sleep(20); os._exit(0)\n"

@@ -35,7 +35,7 @@ from .kernel import ExecutionReport, KernelLimits, LiveKernel, fork_server
 from .notebook import (InvalidNotebook, parameterize, public_check_results, read_notebook,
                        restore_locked_cells, sha256_file)
 from .probe import ProbeError, StudentError, decode_reply
-from .gpus import GpuSlot, visible_gpus
+from .gpus import GpuSlot, keep_grader_off_gpus, visible_gpus
 from .container import Container, ContainerError
 from .sandbox import Sandbox, private_dir
 from .submissions import Submission, discover
@@ -116,8 +116,22 @@ class Reference:
         self.answers: dict[str, str] = dict(answers or {})
         self._kernel: LiveKernel | None = None
         self._slot: GpuSlot | None = None
+        self._borrowed: str | None = None
         self.execution: ExecutionReport | None = None
         self.executed: nbformat.NotebookNode | None = None
+
+    @contextlib.contextmanager
+    def on_gpu_of(self, slot: GpuSlot | None):
+        """While a student's kernel holds ``slot``: a reference kernel started for a cache miss
+        runs on that GPU, in that slot (the student's kernel only waits for the answer
+        meanwhile). Asking for a slot of its own could wait for this very one forever."""
+        self._borrowed = slot.device if slot is not None else None
+        try:
+            yield
+        finally:
+            self._borrowed = None
+            if self.device == "cuda" and self._slot is None:
+                self.close()  # a reference kernel started on the student's GPU leaves with it
 
     def key(self, src: str) -> str:
         return hashlib.sha256(f"{self.spec.kernel_seed}\0{src}".encode()).hexdigest()
@@ -126,11 +140,14 @@ class Reference:
         if self._kernel is None:
             nb = parameterize(read_notebook(self.spec.solution),
                               self.spec.grading_parameters(self.device))
-            self._slot = GpuSlot() if self.device == "cuda" else None
+            gpu = None
+            if self.device == "cuda":
+                if self._borrowed is None:
+                    self._slot = GpuSlot(per_gpu=self.spec.kernels_per_gpu)
+                gpu = self._borrowed or self._slot.device
             kernel = LiveKernel(limits_for(self.spec), device=self.device, seed=self.spec.kernel_seed,
                                 files=kernel_files(self.spec.datasets), label="reference",
-                                sandbox=self.sandbox, gpu=self._slot.device if self._slot else None,
-                                preload=preload_modules(nb))
+                                sandbox=self.sandbox, gpu=gpu, preload=preload_modules(nb))
             kernel.start(nb)
             self.execution = kernel.execute(nb)
             self.executed = nb
@@ -259,9 +276,11 @@ def _heavy_imports(sources: Any) -> list[str]:
 class Grader:
     """Grades single submissions of one exercise. One per process.
 
-    On CPU it keeps one warm spare kernel: while a submission is graded, the next kernel is
-    already booting in its sandbox and loading the heavy libraries the reference imports, so
-    kernel start-up is off the critical path. The spare holds nothing of any student."""
+    It keeps one warm spare kernel: while a submission is graded, the next kernel is already
+    booting in its sandbox and loading the heavy libraries the reference imports, so kernel
+    start-up is off the critical path. The spare holds nothing of any student. On GPU the
+    spare is pinned to the GPU of the last slot and has not touched CUDA (importing torch
+    creates no CUDA context): it becomes a GPU kernel only once the next slot is held."""
 
     def __init__(self, spec: ExerciseSpec, device: str, reference: Reference, catalog: Catalog,
                  exercise_fp: str, sandbox: Sandbox | None = None):
@@ -301,11 +320,24 @@ class Grader:
     def warm(self) -> None:
         """Get ready before the first submission: boot the spare kernel."""
         self.prepare()
-        if self.device != "cuda" and self._spare is None:
-            try:
-                self._spare = self._new_kernel("spare").launch()
-            except Exception:  # noqa: BLE001 - the first kernel then starts cold
-                self._spare = None
+        if self._spare is None:
+            gpus = visible_gpus() if self.device == "cuda" else []
+            self._boot_spare(gpus[os.getpid() % len(gpus)] if gpus else None)
+
+    def _boot_spare(self, gpu: str | None) -> None:
+        if os.environ.get("GRADER_WARM_KERNELS") == "0":  # benchmarks compare with cold starts
+            return
+        try:
+            self._spare = self._new_kernel("spare", gpu).launch()
+        except Exception:  # noqa: BLE001 - no spare: the next kernel starts cold
+            self._spare = None
+
+    def _slot(self) -> GpuSlot | None:
+        """On GPU: wait for a free slot, preferring the GPU the spare is pinned to."""
+        if self.device != "cuda":
+            return None
+        return GpuSlot(per_gpu=self.spec.kernels_per_gpu,
+                       prefer=self._spare.gpu if self._spare is not None else None)
 
     def _new_kernel(self, label: str, gpu: str | None = None) -> LiveKernel:
         return LiveKernel(limits_for(self.spec), device=self.device, seed=self.spec.kernel_seed,
@@ -313,14 +345,14 @@ class Grader:
                           preload=self.preload)
 
     def _kernel_for(self, student: str, slot: GpuSlot | None) -> LiveKernel:
-        if slot is not None:  # a spare would hold a second GPU: no warm kernels on GPU
-            return self._new_kernel(student, slot.device)
-        kernel = self._spare if self._spare is not None else self._new_kernel(student).launch()
-        self._spare = None
-        try:
-            self._spare = self._new_kernel("spare").launch()
-        except Exception:  # noqa: BLE001 - no spare: the next one starts cold
-            self._spare = None
+        gpu = slot.device if slot is not None else None
+        kernel, self._spare = self._spare, None
+        if kernel is not None and kernel.gpu != gpu:  # pinned to another GPU than the slot's
+            kernel.close()
+            kernel = None
+        if kernel is None:
+            kernel = self._new_kernel(student, gpu).launch()
+        self._boot_spare(gpu)
         kernel.label = student
         return kernel
 
@@ -354,13 +386,11 @@ class Grader:
             sanitized = restore_locked_cells(submitted, self.release)
             nb = parameterize(sanitized.nb, self.spec.grading_parameters(self.device))
             # on GPU: wait for a free GPU, hold it while this kernel lives (CPU work goes on)
-            with (GpuSlot() if self.device == "cuda" else contextlib.nullcontext()) as slot, \
-                    self._kernel_for(sub.student, slot) as kernel:
+            with (self._slot() or contextlib.nullcontext()) as slot, \
+                    self._kernel_for(sub.student, slot) as kernel, self.reference.on_gpu_of(slot):
                 kernel.start(nb)
                 execution = kernel.execute(nb)
                 tests = run_suite(self.spec.tests_dir, kernel, self.reference, self.spec.seed)
-            if self.device == "cuda":
-                self.reference.close()  # a reference kernel started for a cache miss frees its GPU
         except SuiteError as exc:
             raise GradingError(str(exc)) from None
         except Exception as exc:  # noqa: BLE001 - a grader bug must not stop the batch
@@ -541,6 +571,7 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
     prepares the reference, and receive its answers through ``OUT/.grader/``.
     ``container``: run every kernel in a podman/docker container too."""
     started = time.monotonic()
+    keep_grader_off_gpus()
     device = resolve_device(device, spec)
     if container is not None:
         try:

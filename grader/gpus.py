@@ -1,4 +1,5 @@
-"""GPU slots: at most one grading kernel per GPU at a time, pinned with CUDA_VISIBLE_DEVICES.
+"""GPU slots: at most ``per_gpu`` grading kernels per GPU at a time (one unless the exercise's
+``kernels_per_gpu`` says more), each pinned with CUDA_VISIBLE_DEVICES.
 
 Slots are fcntl locks in a machine-wide folder, so they hold across worker processes and even
 across batches running side by side. The device list comes from, in order: ``GRADER_GPUS``
@@ -15,6 +16,16 @@ import time
 from pathlib import Path
 
 _LOCK_DIR = Path("/tmp/grader-gpus")
+DEV = Path("/dev")
+
+
+def device_nodes() -> list[str]:
+    """The NVIDIA device nodes of this machine (/dev/nvidia0, /dev/nvidiactl, /dev/nvidia-uvm,
+    ...). A CPU kernel gets them hidden (covered with /dev/null): ``CUDA_VISIBLE_DEVICES=""``
+    alone still lets CUDA open every GPU (seen on a real GPU: a CPU kernel that asked torch
+    about CUDA had /dev/nvidia0 open), and a notebook can change its own environment before
+    CUDA starts."""
+    return sorted(str(p) for p in DEV.glob("nvidia*"))
 
 
 def visible_gpus() -> list[str]:
@@ -31,22 +42,43 @@ def visible_gpus() -> list[str]:
     return []
 
 
+def keep_grader_off_gpus(gpus: list[str] | None = None) -> list[str]:
+    """Keep this grader process (and the workers it forks) off the GPUs: the hidden tests'
+    oracles run on the CPU. Records the GPU list for the slots in ``GRADER_GPUS`` first (given,
+    or as found), then hides every GPU from this process's CUDA.
+
+    Seen on a real GPU: otherwise torch's autograd engine opens every GPU at its first backward
+    pass in a grader process, and workers forked after that fail every backward pass
+    ("Unable to handle autograd's threading in combination with fork-based multiprocessing").
+    Call it before anything in this process initialises CUDA."""
+    gpus = visible_gpus() if gpus is None else gpus
+    if gpus:
+        os.environ["GRADER_GPUS"] = ",".join(gpus)
+    os.environ["CUDA_VISIBLE_DEVICES"] = ""
+    return gpus
+
+
 class GpuSlot:
-    """Hold one GPU exclusively; ``device`` is what CUDA_VISIBLE_DEVICES is set to."""
+    """Hold one of the ``per_gpu`` slots of a GPU; ``device`` is what CUDA_VISIBLE_DEVICES is
+    set to. Free slots are taken spreading over the GPUs first; ``prefer`` names the GPU to try
+    first (where a warm kernel is waiting)."""
 
     def __init__(self, devices: list[str] | None = None, poll: float = 0.05,
-                 timeout: float | None = None):
+                 timeout: float | None = None, per_gpu: int = 1, prefer: str | None = None):
         devices = visible_gpus() if devices is None else devices
         if not devices:
             raise RuntimeError("--device cuda was asked for, but no GPU is visible "
                                "(set GRADER_GPUS or CUDA_VISIBLE_DEVICES, or use --device cpu)")
         _LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
         deadline = None if timeout is None else time.monotonic() + timeout
+        if prefer in devices:
+            devices = [prefer] + [d for d in devices if d != prefer]
+        order = [(device, i) for i in range(max(1, per_gpu)) for device in devices]
         self.device: str | None = None
         self._handle = None
         while self.device is None:
-            for device in devices:
-                handle = open(_LOCK_DIR / f"gpu{device}.lock", "a")
+            for device, i in order:
+                handle = open(_LOCK_DIR / f"gpu{device}.{i}.lock", "a")
                 try:
                     fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 except OSError:

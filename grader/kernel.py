@@ -27,6 +27,7 @@ from nbclient.util import ensure_async, run_sync
 from queue import Empty
 
 from . import forkserver
+from .gpus import device_nodes
 from .probe import MIME, KernelDied, ProbeError, ProbeTimeout, decode_reply, helper_code, probe_call
 from .sandbox import Sandbox, UidLease, is_root, kill_uid, private_dir
 
@@ -61,14 +62,15 @@ def _limit_options(limits: KernelLimits, sandbox: Sandbox | None) -> list[str]:
     return argv
 
 
-def sandbox_options(limits: KernelLimits, sandbox: Sandbox | None) -> list[str]:
-    """The launcher options that are the same for every kernel of one sandbox."""
+def sandbox_options(limits: KernelLimits, sandbox: Sandbox | None, gpu: str | None = None) -> list[str]:
+    """The launcher options that are the same for every kernel of one sandbox (and GPU: a
+    kernel without one sees no NVIDIA device node)."""
     argv = _limit_options(limits, sandbox)
     if sandbox is not None:
         if sandbox.network and is_root():
             argv += ["--netns"]
         if is_root():
-            for path in sandbox.hidden_paths():
+            for path in sandbox.hidden_paths() + (device_nodes() if gpu is None else []):
                 argv += ["--hide", path]
             for path in sandbox.expose():
                 argv += ["--expose", path]
@@ -123,6 +125,10 @@ def sandbox_env(workdir: Path, *, threads: int = 1, device: str = "cpu", gpu: st
     env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
     env.update({
         "HOME": str(workdir),
+        # the pool uids have no passwd entry: without these getpass.getuser() raises KeyError
+        # (torch's compile/triton caches ask for it; seen on a real GPU)
+        "USER": "student",
+        "LOGNAME": "student",
         "TMPDIR": str(workdir),
         "IPYTHONDIR": str(workdir / ".ipython"),
         "MPLCONFIGDIR": str(workdir / ".matplotlib"),
@@ -143,6 +149,7 @@ def sandbox_env(workdir: Path, *, threads: int = 1, device: str = "cpu", gpu: st
         env["CUDA_VISIBLE_DEVICES"] = ""
     elif gpu is not None:
         env["CUDA_VISIBLE_DEVICES"] = gpu
+        env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"  # CUDA numbers GPUs as nvidia-smi does
     if extra:
         env.update(extra)
     return env
@@ -247,7 +254,7 @@ class LiveKernel:
                 launcher_options=_limit_options(limits, sandbox))
             self.started_by = f"a {self.container.name} container"
         else:
-            command = [sys.executable, "-m", "grader._launch", *sandbox_options(limits, sandbox)]
+            command = [sys.executable, "-m", "grader._launch", *sandbox_options(limits, sandbox, gpu)]
         if self.container is None and gpu is None and device == "cpu" and forkserver.enabled():
             # boot from the fork server: ipykernel and the preloaded libraries are imported once
             try:

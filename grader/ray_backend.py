@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .course import ExerciseSpec, load_course
+from .gpus import keep_grader_off_gpus
 from .sandbox import process_tempdir
 
 _NODE_CACHE: dict[str, Any] = {}
@@ -61,6 +62,11 @@ def grade_task(bundle: bytes, exercise_id: str, device: str, answers: dict, cata
                problem: str | None, container: Any = None) -> dict:
     """Body of the Ray task: grade one submission, return plain data."""
     from .engine import Submission
+    if device == "cuda":  # the GPU(s) Ray gave this task: its slots; the task's own torch stays off them
+        import ray
+        keep_grader_off_gpus([str(g) for g in ray.get_gpu_ids()])
+    else:
+        keep_grader_off_gpus([])
     grader = _node_grader(bundle, exercise_id, device, answers, catalog, exercise_fp, container)
     with tempfile.TemporaryDirectory(prefix="grader-ray-sub-") as tmp:
         path = None
@@ -88,7 +94,8 @@ def run(spec: ExerciseSpec, todo: Iterable, *, device: str, answers: dict, catal
         else:
             ray.init(num_cpus=max(1, workers), include_dashboard=False, log_to_driver=False)
     try:
-        remote = ray.remote(num_cpus=1, num_gpus=1 if device == "cuda" else 0,
+        # a fraction of a GPU when kernels share one (Ray packs that many tasks per GPU)
+        remote = ray.remote(num_cpus=1, num_gpus=1 / spec.kernels_per_gpu if device == "cuda" else 0,
                             max_retries=1)(grade_task)
         bundle = ray.put(make_bundle(spec))
         pending = {}

@@ -42,6 +42,8 @@ def test_forked_kernel_is_sandboxed_and_answers(tmp_path):
         assert kernel.eval("import os; os.getcwd()") == str(kernel.workdir)
         assert kernel.eval("import os; os.environ['HOME']") == str(kernel.workdir)
         assert kernel.eval("import tempfile; tempfile.gettempdir()") == str(kernel.workdir)
+        # the pool uid has no passwd entry; libraries that ask for the user name still work
+        assert kernel.eval("import getpass; getpass.getuser()") == "student"
         if is_root():
             assert kernel.isolation["unprivileged_uid"] == kernel.uid
             assert kernel.eval("import os; os.getuid()") == kernel.uid
@@ -133,3 +135,4 @@ def test_fork_server_can_be_switched_off(monkeypatch):
         kernel.start()
         assert kernel.isolation["started_by"] == "a fresh process"
         assert kernel.eval("1 + 1") == 2
+        assert kernel.eval("import getpass; getpass.getuser()") == "student"

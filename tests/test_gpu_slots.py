@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 
 import pytest
@@ -51,10 +52,13 @@ SPAN = ('import os, time\n_t0 = time.time()\ntime.sleep(1.5)\n'
 
 def test_at_most_k_gpu_kernels_at_once(mini_course, tmp_path, monkeypatch):
     _, spec = mini_course
-    monkeypatch.setenv("GRADER_GPUS", "0,1")
+    monkeypatch.delenv("GRADER_GPUS", raising=False)
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")  # the GPUs this grader was given
     for i in range(5):
         write_submission(spec, tmp_path / "subs", f"s{i}", SPAN)
     summary = grade_batch(spec, tmp_path / "subs", tmp_path / "out", workers=3, device="cuda")
+    # the grader's own torch was kept off the GPUs; the slots still know them
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "" and os.environ["GRADER_GPUS"] == "0,1"
     assert all(r["score"] == 4 for r in summary.results.values())
     spans = []
     for student in summary.results:
@@ -70,3 +74,141 @@ def test_at_most_k_gpu_kernels_at_once(mini_course, tmp_path, monkeypatch):
             assert g1 != g2 or e1 <= s2 or e2 <= s1, "two kernels shared a GPU at the same time"
     moments = sorted({s for s, _, _ in spans})
     assert max(sum(s <= m < e for s, e, _ in spans) for m in moments) <= 2
+
+
+def _spans(summary, out):
+    spans = []
+    for student in summary.results:
+        nb = json.loads((out / "executed" / f"{student}.ipynb").read_text())
+        text = "".join("".join(o.get("text", "")) for c in nb["cells"] for o in c.get("outputs", []))
+        line = next(ln for ln in text.splitlines() if ln.startswith("SPAN"))
+        _, start, end, gpu, _ = line.split()
+        spans.append((float(start), float(end), gpu))
+    return spans
+
+
+def _most_at_once(spans, gpu):
+    mine = [(s, e) for s, e, g in spans if g == gpu]
+    return max(sum(s <= m < e for s, e in mine) for m, _ in mine)
+
+
+def test_kernels_per_gpu_lets_kernels_share_a_gpu(mini_course, tmp_path, monkeypatch):
+    course, spec = mini_course
+    monkeypatch.setenv("GRADER_GPUS", "0")
+    yaml_path = course.root / "course.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("memory: 1GiB\n", "memory: 1GiB\n    kernels_per_gpu: 2\n"))
+    from grader.course import load_course
+    spec = load_course(course.root).get(spec.id)
+    assert spec.kernels_per_gpu == 2
+    for i in range(4):
+        write_submission(spec, tmp_path / "subs", f"s{i}", SPAN)
+    summary = grade_batch(spec, tmp_path / "subs", tmp_path / "out", workers=3, device="cuda")
+    assert all(r["score"] == 4 for r in summary.results.values())
+    # two kernels on GPU 0 at once (the slots allow it and 3 workers ask), never three
+    assert _most_at_once(_spans(summary, tmp_path / "out"), "0") == 2
+
+
+def test_kernels_per_gpu_is_validated(mini_course):
+    course, _ = mini_course
+    yaml_path = course.root / "course.yaml"
+    yaml_path.write_text(yaml_path.read_text().replace("memory: 1GiB\n", "memory: 1GiB\n    kernels_per_gpu: 0\n"))
+    from grader.course import CourseError, load_course
+    with pytest.raises(CourseError, match="kernels_per_gpu"):
+        load_course(course.root)
+
+
+MISS = '''
+import pytest
+
+
+@pytest.mark.points(1)
+def test_answer_of_the_student(student, reference):
+    """a probe built from the student's own answer"""
+    v = student.eval("double(3)")
+    # not in the reference's answer cache unless the student's answer is 6
+    assert reference.eval(f"double(3) + 0 * {v!r}") == v, "double(3) should be 6"
+'''
+
+
+@pytest.mark.timeout(120)
+def test_reference_cache_miss_while_the_only_gpu_is_held(mini_course, tmp_path, monkeypatch):
+    """A hidden test whose probe depends on the student's answer misses the reference's cache:
+    the reference kernel then starts on the GPU the student's kernel holds (it used to wait
+    for a slot of its own, i.e. for itself, forever)."""
+    _, spec = mini_course
+    (spec.tests_dir / "test_miss.py").write_text(MISS)
+    monkeypatch.setenv("GRADER_GPUS", "0")
+    write_submission(spec, tmp_path / "subs", "right", "def double(x):\n    return 2 * x")
+    write_submission(spec, tmp_path / "subs", "off_by_one", "def double(x):\n    return 2 * x + 1")
+    summary = grade_batch(spec, tmp_path / "subs", tmp_path / "out", workers=2, device="cuda")
+    assert summary.results["right"]["score"] == 5
+    miss = {t["name"]: t for t in summary.results["off_by_one"]["tests"]}["a probe built from the student's own answer"]
+    assert miss["status"] == "failed" and "double(3) should be 6" in miss["output"]
+
+
+def test_gpu_spare_kernel_is_pinned_and_reused(mini_course, monkeypatch):
+    """On GPU the warm spare is pinned to one GPU; a slot on that GPU takes it, a slot on
+    another GPU gets a kernel pinned there instead."""
+    from grader.engine import Catalog, Grader, exercise_fingerprint
+    _, spec = mini_course
+    monkeypatch.setenv("GRADER_GPUS", "0,1")
+    grader = Grader(spec, "cuda", None, Catalog([]), exercise_fingerprint(spec, "cuda"))
+    try:
+        grader.warm()
+        spare = grader._spare
+        assert spare is not None and spare.gpu in ("0", "1")
+        with GpuSlot(["0", "1"], prefer=spare.gpu) as slot:
+            assert slot.device == spare.gpu
+            kernel = grader._kernel_for("a", slot)
+            assert kernel is spare and grader._spare.gpu == slot.device
+            kernel.close()
+        other = "1" if spare.gpu == "0" else "0"
+        next_spare = grader._spare
+        with GpuSlot([other]) as slot:
+            kernel = grader._kernel_for("b", slot)
+            assert kernel is not next_spare and kernel.gpu == other
+            assert kernel.env["CUDA_VISIBLE_DEVICES"] == other
+            assert not next_spare._root.exists()  # the spare pinned elsewhere was closed
+            kernel.close()
+    finally:
+        grader.close()
+
+
+def test_kernels_without_a_gpu_see_no_nvidia_device_node(monkeypatch):
+    """CUDA_VISIBLE_DEVICES="" does not stop CUDA from opening the GPUs (on a real GPU a CPU
+    kernel had /dev/nvidia0 open): kernels without a GPU get every NVIDIA node covered. Faked
+    here with plain files standing in for the nodes."""
+    import tempfile
+    from pathlib import Path
+
+    from grader import gpus
+    from grader.kernel import KernelLimits, LiveKernel
+    from grader.sandbox import Sandbox, is_root
+
+    dev = Path(tempfile.mkdtemp(prefix="grader-test-dev-"))
+    try:
+        os.chmod(dev, 0o755)
+        for name in ("nvidia0", "nvidia1", "nvidiactl"):
+            (dev / name).write_text("device")
+            os.chmod(dev / name, 0o644)
+        (dev / "nvidia-caps").mkdir(mode=0o755)
+        (dev / "nvidia-caps" / "nvidia-cap1").write_text("cap")
+        monkeypatch.setattr(gpus, "DEV", dev)
+        assert gpus.device_nodes() == [str(dev / n) for n in ("nvidia-caps", "nvidia0", "nvidia1", "nvidiactl")]
+        read = (f"import os\nd = {str(dev)!r}\n[os.listdir(os.path.join(d, n)) if os.path.isdir(os.path.join(d, n)) "
+                "else open(os.path.join(d, n)).read() for n in sorted(os.listdir(d))]")
+        covered, visible = [[], "", "", ""], [["nvidia-cap1"], "device", "device", "device"]
+        for fork_server in ("1", "0"):
+            monkeypatch.setenv("GRADER_FORK_SERVER", fork_server)
+            with LiveKernel(KernelLimits(), sandbox=Sandbox()) as kernel:
+                kernel.start()
+                assert kernel.eval(read) == (covered if is_root() else visible)
+                assert str(dev / "nvidia0") in kernel.isolation["hidden_paths"] or not is_root()
+        with LiveKernel(KernelLimits(), device="cuda", gpu="1", sandbox=Sandbox()) as kernel:
+            kernel.start()
+            assert kernel.eval(read) == visible
+            assert kernel.eval("import os; os.environ['CUDA_VISIBLE_DEVICES'], os.environ['CUDA_DEVICE_ORDER']") \
+                == ["1", "PCI_BUS_ID"]
+    finally:
+        import shutil
+        shutil.rmtree(dev, ignore_errors=True)
