@@ -83,6 +83,17 @@ def _exporter():
         class FeedbackExporter(HTMLExporter):
             highlighted: dict = {}
             rendered: dict = {}
+            cleaned: dict = {}
+
+            def default_filters(self):  # noqa: ANN201
+                """nbconvert's filters, but clean_html keeps what notebook markdown uses
+                (nbconvert's own allows no paragraph, heading or image) and is remembered per
+                text."""
+                for name, value in super().default_filters():
+                    if name == "clean_html":
+                        seen = self.cleaned
+                        value = lambda text, _s=seen: _remembered(_s, str(text), lambda: clean_html(text))  # noqa: E731
+                    yield name, value
 
             @pass_context
             def markdown2html(self, context, source):  # noqa: ANN001, ANN201
@@ -110,10 +121,36 @@ def _exporter():
                 self.register_filter("filter_data_type", data_type)
                 return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 
-        _EXPORTER = FeedbackExporter(template_name="grader_feedback",
+        # the page shows what a student wrote to TAs and students: markdown and HTML outputs are
+        # sanitized (nbconvert's own bleach pass; JavaScript outputs are dropped) and CSP bars
+        # every script but MathJax's (see feedback_html)
+        _EXPORTER = FeedbackExporter(template_name="grader_feedback", sanitize_html=True,
                                      extra_template_basedirs=[str(TEMPLATES)])
         _EXPORTER.exclude_input_prompt = False
     return _EXPORTER
+
+
+_CLEANER = None
+SAFE_TAGS = {"a", "abbr", "b", "blockquote", "br", "caption", "code", "dd", "del", "details", "div",
+             "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3", "h4", "h5", "h6", "hr", "i",
+             "img", "kbd", "li", "ol", "p", "pre", "s", "samp", "small", "span", "strong", "sub",
+             "summary", "sup", "table", "tbody", "td", "tfoot", "th", "thead", "tr", "u", "ul"}
+SAFE_ATTRIBUTES = {"*": ["class", "id", "title"], "a": ["href", "title"],
+                   "img": ["src", "alt", "width", "height"], "td": ["colspan", "rowspan", "align"],
+                   "th": ["colspan", "rowspan", "align"], "ol": ["start"]}
+
+
+def clean_html(text: Any) -> str:
+    """Student HTML made safe to show: bleach with the tags notebook markdown and HTML outputs
+    use; scripts, event handlers, styles, frames, forms and javascript: links are removed or
+    escaped."""
+    global _CLEANER
+    if _CLEANER is None:
+        import bleach
+        _CLEANER = bleach.Cleaner(tags=SAFE_TAGS, attributes=SAFE_ATTRIBUTES,
+                                  protocols={"http", "https", "mailto"}, strip=False)
+    text = text.decode() if isinstance(text, bytes) else str(text)
+    return _CLEANER.clean(text)
 
 
 def summary_html(result: dict[str, Any]) -> str:
@@ -152,13 +189,26 @@ def summary_html(result: dict[str, Any]) -> str:
 """
 
 
+# Defence in depth for pages that show student content: no script runs but MathJax from its
+# CDN (inline scripts, event handlers, other origins, plugins, forms and <base> are refused);
+# styles and images may be inline (the page's CSS, the notebook's plots).
+CSP = ("default-src 'none'; script-src https://cdnjs.cloudflare.com/ajax/libs/mathjax/; "
+       "style-src 'unsafe-inline'; img-src data:; font-src data: https://cdnjs.cloudflare.com/; "
+       "base-uri 'none'; form-action 'none'")
+_CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
+
+
 def feedback_html(executed: nbformat.NotebookNode | None, result: dict[str, Any]) -> str:
     summary = summary_html(result)
     if executed is None:
-        return f"<!DOCTYPE html><html><head><meta charset='utf-8'></head><body>{summary}</body></html>"
+        return (f"<!DOCTYPE html><html><head><meta charset='utf-8'>{_CSP_META}</head>"
+                f"<body>{summary}</body></html>")
     body, _ = _exporter().from_notebook_node(executed)
+    head = body.find("<head>")
+    if head != -1:  # first thing in <head>: it must come before any script
+        body = body[:head + 6] + _CSP_META + body[head + 6:]
     marker = body.find("<body")
     if marker == -1:
-        return summary + body
+        return _CSP_META + summary + body
     end = body.find(">", marker) + 1
     return body[:end] + summary + body[end:]
