@@ -210,6 +210,23 @@ def busy_seconds() -> float | None:
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")  # minus idle, iowait
 
 
+def cores_note(rows: dict[str, float], cores: dict[str, float]) -> str:
+    one, two = "grader, 1 worker", "grader, 2 workers"
+    if one not in cores or two not in cores:
+        return "Cores busy: not measured (no /proc/stat)."
+    others = [label for label in cores if label not in (one, two) and "Ray" not in label]
+    third = (f" More workers than cores fill part of that idle time ({others[0]}: "
+             f"{cores[others[0]]:.2f} cores busy).") if others else ""
+    return (f"Cores busy: CPU-seconds the whole machine spent busy during the run (/proc/stat) divided "
+            f"by its wall time. One worker keeps {cores[one]:.2f} cores busy (its kernel, the next kernel "
+            f"booting and the grader overlap), so 2 workers on {os.cpu_count()} cores could be at most "
+            f"{min(2, os.cpu_count() or 1) / cores[one]:.2f}x faster than one; they are "
+            f"{rows[one] / rows[two]:.2f}x faster because they keep only {cores[two]:.2f} cores busy: "
+            "the fixed start (imports, the reference run) runs on one core, a worker whose student's "
+            "cell sleeps leaves its core idle, and each worker waits for its kernel and the kernel for "
+            f"its worker.{third}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=40)
@@ -279,13 +296,7 @@ def main() -> None:
               f"{statistics.median(per_sub):.2f} s minus median plain-script time {statistics.median(scripts):.2f} s "
               f"= **{overhead_median:.2f} s**; batch time per submission minus mean script time = "
               f"{batch_overhead:.2f} s (includes the reference run and writing reports).", "",
-              "Cores busy: CPU-seconds the whole machine spent busy during the run (/proc/stat) "
-              "divided by its wall time. One worker keeps more than one core busy (its kernel, "
-              "the next kernel booting and the grader overlap), so on 2 cores 2 workers can be at "
-              f"most 2 / {cores.get('grader, 1 worker', float('nan')):.2f} = "
-              f"{2 / cores['grader, 1 worker'] if cores.get('grader, 1 worker') else float('nan'):.2f}x "
-              "faster than one, less the fixed start (imports, the reference run) that no worker "
-              "shares.", "",
+              cores_note(rows, cores), "",
               "The grader's times include executing the reference once per batch, the hidden suite "
               "with its PyTorch oracles, and writing results, gradebook, CSV and feedback HTML for "
               "every submission. nbgrader runs its test cells inside each student's kernel."]
