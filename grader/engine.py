@@ -35,7 +35,7 @@ from .kernel import ExecutionReport, KernelLimits, LiveKernel, fork_server
 from .notebook import (InvalidNotebook, parameterize, public_check_results, read_notebook,
                        restore_locked_cells, sha256_file)
 from .probe import ProbeError, StudentError, decode_reply
-from .gpus import GpuSlot, keep_grader_off_gpus, visible_gpus
+from .gpus import GpuSlot, off_gpus, visible_gpus
 from .container import Container, ContainerError
 from .sandbox import Sandbox, private_dir
 from .submissions import Submission, discover
@@ -557,6 +557,7 @@ class Outputs:
         write_atomic(self.out / "grades.csv", self.gradebook.grades_csv(exercise))
 
 
+@off_gpus  # the graders' own torch stays off the GPUs (see keep_grader_off_gpus)
 def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1,
                 device: str | None = None, force: bool = False,
                 progress: Callable[[int], Any] | None = None,
@@ -571,7 +572,6 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
     prepares the reference, and receive its answers through ``OUT/.grader/``.
     ``container``: run every kernel in a podman/docker container too."""
     started = time.monotonic()
-    keep_grader_off_gpus()
     device = resolve_device(device, spec)
     if container is not None:
         try:

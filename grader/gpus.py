@@ -9,11 +9,13 @@ process was given (Ray sets it per task), or ``nvidia-smi -L``.
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import shutil
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 _LOCK_DIR = Path("/tmp/grader-gpus")
 DEV = Path("/dev")
@@ -56,6 +58,24 @@ def keep_grader_off_gpus(gpus: list[str] | None = None) -> list[str]:
         os.environ["GRADER_GPUS"] = ",".join(gpus)
     os.environ["CUDA_VISIBLE_DEVICES"] = ""
     return gpus
+
+
+def off_gpus(func: Any) -> Any:
+    """Decorator: ``keep_grader_off_gpus()`` while ``func`` runs; the caller's environment
+    (``CUDA_VISIBLE_DEVICES``, ``GRADER_GPUS``) is put back afterwards."""
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        saved = {name: os.environ.get(name) for name in ("CUDA_VISIBLE_DEVICES", "GRADER_GPUS")}
+        keep_grader_off_gpus()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            for name, value in saved.items():
+                if value is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = value
+    return wrapper
 
 
 class GpuSlot:

@@ -50,16 +50,32 @@ SPAN = ('import os, time\n_t0 = time.time()\ntime.sleep(1.5)\n'
         'def double(x):\n    return 2 * x')
 
 
+GRADER_ENV = '''
+import os
+import pytest
+
+
+@pytest.mark.points(1)
+def test_grader_process_sees_no_gpu():
+    """the grader's own CUDA sees no GPU; the slots know them"""
+    assert os.environ.get("CUDA_VISIBLE_DEVICES") == "", "the grader process can see the GPUs"
+    assert os.environ.get("GRADER_GPUS") == "0,1", "the slots lost the GPU list"
+'''
+
+
 def test_at_most_k_gpu_kernels_at_once(mini_course, tmp_path, monkeypatch):
     _, spec = mini_course
     monkeypatch.delenv("GRADER_GPUS", raising=False)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")  # the GPUs this grader was given
+    # a hidden test that looks at the grader process it runs in (the main one and the workers)
+    (spec.tests_dir / "test_grader_env.py").write_text(GRADER_ENV)
     for i in range(5):
         write_submission(spec, tmp_path / "subs", f"s{i}", SPAN)
     summary = grade_batch(spec, tmp_path / "subs", tmp_path / "out", workers=3, device="cuda")
-    # the grader's own torch was kept off the GPUs; the slots still know them
-    assert os.environ["CUDA_VISIBLE_DEVICES"] == "" and os.environ["GRADER_GPUS"] == "0,1"
-    assert all(r["score"] == 4 for r in summary.results.values())
+    # while grading, the graders' own torch was kept off the GPUs (and the slots knew them);
+    # afterwards the caller's environment is back
+    assert all(r["score"] == 5 for r in summary.results.values())
+    assert os.environ["CUDA_VISIBLE_DEVICES"] == "0,1" and "GRADER_GPUS" not in os.environ
     spans = []
     for student in summary.results:
         nb = json.loads((tmp_path / "out" / "executed" / f"{student}.ipynb").read_text())
