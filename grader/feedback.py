@@ -98,7 +98,7 @@ def _exporter():
                 for name, value in super().default_filters():
                     if name == "clean_html":
                         seen = self.cleaned
-                        value = lambda text, _s=seen: _remembered(_s, str(text), lambda: clean_html(text))  # noqa: E731
+                        value = lambda text, _s=seen: _remembered(_s, _text(text), lambda: clean_html(text))  # noqa: E731
                     yield name, value
 
             @pass_context
@@ -127,9 +127,9 @@ def _exporter():
                 self.register_filter("filter_data_type", data_type)
                 return TemplateExporter.from_notebook_node(self, nb, resources, **kw)
 
-        # the page shows what a student wrote to TAs and students: markdown and HTML outputs are
-        # sanitized (nbconvert's own bleach pass; JavaScript outputs are dropped) and CSP bars
-        # every script but MathJax's (see feedback_html)
+        # the page shows what a student wrote to TAs and students: with sanitize_html the
+        # template passes markdown and HTML outputs through clean_html (ours, below) and drops
+        # JavaScript outputs; CSP bars every script but MathJax's (see feedback_html)
         _EXPORTER = FeedbackExporter(template_name="grader_feedback", sanitize_html=True,
                                      extra_template_basedirs=[str(TEMPLATES)])
         _EXPORTER.exclude_input_prompt = False
@@ -155,8 +155,11 @@ def clean_html(text: Any) -> str:
         import bleach
         _CLEANER = bleach.Cleaner(tags=SAFE_TAGS, attributes=SAFE_ATTRIBUTES,
                                   protocols={"http", "https", "mailto"}, strip=False)
-    text = text.decode() if isinstance(text, bytes) else str(text)
-    return _CLEANER.clean(text)
+    return _CLEANER.clean(_text(text))
+
+
+def _text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
 
 
 def summary_html(result: dict[str, Any]) -> str:

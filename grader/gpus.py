@@ -8,6 +8,7 @@ process was given (Ray sets it per task), or ``nvidia-smi -L``.
 """
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import functools
 import os
@@ -15,7 +16,7 @@ import shutil
 import subprocess
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 _LOCK_DIR = Path("/tmp/grader-gpus")
 DEV = Path("/dev")
@@ -60,21 +61,34 @@ def keep_grader_off_gpus(gpus: list[str] | None = None) -> list[str]:
     return gpus
 
 
+@contextlib.contextmanager
+def environment(**values: str | None) -> Iterator[None]:
+    """Set these environment variables (None: remove) while the block runs; the old values
+    come back afterwards."""
+    saved = {name: os.environ.get(name) for name in values}
+
+    def put(items: dict[str, str | None]) -> None:
+        for name, value in items.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    put(values)
+    try:
+        yield
+    finally:
+        put(saved)
+
+
 def off_gpus(func: Any) -> Any:
     """Decorator: ``keep_grader_off_gpus()`` while ``func`` runs; the caller's environment
     (``CUDA_VISIBLE_DEVICES``, ``GRADER_GPUS``) is put back afterwards."""
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        saved = {name: os.environ.get(name) for name in ("CUDA_VISIBLE_DEVICES", "GRADER_GPUS")}
-        keep_grader_off_gpus()
-        try:
+        with environment(CUDA_VISIBLE_DEVICES=os.environ.get("CUDA_VISIBLE_DEVICES"),
+                         GRADER_GPUS=os.environ.get("GRADER_GPUS")):
+            keep_grader_off_gpus()
             return func(*args, **kwargs)
-        finally:
-            for name, value in saved.items():
-                if value is None:
-                    os.environ.pop(name, None)
-                else:
-                    os.environ[name] = value
     return wrapper
 
 

@@ -9,15 +9,15 @@ task's ``CUDA_VISIBLE_DEVICES`` becomes the kernel's.
 """
 from __future__ import annotations
 
+import contextlib
 import io
-import os
 import tarfile
 import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from .course import ExerciseSpec, load_course
-from .gpus import keep_grader_off_gpus, visible_gpus
+from .gpus import environment, keep_grader_off_gpus, visible_gpus
 from .sandbox import process_tempdir
 
 _NODE_CACHE: dict[str, Any] = {}
@@ -97,17 +97,9 @@ def run(spec: ExerciseSpec, todo: Iterable, *, device: str, answers: dict, catal
             # (keep_grader_off_gpus), so Ray's own detection would find none; Ray's processes
             # start with them visible (each task is then given its own)
             gpus = visible_gpus() if device == "cuda" else []
-            hidden = os.environ.get("CUDA_VISIBLE_DEVICES")
-            if gpus:
-                os.environ["CUDA_VISIBLE_DEVICES"] = ",".join(gpus)
-            try:
+            with environment(CUDA_VISIBLE_DEVICES=",".join(gpus)) if gpus else contextlib.nullcontext():
                 ray.init(num_cpus=max(1, workers), num_gpus=len(gpus), include_dashboard=False,
                          log_to_driver=False)
-            finally:
-                if hidden is None:
-                    os.environ.pop("CUDA_VISIBLE_DEVICES", None)
-                else:
-                    os.environ["CUDA_VISIBLE_DEVICES"] = hidden
     try:
         # a fraction of a GPU when kernels share one (Ray packs that many tasks per GPU)
         remote = ray.remote(num_cpus=1, num_gpus=1 / spec.kernels_per_gpu if device == "cuda" else 0,
