@@ -27,8 +27,9 @@ class Mutant:
     description: str
     edits: list[dict[str, str]]
     must_fail: list[str] = field(default_factory=list)
-    # True when the mutant's own (wrong) results depend on object addresses, e.g. the order in
-    # which a set of objects is iterated: then its messages may differ from run to run
+    # True when the mutant's own (wrong) results depend on the order in which a set of objects
+    # is iterated: graded the same every time (probe.STABLE_ORDER), and its failing tests are
+    # run again in the opposite order to tell the student
     order_dependent: bool = False
 
 

@@ -13,10 +13,11 @@ Two ways to give the container a Python:
 
 - ``--container-image IMAGE``: an image with Python, ipykernel and the course's libraries
   (docker needs one);
-- no image, podman only: the container's root is an empty skeleton into which the host's
-  ``/usr``, ``/etc`` and the grader's Python installation and virtual environment are mounted
-  read-only (``podman run --rootfs``). Nothing else of the host is visible: not the course
-  repository, the submissions, the outputs, ``/root`` or ``/home``.
+- no image, podman only: the container's root is an empty skeleton into which the runtime a
+  kernel sees without a container is mounted read-only (``/usr``, a few files of ``/etc``, the
+  grader's Python installation and virtual environment; ``podman run --rootfs``), with an
+  ``/etc/passwd`` of its own. Nothing else of the host is visible: not the course repository,
+  the submissions, the outputs, ``/root`` or ``/home``.
 
 Inside, the kernel starts as root of the container and the grader's launcher (the same
 ``grader/_launch.py`` as outside, mounted as one read-only file) applies the rlimits, chowns
@@ -35,7 +36,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from .sandbox import process_tempdir
+from .sandbox import TOP_LEVEL_LINKS, process_tempdir, runtime_paths
 
 ENGINES = ("podman", "docker")
 OWNER_LABEL = "grader.owner"
@@ -104,7 +105,8 @@ class Container:
         return []
 
     def kernel_command(self, *, root: Path, workdir: Path, env: dict[str, str], memory: int | None,
-                       processes: int | None, threads: int, launcher_options: list[str]) -> tuple[list[str], str]:
+                       processes: int | None, threads: int, launcher_options: list[str],
+                       uid: int | None = None) -> tuple[list[str], str]:
         """The kernelspec command for one kernel and the container's name. ``root`` is the
         kernel's private folder (working directory, sockets, connection file, report); it is
         mounted at the same path inside, read-write."""
@@ -133,7 +135,8 @@ class Container:
             argv += [self.image, self.python]
         else:
             # --rootfs is a flag: the positional that follows it is the root folder
-            argv += [*host_python_mounts(), "--rootfs", str(skeleton()), sys.executable]
+            argv += [*host_python_mounts(), *user_files(root, uid), "--rootfs", str(skeleton()),
+                     sys.executable]
         argv += [LAUNCHER, *launcher_options]
         return argv, name
 
@@ -202,22 +205,26 @@ def skeleton() -> Path:
 
 
 def host_python_mounts() -> list[str]:
-    """Read-only mounts that let the skeleton run this grader's Python: /usr, /etc, the
-    top-level library folders that are real folders, the Python installation and the virtual
-    environment (when they live outside /usr)."""
-    paths = ["/usr", "/etc"]
-    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
-        host = Path("/") / name
-        if host.is_dir() and not host.is_symlink():
-            paths.append(str(host))
-    for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                   os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))}:
-        real = os.path.realpath(prefix)
-        if not any(real == p or real.startswith(p + "/") for p in ("/usr", "/etc")):
-            paths.append(prefix)
-            if real != prefix:
-                paths.append(real)
+    """Read-only mounts that let the skeleton run this grader's Python: the same runtime a
+    kernel sees without a container (:func:`grader.sandbox.runtime_paths`: ``/usr``, the
+    library folders that are real folders, a few files of ``/etc``, the Python installation and
+    the virtual environment). The skeleton has the top-level links itself."""
     out: list[str] = []
-    for path in sorted(set(paths), key=len):
+    for path in runtime_paths():
+        if path in TOP_LEVEL_LINKS and os.path.islink(path):
+            continue
         out += ["-v", f"{path}:{path}:ro"]
     return out
+
+
+def user_files(root: Path, uid: int | None) -> list[str]:
+    """``/etc/passwd`` and ``/etc/group`` for the kernel (its uid is "student"), written into
+    its folder and mounted read-only; the host's are not shown."""
+    uid = 0 if uid is None else uid
+    folder = root / "etc"
+    folder.mkdir(exist_ok=True)
+    (folder / "passwd").write_text(f"root:x:0:0:root:/root:/usr/sbin/nologin\n"
+                                   f"student:x:{uid}:{uid}:student:/nonexistent:/bin/sh\n"
+                                   "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n")
+    (folder / "group").write_text(f"root:x:0:\nstudent:x:{uid}:\nnogroup:x:65534:\n")
+    return ["-v", f"{folder / 'passwd'}:/etc/passwd:ro", "-v", f"{folder / 'group'}:/etc/group:ro"]

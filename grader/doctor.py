@@ -6,6 +6,7 @@ watching it fail (bounded so that a missing protection cannot hurt the machine).
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import tempfile
 from dataclasses import dataclass
@@ -16,11 +17,28 @@ import nbformat
 from . import forkserver
 from .container import Container
 from .gpus import device_nodes
-from .kernel import KernelLimits, LiveKernel
+from .kernel import NOT_ISOLATED, KernelLimits, LiveKernel
 from .probe import ProbeError
-from .sandbox import Sandbox, is_root, processes_of
+from .sandbox import Sandbox, is_root, processes_of, runtime_paths
 
 CANARY = "GRADER_DOCTOR_CANARY"
+
+
+# What a kernel sees of the filesystem: its top level, a world-readable file in another /tmp
+# folder, its own /tmp, the users in /etc/passwd, and mounts of host folders other than the
+# runtime and its own (the host's mount list would name them all).
+FILESYSTEM_PROBE = """
+import os
+here = os.path.dirname(os.getcwd())
+users = [line.split(":")[0] for line in open("/etc/passwd") if line.strip()]
+mounted = [line.split()[4] for line in open("/proc/self/mountinfo")]
+own = ("/", "/tmp", "/dev", "/proc", "/sys", here)
+{"top": sorted(os.listdir("/")), "canary": os.path.exists(os.path.join(CANARY_DIR, "results.json")),
+ "tmp": sorted(p for p in os.listdir("/tmp") if not here.startswith("/tmp/" + p)),
+ "users": users, "host_users": [u for u in users if u not in ("root", "student", "nobody")],
+ "mounts_outside": [m for m in mounted if not any(m == o or m.startswith(o.rstrip("/") + "/") for o in own)
+                    and not any(m == r or m.startswith(r.rstrip("/") + "/") for r in RUNTIME)]}
+"""
 
 
 @dataclass
@@ -42,6 +60,10 @@ def run_checks(container: Container | None = None) -> list[Check]:
     if container is not None:
         container.ready()
     checks: list[Check] = []
+    canary_dir = Path(tempfile.mkdtemp(prefix="grader-doctor-canary-"))  # not hidden by name
+    os.chmod(canary_dir, 0o755)
+    (canary_dir / "results.json").write_text("{}\n")
+    os.chmod(canary_dir / "results.json", 0o644)
     secret_dir = Path(tempfile.mkdtemp(prefix="grader-doctor-secret-"))
     os.chmod(secret_dir, 0o755)
     secret = secret_dir / "hidden_tests.py"
@@ -99,6 +121,24 @@ def run_checks(container: Container | None = None) -> list[Check]:
         got = _eval(kernel, f"import os\ntry:\n    r = open({str(secret)!r}).read()\nexcept OSError as e:\n    r = type(e).__name__\nr")
         checks.append(Check("hidden files", got != "SECRET = 42\n",
                             f"reading a world-readable file in a hidden folder: {got}"))
+        runtime = sorted({os.path.realpath(p) for p in runtime_paths()})
+        got = _eval(kernel, FILESYSTEM_PROBE.replace("CANARY_DIR", repr(str(canary_dir)))
+                    .replace("RUNTIME", repr(runtime)))
+        if isinstance(got, dict):
+            foreign = got["mounts_outside"]
+            ok = (iso.get("filesystem") != NOT_ISOLATED and not got["canary"] and got["tmp"] == []
+                  and not got["host_users"] and not foreign)
+            detail = (f"the kernel sees / = {' '.join(got['top'])}; a world-readable file in another "
+                      f"folder of /tmp is {'VISIBLE' if got['canary'] else 'not there'}; its /tmp holds "
+                      f"{got['tmp'] or 'nothing else'}; /etc/passwd lists {got['users']}; "
+                      f"{len(foreign)} host mount(s) listed")
+            if iso.get("filesystem") == NOT_ISOLATED:
+                detail += f" ({iso.get('not_applied', {}).get('filesystem', 'not applied')})"
+            else:
+                detail += f"; read-only runtime: {', '.join(runtime_paths())}"
+        else:
+            ok, detail = False, str(got)
+        checks.append(Check("filesystem allow-list", ok, detail))
         got = _eval(kernel, f"import os; os.environ.get({CANARY!r})")
         checks.append(Check("scrubbed environment", got is None, "a variable set in the grader is "
                             + ("absent" if got is None else "visible") + " in the kernel"))
@@ -122,6 +162,7 @@ def run_checks(container: Container | None = None) -> list[Check]:
         os.environ.pop(CANARY, None)
         secret.unlink()
         secret_dir.rmdir()
+        shutil.rmtree(canary_dir, ignore_errors=True)
     if uid is not None:
         left = processes_of(uid)
         checks.append(Check("process clean-up", not left,

@@ -46,7 +46,7 @@ KERNEL_MODULES = ("ipykernel.kernelapp", "ipykernel.ipkernel", "ipykernel.zmqshe
                   "ipykernel.iostream", "ipykernel.heartbeat", "ipykernel.parentpoller", "ipykernel.debugger",
                   "IPython.core.interactiveshell", "IPython.core.completer", "IPython.display",
                   "jupyter_client.session", "zmq", "tornado.ioloop", "comm")
-_REQUEST_SINGLE = {"--report", "--uid", "--gid"}
+_REQUEST_SINGLE = {"--report", "--uid", "--gid", "--home"}
 _REQUEST_MULTI = {"--chown"}
 
 
@@ -199,6 +199,16 @@ def _checked_argv(request: dict, sandbox_opts: list[str]) -> list[str]:
             raise ValueError(f"{key} outside the sandbox pool")
     if os.geteuid() == 0 and "--uid" not in single:
         raise ValueError("a root server forks kernels only for a pool uid")
+    if "--home" in single:
+        # a kernel's own folder (made by grader.kernel): the one place the view shows writable
+        home = single["--home"]
+        info = os.lstat(home)
+        if (not os.path.basename(home).startswith("grader-kernel-") or not os.path.isdir(home)
+                or os.path.islink(home) or info.st_uid not in {os.geteuid(), *range(UID_BASE, UID_BASE + UID_COUNT)}
+                or os.path.dirname(os.path.realpath(single["--report"])) != os.path.realpath(home)):
+            raise ValueError("--home is not a kernel folder")
+    elif "--view" in sandbox_opts:
+        raise ValueError("a request must name its kernel folder")
     return argv[:argv.index("--")] + sandbox_opts + argv[argv.index("--"):]
 
 

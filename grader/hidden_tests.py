@@ -67,6 +67,7 @@ class _Plugin:
         self.order: list[str] = []
         self.outcomes: dict[str, tuple[str, str]] = {}
         self.collect_errors: list[str] = []
+        self.answered: set[str] = set()  # failed on what the student's code answered
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "points(n): points the test is worth")
@@ -130,6 +131,8 @@ class _Plugin:
             else:
                 outcome, longrepr = "failed", message
                 self.outcomes[item.nodeid] = ("failed" if call.when == "call" else "error", message)
+                if call.when == "call" and isinstance(excinfo.value, (AssertionError, StudentError)):
+                    self.answered.add(item.nodeid)
         return pytest.TestReport(item.nodeid, item.location, dict.fromkeys(item.keywords, 1),
                                  outcome, longrepr, call.when, [], call.duration, call.start,
                                  call.stop, user_properties=item.user_properties)
@@ -153,12 +156,54 @@ def _private() -> Path:
     return _PRIVATE
 
 
+ORDER_HINT = ("This result depends on the order in which your code goes through a set of "
+              "objects: run again with that order reversed, the test passed. The grade uses the "
+              "first order (the same for every submission). Look for a loop over a set (for "
+              "example `for child in node._prev`) whose result changes with the order, such as a "
+              "value assigned with `=` where it should be added with `+=`.")
+
+
 def run_suite(tests_dir: Path, student: Evaluator, reference: Evaluator, seed: int) -> list[TestOutcome]:
-    """Run every test in ``tests_dir``; return one outcome per test, in file order."""
+    """Run every test in ``tests_dir``; return one outcome per test, in file order.
+
+    A test that fails on what the student's kernel answered is run once more with the
+    kernel's set order flipped (``student.flip_order``, see ``probe.STABLE_ORDER``); if it
+    then passes, its message says that the result depends on set iteration order. The score
+    stays the first run's: identical notebooks get identical grades."""
     if not tests_dir.is_dir():
         raise SuiteError(f"hidden tests folder {tests_dir} does not exist")
     plugin = _Plugin(student, reference, seed)
-    args = [str(tests_dir), "-c", str(_private() / "pytest.ini"), "--rootdir", str(tests_dir),
+    code = _pytest([str(tests_dir)], tests_dir, plugin)
+    if plugin.collect_errors:
+        raise SuiteError("hidden tests are broken: " + "; ".join(plugin.collect_errors[:3]))
+    if not plugin.order:
+        raise SuiteError(f"no hidden tests were collected in {tests_dir} (pytest exit {int(code)})")
+    flipped: set[str] = set()
+    if plugin.answered and hasattr(student, "flip_order") and student is not reference:
+        again = _Plugin(student, reference, seed)
+        student.flip_order = True
+        try:
+            _pytest([str(tests_dir / nodeid) for nodeid in plugin.order if nodeid in plugin.answered],
+                    tests_dir, again)
+        finally:
+            student.flip_order = False
+        flipped = {n for n, (status, _) in again.outcomes.items() if status == "passed"}
+    results = []
+    for nodeid in plugin.order:
+        meta = plugin.items[nodeid]
+        status, message = plugin.outcomes.get(nodeid, ("error", "the test did not run"))
+        if nodeid in flipped:
+            message = f"{message} [{ORDER_HINT}]"
+        results.append(TestOutcome(
+            id=meta["id"], name=meta["name"], max_score=meta["points"],
+            score=meta["points"] if status == "passed" else 0.0, status=status,
+            message=message, visibility=meta["visibility"]))
+    return results
+
+
+def _pytest(targets: list[str], tests_dir: Path, plugin: _Plugin) -> int:
+    """One pytest session over ``targets`` (the suite's folder or some of its tests)."""
+    args = [*targets, "-c", str(_private() / "pytest.ini"), "--rootdir", str(tests_dir),
             "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:unraisableexception",
             "-p", "no:threadexception", "-p", "no:logging", "-p", "no:debugging", "-p", "no:pastebin",
             "-p", "no:junitxml", "-p", "no:doctest", "-p", "no:setuponly", "-p", "no:setupplan",
@@ -175,7 +220,7 @@ def run_suite(tests_dir: Path, student: Evaluator, reference: Evaluator, seed: i
     hooks = [h for h in sys.meta_path if type(h).__name__ == "AssertionRewritingHook"]
     for hook in hooks:
         sys.meta_path.remove(hook)
-    # the suite's modules are imported afresh for every submission (a test cannot leave state
+    # the suite's modules are imported afresh for every session (a test cannot leave state
     # behind for the next student); their compiled code is kept in a private bytecode cache
     for name in _SUITE_MODULES.pop(str(tests_dir), ()):
         sys.modules.pop(name, None)
@@ -184,7 +229,7 @@ def run_suite(tests_dir: Path, student: Evaluator, reference: Evaluator, seed: i
     sys.dont_write_bytecode, sys.pycache_prefix = False, str(_private() / "bytecode")
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            code = pytest.main(args, plugins=[plugin])
+            return int(pytest.main(args, plugins=[plugin]))
     finally:
         sys.dont_write_bytecode, sys.pycache_prefix = saved_bytecode
         _SUITE_MODULES[str(tests_dir)] = [
@@ -196,16 +241,3 @@ def run_suite(tests_dir: Path, student: Evaluator, reference: Evaluator, seed: i
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-    if plugin.collect_errors:
-        raise SuiteError("hidden tests are broken: " + "; ".join(plugin.collect_errors[:3]))
-    if not plugin.order:
-        raise SuiteError(f"no hidden tests were collected in {tests_dir} (pytest exit {int(code)})")
-    results = []
-    for nodeid in plugin.order:
-        meta = plugin.items[nodeid]
-        status, message = plugin.outcomes.get(nodeid, ("error", "the test did not run"))
-        results.append(TestOutcome(
-            id=meta["id"], name=meta["name"], max_score=meta["points"],
-            score=meta["points"] if status == "passed" else 0.0, status=status,
-            message=message, visibility=meta["visibility"]))
-    return results

@@ -29,10 +29,12 @@ from queue import Empty
 
 from . import forkserver
 from .gpus import device_nodes
-from .probe import MIME, KernelDied, ProbeError, ProbeTimeout, decode_reply, helper_code, probe_call
-from .sandbox import Sandbox, UidLease, is_root, kill_uid, private_dir
+from .probe import (MIME, STABLE_ORDER, KernelDied, ProbeError, ProbeTimeout, decode_reply,
+                    helper_code, probe_call)
+from .sandbox import Sandbox, UidLease, is_root, kill_uid, private_dir, runtime_paths
 
 KERNEL_NAME = "grader-sandbox"
+NOT_ISOLATED = "the host's (not isolated)"
 # Variables a kernel may inherit from the grader; everything else is dropped.
 _ENV_KEEP = ("PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
              "CUDA_HOME", "LD_LIBRARY_PATH", "SYSTEMROOT")
@@ -64,17 +66,20 @@ def _limit_options(limits: KernelLimits, sandbox: Sandbox | None) -> list[str]:
 
 
 def sandbox_options(limits: KernelLimits, sandbox: Sandbox | None, gpu: str | None = None) -> list[str]:
-    """The launcher options that are the same for every kernel of one sandbox (and GPU: a
-    kernel without one sees no NVIDIA device node)."""
+    """The launcher options that are the same for every kernel of one sandbox (and GPU: only a
+    kernel with a GPU sees the NVIDIA device nodes)."""
     argv = _limit_options(limits, sandbox)
     if sandbox is not None:
-        if sandbox.network and is_root():
+        if sandbox.network:
             argv += ["--netns"]
-        if is_root():
-            for path in sandbox.hidden_paths() + (device_nodes() if gpu is None else []):
-                argv += ["--hide", path]
-            for path in sandbox.expose():
-                argv += ["--expose", path]
+        if sandbox.view:
+            argv += ["--view"]
+            for path in runtime_paths():
+                argv += ["--ro", path]
+            for path in device_nodes() if gpu is not None else []:
+                argv += ["--dev", path]
+        for path in sandbox.hidden_paths():
+            argv += ["--hide", path]
     return argv
 
 
@@ -100,7 +105,7 @@ def _write_kernelspec(root: Path, command: list[str], uid: int | None, report: P
                       connection: Path, preload: list[str] | None = None) -> Path:
     """``command``: how to start a sandboxed kernel (the launcher with its sandbox options, or
     the fork server's stub); this adds what is particular to this kernel."""
-    argv = [*command, "--report", str(report)]
+    argv = [*command, "--report", str(report), "--home", str(report.parent)]
     if uid is not None:
         argv += ["--uid", str(uid), "--gid", str(uid), "--chown", str(connection)]
     argv += ["--", "-f", "{connection_file}", "--HistoryManager.enabled=False",
@@ -108,7 +113,8 @@ def _write_kernelspec(root: Path, command: list[str], uid: int | None, report: P
              # output flush"; clients that wait for the idle status (nbclient, probes) need no
              # such pause
              "--IPythonKernel._execute_sleep=0",
-             f"--IPKernelApp.exec_lines=exec({KERNEL_TWEAKS!r}, {{}})"]
+             f"--IPKernelApp.exec_lines=exec({KERNEL_TWEAKS!r}, {{}})",
+             f"--IPKernelApp.exec_lines=exec({STABLE_ORDER!r}, {{}})"]
     for module in preload or []:
         # imported while the kernel boots (before any notebook code), bound to no name: the
         # notebook still has to import what it uses; it only finds it already loaded
@@ -290,7 +296,7 @@ class LiveKernel:
             command, self.container_name = self.container.kernel_command(
                 root=self._root, workdir=self.workdir, env=self.env, memory=limits.memory,
                 processes=sandbox.processes, threads=limits.threads,
-                launcher_options=_limit_options(limits, sandbox))
+                launcher_options=_limit_options(limits, sandbox), uid=self.uid)
             self.started_by = f"a {self.container.name} container"
         else:
             command = [sys.executable, "-m", "grader._launch", *sandbox_options(limits, sandbox, gpu)]
@@ -320,6 +326,9 @@ class LiveKernel:
         self.isolation: dict[str, Any] = {}
         self.probe_seconds = 0.0
         self._helper = False  # the probe helper is defined in the kernel
+        # probes order the objects they first hash the opposite way (a failing test is run
+        # again so, to see whether its result depends on set iteration order; probe.STABLE_ORDER)
+        self.flip_order = False
 
     # lifecycle -------------------------------------------------------------------------
     def _client(self, nb: nbformat.NotebookNode) -> _LimitedClient:
@@ -402,8 +411,8 @@ class LiveKernel:
             # the report's pid is the kernel's pid inside the container's pid namespace
             self.pid = self._process_pid()
             report["network"] = f"none ({self.container.name} --network none)"
-            report["hidden"] = [f"all but the kernel's folder and the Python installation "
-                                f"({self.container.name} container)"]
+            report["filesystem"] = (f"{self.container.name} container: the kernel's folder and the "
+                                    "runtime only")
         else:
             self.pid = report.get("pid") if isinstance(report.get("pid"), int) else self._process_pid()
         return {
@@ -412,6 +421,9 @@ class LiveKernel:
             "process_cap": report.get("processes"),
             "unprivileged_uid": report.get("uid"),
             "network": report.get("network") or "not isolated",
+            # "allow-list": the kernel sees only the runtime, its folder, /tmp, /dev, /proc, /sys
+            "filesystem": report.get("filesystem") or NOT_ISOLATED,
+            "visible": report.get("visible") or [],
             "hidden_paths": report.get("hidden") or [],
             "cpu_threads": self.limits.threads,
             "output_cap": self.limits.output_limit,
@@ -660,10 +672,11 @@ class LiveKernel:
         if not self._helper:
             self._execute_raw(helper_code(), timeout)
             self._helper = True
-        replies = self._execute_raw(probe_call(src, self.seed), timeout)
+        call = probe_call(src, self.seed, self.flip_order)
+        replies = self._execute_raw(call, timeout)
         if not replies and self.is_alive():
             self._execute_raw(helper_code(), timeout)
-            replies = self._execute_raw(probe_call(src, self.seed), timeout)
+            replies = self._execute_raw(call, timeout)
         return replies
 
     def reply_text(self, src: str, timeout: float) -> str:

@@ -57,8 +57,8 @@ class KernelDied(ProbeError):
 # f-string braces: we substitute with str.replace.
 HELPER_NAME = "__grader_probe__"
 _KERNEL_HELPER = r'''
-def __grader_probe__(_src, _seed):
-    import ast as _ast, base64 as _b64, io as _io, json as _json, random as _random, sys as _sys
+def __grader_probe__(_src, _seed, _flip=False):
+    import ast as _ast, base64 as _b64, builtins as _builtins, io as _io, json as _json, random as _random, sys as _sys
     from IPython.display import publish_display_data as _publish
     _mime = __MIME__
 
@@ -85,7 +85,7 @@ def __grader_probe__(_src, _seed):
             if v.dtype.hasobject:
                 raise TypeError("an array of Python objects cannot be sent to the grader")
             buf = _io.BytesIO()
-            np.save(buf, np.ascontiguousarray(v), allow_pickle=False)
+            np.save(buf, np.asarray(v), allow_pickle=False)  # (0-d arrays stay 0-d)
             return {"__ndarray__": _b64.b64encode(buf.getvalue()).decode("ascii")}
         if isinstance(v, (list, tuple)):
             return [_enc(x, depth + 1) for x in v]
@@ -101,6 +101,10 @@ def __grader_probe__(_src, _seed):
 
     _ns = dict(globals())
     _ns.pop("__grader_probe__", None)
+    _order = getattr(_builtins.__build_class__, "grader_order", None) or {}
+    _was = _order.get("flip", False)
+    if _order:
+        _order["flip"] = bool(_flip)
     _random.seed(_seed)
     if "numpy" in _sys.modules:
         _sys.modules["numpy"].random.seed(_seed)
@@ -130,8 +134,75 @@ def __grader_probe__(_src, _seed):
         except Exception:
             _msg = ""
         _out = {"ok": False, "ename": type(_e).__name__, "evalue": _msg[:500], "where": _where}
+    finally:
+        if _order:
+            _order["flip"] = _was
     _publish({_mime: _json.dumps(_out, allow_nan=True)})
 '''.replace("__MIME__", repr(MIME))
+
+
+# Runs in every grading kernel as it starts, before the notebook (see grader.kernel).
+# Identical notebooks must get identical grades. Objects of classes without a __hash__ of their
+# own hash by address, so a set of them (micrograd's ``Value._prev``) is iterated in an order
+# that depends on where the allocator put them, which differs from kernel to kernel (thread
+# timing, what ran before). Code whose wrong numbers depend on that order (``=`` instead of
+# ``+=`` in a backward rule) scored 13 or 14 of 20 at random, in one batch and across runs.
+# Here every class the notebook defines (module ``__main__``) gets one more base,
+# ``GraderStableHash`` (no slots, no state): its instances are numbered in the order they are
+# first hashed, a number that depends only on what the code does. A class with a __hash__ or
+# __eq__ of its own keeps it (the base comes last in the MRO); a class with another metaclass,
+# or whose bases are not plain classes (Enum, NamedTuple, Generic[...]), is left alone, as is
+# an object without weak-reference support (slots without __weakref__). Probes may flip the
+# order for objects first hashed while they run (``grader_order["flip"]``): a test that fails
+# is run again that way to tell the student when their result depends on it.
+STABLE_ORDER = r'''
+def _grader_stable_order():
+    import builtins, weakref
+    table, state, object_hash, mask = {}, {"count": 0, "flip": False}, object.__hash__, (1 << 64) - 1
+
+    class GraderStableHash:
+        """Added by the grader: objects hash in the order they are first hashed."""
+        __slots__ = ()
+
+        def __hash__(self):
+            key = id(self)
+            known = table.get(key)
+            if known is not None:
+                return known[0]
+            try:
+                ref = weakref.ref(self, lambda _ref, _key=key: table.pop(_key, None))
+            except TypeError:
+                return object_hash(self)
+            state["count"] += 1
+            z = (state["count"] * 0x9E3779B97F4A7C15) & mask          # splitmix64
+            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
+            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
+            value = ((z ^ (z >> 31)) >> 4) | 1
+            value = ~value if state["flip"] else value  # ~: the opposite slot order in a set
+            table[key] = (value, ref)
+            return value
+
+    build = builtins.__build_class__
+
+    def build_class(func, name, *bases, **kwargs):
+        if (getattr(func, "__globals__", {}).get("__name__") == "__main__" and "metaclass" not in kwargs
+                and all(type(b) is type for b in bases)
+                and not any(issubclass(b, GraderStableHash) for b in bases)):
+            extended = (tuple(GraderStableHash if b is object else b for b in bases)
+                        if object in bases else (*bases, GraderStableHash))
+            try:
+                return build(func, name, *extended, **kwargs)
+            except TypeError as exc:
+                if not any(w in str(exc) for w in ("MRO", "lay-out", "metaclass", "base")):
+                    raise
+        return build(func, name, *bases, **kwargs)
+
+    build_class.grader_order = state
+    builtins.__build_class__ = build_class
+
+
+_grader_stable_order()
+'''
 
 
 def helper_code() -> str:
@@ -139,10 +210,11 @@ def helper_code() -> str:
     return _KERNEL_HELPER
 
 
-def probe_call(src: str, seed: int) -> str:
+def probe_call(src: str, seed: int, flip: bool = False) -> str:
     """One probe, for a kernel that has the helper (it publishes nothing if the notebook's code
-    removed the helper meanwhile; the caller then defines it again)."""
-    return f"{HELPER_NAME}({src!r}, {int(seed)!r})"
+    removed the helper meanwhile; the caller then defines it again). ``flip``: objects first
+    hashed during the probe are ordered the opposite way (see STABLE_ORDER)."""
+    return f"{HELPER_NAME}({src!r}, {int(seed)!r}{', True' if flip else ''})"
 
 
 def _decode(value: Any) -> Any:

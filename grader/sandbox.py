@@ -2,15 +2,19 @@
 
 Defaults (DESIGN.md section 5): a memory cap, a file-size cap, a private working directory, a
 scrubbed environment, one CPU thread, an output cap and per-cell/whole-notebook time limits
-apply everywhere. When the grader runs as root, each kernel also gets a uid of its own (from a
-pool, so concurrent kernels cannot read each other's files and the process cap counts only that
-kernel's processes), a network namespace with no interface up, and a mount namespace in which
-the course repository, the submissions, the outputs and root's home are covered by empty
-read-only mounts. ``grader doctor`` checks each measure on this machine.
+apply everywhere. On Linux each kernel also gets a network namespace with no interface up and
+an allow-list view of the filesystem (``grader/_launch.py``): the runtime read-only
+(:func:`runtime_paths`), its own folder, a private ``/tmp`` and a minimal ``/dev``; nothing
+else of the host. As root these are plain namespaces and each kernel also gets a uid of its
+own (from a pool, so concurrent kernels cannot read each other's files and the process cap
+counts only that kernel's processes); without root they are made inside a user namespace where
+the machine allows one. ``grader doctor`` checks each measure on this machine.
+
+On macOS and Windows (students checking a notebook: nothing is graded there) none of this
+exists; :func:`supported` says so and kernels start as plain processes.
 """
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
 import sys
@@ -25,10 +29,43 @@ if TYPE_CHECKING:
 UID_BASE = 61000
 UID_COUNT = 1000
 _LOCK_DIR = Path("/tmp/grader-uids")
+# of /etc, what the runtime reads (the dynamic loader's cache, name-service and time-zone
+# settings, the targets of /usr/bin/* alternatives, fonts); passwd and group are written for
+# each kernel instead of shown
+ETC_FILES = ("ld.so.cache", "ld.so.conf", "ld.so.conf.d", "nsswitch.conf", "host.conf", "hosts",
+             "localtime", "timezone", "mime.types", "alternatives", "fonts", "os-release")
+TOP_LEVEL_LINKS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 
 def is_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
+def supported() -> bool:
+    """The sandbox's launcher works on this platform (Linux: prctl, rlimits, namespaces)."""
+    return sys.platform.startswith("linux")
+
+
+def python_paths() -> list[str]:
+    """The Python installation and virtual environment this grader runs in."""
+    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
+             os.path.dirname(os.path.dirname(os.path.realpath(sys.executable)))}
+    return sorted(p for p in paths if p and p != "/")
+
+
+def runtime_paths() -> list[str]:
+    """What a kernel sees of the host, read-only: ``/usr``, the top-level ``lib``/``bin``
+    links, a few files of ``/etc``, the Python installation and virtual environment, and the
+    folders named in ``LD_LIBRARY_PATH`` and ``CUDA_HOME``."""
+    paths = ["/usr", *TOP_LEVEL_LINKS, *(f"/etc/{name}" for name in ETC_FILES), *python_paths()]
+    for entry in os.environ.get("LD_LIBRARY_PATH", "").split(os.pathsep) + [os.environ.get("CUDA_HOME", "")]:
+        if entry and os.path.isabs(entry) and os.path.isdir(entry):
+            paths.append(os.path.normpath(entry))
+    out: list[str] = []
+    for path in paths:
+        if os.path.lexists(path) and path not in out:
+            out.append(path)
+    return out
 
 
 @dataclass
@@ -36,28 +73,21 @@ class Sandbox:
     """Isolation measures requested for a kernel (what applied is reported by the kernel)."""
 
     user: bool = True            # a uid of its own (needs root)
-    network: bool = True         # a network namespace without interfaces (needs root)
+    network: bool = True         # a network namespace without interfaces
+    view: bool = True            # the allow-list filesystem view
     processes: int | None = 256  # RLIMIT_NPROC for the kernel's uid (threads count too)
-    hide: list[Path] = field(default_factory=list)
+    hide: list[Path] = field(default_factory=list)  # covered even if inside a runtime path
     container: "Container | None" = None  # optional: each kernel in a podman/docker container
 
-    def expose(self) -> list[str]:
-        """What the kernel must still see to start: the Python installation and the venv."""
-        paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-                 os.path.dirname(os.path.realpath(sys.executable))}
-        return sorted(p for p in paths if p)
-
     def hidden_paths(self) -> list[str]:
-        paths = [str(p) for p in self.hide]
-        if is_root():
-            paths.append(os.path.expanduser("~root"))
-        return paths
+        return [str(p) for p in self.hide]
 
 
 class UidLease:
     """An exclusive uid from the pool, held with an fcntl lock until released."""
 
     def __init__(self) -> None:
+        import fcntl
         _LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
         os.chmod(_LOCK_DIR, 0o700)
         start = os.getpid() % UID_COUNT

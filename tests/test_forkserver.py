@@ -48,8 +48,8 @@ def test_forked_kernel_is_sandboxed_and_answers(tmp_path):
             assert kernel.isolation["unprivileged_uid"] == kernel.uid
             assert kernel.eval("import os; os.getuid()") == kernel.uid
             assert kernel.isolation["network"] == "none"
-            assert str(ROOT) in kernel.isolation["hidden_paths"]
-            # only the Python installation is bound back (here the venv inside the checkout)
+            assert kernel.isolation["filesystem"] == "allow-list"
+            # only the Python installation is visible (here the venv inside the checkout)
             assert kernel.eval(f"import os; os.path.exists({str(ROOT / 'solutions')!r})") is False
             assert kernel.eval(f"import os; os.path.exists({str(ROOT / 'autograde_tests')!r})") is False
         pid = kernel.pid
@@ -136,3 +136,20 @@ def test_fork_server_can_be_switched_off(monkeypatch):
         assert kernel.isolation["started_by"] == "a fresh process"
         assert kernel.eval("1 + 1") == 2
         assert kernel.eval("import getpass; getpass.getuser()") == "student"
+
+
+def test_values_keep_their_shape_on_the_way_back():
+    """A 0-d tensor or array arrives as shape () (np.ascontiguousarray made it (1,)), a
+    transposed (non-contiguous) array with its values, NumPy scalars as Python numbers."""
+    with LiveKernel(KernelLimits(), sandbox=Sandbox(), preload=["numpy", "torch"]) as kernel:
+        kernel.start()
+        got = kernel.eval("import numpy as np, torch\n"
+                          "[np.array(3.5), torch.tensor(2.5), torch.tensor([[1., 2.], [3., 4.]]).T, "
+                          "np.float32(1.5), np.zeros((0, 3)), np.arange(6).reshape(2, 3)[:, ::2]]")
+    zero_np, zero_torch, transposed, scalar, empty, strided = got
+    assert zero_np.shape == () and float(zero_np) == 3.5
+    assert zero_torch.shape == () and float(zero_torch) == 2.5
+    assert transposed.tolist() == [[1.0, 3.0], [2.0, 4.0]]
+    assert scalar == 1.5 and type(scalar) is float
+    assert empty.shape == (0, 3)
+    assert strided.tolist() == [[0, 2], [3, 5]]

@@ -192,14 +192,14 @@ def test_gpu_spare_kernel_is_pinned_and_reused(mini_course, monkeypatch):
 
 def test_kernels_without_a_gpu_see_no_nvidia_device_node(monkeypatch):
     """CUDA_VISIBLE_DEVICES="" does not stop CUDA from opening the GPUs (on a real GPU a CPU
-    kernel had /dev/nvidia0 open): kernels without a GPU get every NVIDIA node covered. Faked
-    here with plain files standing in for the nodes."""
+    kernel had /dev/nvidia0 open): only a kernel with a GPU gets the NVIDIA nodes in its view.
+    Faked here with plain files standing in for the nodes."""
     import tempfile
     from pathlib import Path
 
     from grader import gpus
     from grader.kernel import KernelLimits, LiveKernel
-    from grader.sandbox import Sandbox, is_root
+    from grader.sandbox import Sandbox
 
     dev = Path(tempfile.mkdtemp(prefix="grader-test-dev-"))
     try:
@@ -211,15 +211,16 @@ def test_kernels_without_a_gpu_see_no_nvidia_device_node(monkeypatch):
         (dev / "nvidia-caps" / "nvidia-cap1").write_text("cap")
         monkeypatch.setattr(gpus, "DEV", dev)
         assert gpus.device_nodes() == [str(dev / n) for n in ("nvidia-caps", "nvidia0", "nvidia1", "nvidiactl")]
-        read = (f"import os\nd = {str(dev)!r}\n[os.listdir(os.path.join(d, n)) if os.path.isdir(os.path.join(d, n)) "
+        read = (f"import os\nd = {str(dev)!r}\nNone if not os.path.isdir(d) else "
+                "[os.listdir(os.path.join(d, n)) if os.path.isdir(os.path.join(d, n)) "
                 "else open(os.path.join(d, n)).read() for n in sorted(os.listdir(d))]")
-        covered, visible = [[], "", "", ""], [["nvidia-cap1"], "device", "device", "device"]
+        visible = [["nvidia-cap1"], "device", "device", "device"]
         for fork_server in ("1", "0"):
             monkeypatch.setenv("GRADER_FORK_SERVER", fork_server)
             with LiveKernel(KernelLimits(), sandbox=Sandbox()) as kernel:
                 kernel.start()
-                assert kernel.eval(read) == (covered if is_root() else visible)
-                assert str(dev / "nvidia0") in kernel.isolation["hidden_paths"] or not is_root()
+                assert kernel.isolation["filesystem"] == "allow-list"
+                assert kernel.eval(read) is None
         with LiveKernel(KernelLimits(), device="cuda", gpu="1", sandbox=Sandbox()) as kernel:
             kernel.start()
             assert kernel.eval(read) == visible
