@@ -8,10 +8,13 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .course import CourseError, load_course
-from .gradebook import fmt_points
+from .course import load_course
+from .errors import CourseError, GraderError
+from .util import fmt_points
 
 EXIT_USAGE = 2
+# libraries the full grader needs and the student kit does not install (release.KIT_LEAVES_OUT)
+INSTRUCTOR_ONLY = {"sqlalchemy", "nbgrader", "nbconvert", "bleach", "pytest", "_pytest", "ray", "pooch"}
 
 
 def _course(args: argparse.Namespace, require_solutions: bool = True):
@@ -42,9 +45,11 @@ def print_table(results: dict[str, dict], notes: dict[str, str] | None = None) -
 # ------------------------------------------------------------------------------- commands
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from .release import bundle, check_release, release
+    from .release import bundle, bundle_folder, check_release, release
     course = _course(args)
     specs = course.select(args.exercises)
+    if args.bundle:
+        bundle_folder(course, Path(args.bundle))  # refuse a bad folder before writing anything
     if args.check:
         problems = [p for spec in specs for p in check_release(spec)]
         for problem in problems:
@@ -99,29 +104,27 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    import nbformat
-    from .engine import check_notebook
+    from .check import check_notebook, exercise_for
     course = _course(args, require_solutions=False)
     path = Path(args.notebook)
-    if not path.is_file():
-        raise CourseError(f"{path} does not exist")
-    exercise = args.exercise
-    if exercise is None:
-        try:
-            exercise = nbformat.read(path, as_version=4).metadata.get("grader", {}).get("exercise")
-        except Exception:  # noqa: BLE001 - the engine reports unreadable notebooks below
-            exercise = None
-        exercise = exercise or path.stem
-    spec = course.get(exercise)
-    checks, execution, notes, invalid = check_notebook(spec, path)
-    if invalid:
-        print(f"✘ {path}: {invalid}")
+    spec, unreadable = exercise_for(course, path, args.exercise)
+    if unreadable:
+        print(f"✘ {path}: {unreadable}")
         return 1
-    for note in notes:
+    report = check_notebook(spec, path)
+    if report.invalid:
+        print(f"✘ {path}: {report.invalid}")
+        return 1
+    if not report.sandboxed:
+        print(f"note: ran without the sandbox ({report.isolation.get('not_applied', {}).get('sandbox', '')}); "
+              "the grader runs it sandboxed")
+    for note in report.notes:
         print(f"note: {note}")
+    execution = report.execution
     for cell in execution.errors:
         if cell.status in ("timeout", "died", "skipped"):
             print(f"! cell {cell.index}: {cell.status} {cell.evalue or ''}".rstrip())
+    checks = report.checks
     passed = sum(c["status"] == "passed" for c in checks)
     for check in checks:
         mark = "✔" if check["status"] == "passed" else "✘"
@@ -130,7 +133,7 @@ def cmd_check(args: argparse.Namespace) -> int:
     errors = [c for c in execution.errors if c.status == "error"]
     print(f"\n{passed}/{len(checks)} public checks passed; {len(errors)} cell(s) raised an error; "
           f"ran in {execution.seconds:.1f} s. Hidden tests are run by the grader when you hand in.")
-    return 0 if passed == len(checks) and execution.status == "ok" else 1
+    return 0 if report.ok else 1
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -160,10 +163,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from .hidden_tests import SuiteError, collect_points
     course = _course(args)
     for spec in course.exercises.values():
-        print(f"{spec.id}: week {spec.week}, {fmt_points(spec.points)} points, cell timeout "
-              f"{spec.cell_timeout:g} s, budget {spec.notebook_budget:g} s, device {spec.device}")
+        try:
+            tests = collect_points(spec.tests_dir)
+        except SuiteError as exc:
+            raise CourseError(f"{spec.id}: {exc}") from None
+        total = sum(tests.values())
+        if abs(total - spec.points) > 1e-9:
+            raise CourseError(f"course.yaml gives {spec.id} {fmt_points(spec.points)} points, but its "
+                              f"{len(tests)} hidden tests are worth {fmt_points(total)} together; make "
+                              "the two agree")
+        print(f"{spec.id}: week {spec.week}, {fmt_points(spec.points)} points in {len(tests)} hidden "
+              f"tests, cell timeout {spec.cell_timeout:g} s, budget {spec.notebook_budget:g} s, "
+              f"device {spec.device}")
     print(f"course.yaml is valid ({len(course.exercises)} exercises)")
     return 0
 
@@ -308,17 +322,18 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if getattr(args, "workers", 1) is not None and getattr(args, "workers", 1) < 1:
         parser.error("--workers must be at least 1")
-    from .cohort import VariantError
-    from .container import ContainerError
-    from .data import DataError
-    from .engine import GradingError
-    from .release import ReleaseError
-    from .submissions import SubmissionsError
     try:
         return args.func(args)
-    except (CourseError, GradingError, ReleaseError, SubmissionsError, VariantError,
-            DataError, ContainerError) as exc:
+    except GraderError as exc:
         print(f"grader: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except ModuleNotFoundError as exc:
+        if (exc.name or "").split(".")[0] not in INSTRUCTOR_ONLY:
+            raise
+        # the student kit installs only what `grader check` needs
+        print(f"grader: error: `grader {args.command}` needs {exc.name!r}, which is not installed "
+              "here (the student kit has `grader check` only; instructors install the full "
+              "grader)", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("grader: interrupted; finished results are saved, run the same command to resume",

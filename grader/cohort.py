@@ -14,11 +14,10 @@ import nbformat
 import yaml
 
 from .course import ExerciseSpec
+from .errors import VariantError
 from .notebook import grade_id, is_solution
 
 
-class VariantError(Exception):
-    pass
 
 
 @dataclass

@@ -36,6 +36,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from .errors import ContainerError
 from .sandbox import TOP_LEVEL_LINKS, process_tempdir, runtime_paths
 
 ENGINES = ("podman", "docker")
@@ -49,8 +50,6 @@ CGROUP_SLACK = 512 * 1024**2
 _READY: set[str] = set()  # engines checked (and swept) by this process
 
 
-class ContainerError(RuntimeError):
-    """The container engine is missing or cannot run the kernel as asked."""
 
 
 @dataclass(frozen=True)

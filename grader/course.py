@@ -12,6 +12,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from .errors import CourseError
+
 COURSE_FILE = "course.yaml"
 ID_PATTERN = re.compile(r"^week\d{2}_[a-z0-9_]+$")
 _SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B?|B)?\s*$", re.IGNORECASE)
@@ -20,8 +22,6 @@ _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb":
           "tb": 1000**4, "tib": 1024**4}
 
 
-class CourseError(Exception):
-    """A problem with the course definition; its message is one line for the user."""
 
 
 def parse_size(value: Any) -> int:

@@ -26,14 +26,17 @@ import nbformat
 
 from . import __version__
 from .course import ExerciseSpec, load_course
+from .errors import GradingError
 from .data import kernel_files
-from .feedback import feedback_html, write_atomic, write_json_atomic
-from .gradebook import Gradebook, fmt_points
+from .feedback import feedback_html
+from .gradebook import Gradebook
+from .util import fmt_points, write_atomic, write_json_atomic
 from .hidden_tests import SuiteError, TestOutcome, run_suite
 from . import forkserver
-from .kernel import ExecutionReport, KernelLimits, LiveKernel, fork_server
-from .notebook import (InvalidNotebook, parameterize, public_check_results, read_notebook,
-                       restore_locked_cells, sha256_file)
+from .kernel import ExecutionReport, LiveKernel, default_sandbox, fork_server, limits_for, plain_error
+from .notebook import (InvalidNotebook, other_exercise, parameterize, preload_modules,
+                       public_check_results, read_notebook, restore_locked_cells, sha256_file,
+                       test_imports)
 from .probe import ProbeError, StudentError, decode_reply
 from .gpus import GpuSlot, off_gpus, visible_gpus
 from .container import Container, ContainerError
@@ -41,8 +44,6 @@ from .sandbox import Sandbox, private_dir
 from .submissions import Submission, discover
 
 
-class GradingError(Exception):
-    """The batch cannot be graded (bad exercise setup); one line for the user."""
 
 
 def resolve_device(requested: str | None, spec: ExerciseSpec) -> str:
@@ -53,24 +54,6 @@ def resolve_device(requested: str | None, spec: ExerciseSpec) -> str:
         raise GradingError("--device cuda was asked for, but no GPU is visible (nvidia-smi finds "
                            "none; set GRADER_GPUS=0,1,... to name them, or use --device cpu)")
     return device
-
-
-def limits_for(spec: ExerciseSpec) -> KernelLimits:
-    return KernelLimits(memory=spec.memory, cell_timeout=spec.cell_timeout,
-                        notebook_budget=spec.notebook_budget, probe_timeout=spec.test_timeout,
-                        tests_budget=spec.notebook_budget,
-                        output_limit=spec.output_limit)
-
-
-def default_sandbox(spec: ExerciseSpec, *extra_hidden: Path, container: Container | None = None) -> Sandbox:
-    """Every isolation measure on; hide the course repository (solutions, hidden tests, git
-    history, outputs) and whatever else the caller names. ``container``: also run each kernel
-    in a podman/docker container."""
-    hide = [spec.course.root, *extra_hidden]
-    checkout = Path(__file__).resolve().parents[1]  # the grader's own source checkout, if any
-    if (checkout / ".git").exists() or (checkout / "course.yaml").exists():
-        hide.append(checkout)
-    return Sandbox(processes=spec.processes, hide=hide, container=container)
 
 
 def exercise_fingerprint(spec: ExerciseSpec, device: str) -> str:
@@ -208,8 +191,8 @@ def build_result(spec: ExerciseSpec, student: str, tests: list[TestOutcome], *, 
         summary += f"; {len(failed)} of {len(tests)} tests failed"
     cells = []
     if execution is not None:
-        cells = [{"index": c.index, "status": c.status, "error": c.ename, "message": c.evalue}
-                 for c in execution.cells if c.status != "ok"]
+        cells = [{"index": c.index, "cell": c.label, "status": c.status, "error": c.ename,
+                  "message": plain_error(c.evalue)} for c in execution.cells if c.status != "ok"]
     return {
         "score": score,
         "execution_time": round(seconds, 3),
@@ -238,39 +221,6 @@ class Graded:
     result: dict[str, Any]
     executed: str | None  # executed notebook JSON
     html: str
-
-
-HEAVY_MODULES = ("torch", "torchvision", "numpy", "matplotlib", "matplotlib.pyplot", "scipy",
-                 "sklearn", "skimage", "transformers", "pandas", "PIL")
-
-
-def preload_modules(notebook: nbformat.NotebookNode) -> list[str]:
-    """Heavy libraries the reference notebook imports: warm kernels load them while booting."""
-    return _heavy_imports(cell.source for cell in notebook.cells if cell.cell_type == "code")
-
-
-def test_imports(tests_dir: Path) -> list[str]:
-    """Heavy libraries the hidden tests import (a worker loads them before its first test)."""
-    return _heavy_imports(p.read_text(encoding="utf-8", errors="replace")
-                          for p in sorted(tests_dir.rglob("*.py")) if "__pycache__" not in p.parts)
-
-
-def _heavy_imports(sources: Any) -> list[str]:
-    import ast
-    found: list[str] = []
-    for source in sources:
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
-            for name in names:
-                for candidate in (name, name.split(".")[0]):
-                    if candidate in HEAVY_MODULES and candidate not in found:
-                        found.append(candidate)
-    return found
 
 
 class Grader:
@@ -382,6 +332,9 @@ class Grader:
             submitted = read_notebook(sub.path)
         except InvalidNotebook as exc:
             return invalid(str(exc))
+        problem = other_exercise(submitted, self.spec.id, self.release)
+        if problem:
+            return invalid(problem)
         try:
             sanitized = restore_locked_cells(submitted, self.release)
             nb = parameterize(sanitized.nb, self.spec.grading_parameters(self.device))
@@ -397,7 +350,10 @@ class Grader:
             detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
             return invalid(f"internal grader error ({detail[:200]}); please report it", "error")
         status = execution.status if execution.status != "ok" else "graded"
-        result = build_result(self.spec, sub.student, tests, status=status, reason=execution.reason,
+        # the cause first: a cell that failed (a SyntaxError in the first cell makes every test
+        # fail with a NameError further down)
+        reason = execution.reason or execution.first_failure
+        result = build_result(self.spec, sub.student, tests, status=status, reason=reason,
                               seconds=time.monotonic() - started, fingerprint=fingerprint,
                               notebook_sha=notebook_sha, notes=sanitized.notes,
                               public=public_check_results(nb), execution=execution)
@@ -407,6 +363,14 @@ class Grader:
 
 # -------------------------------------------------------------------------------------------
 # reference preparation
+
+
+def check_points(spec: ExerciseSpec, tests_total: float) -> None:
+    """course.yaml's ``points`` must be what the hidden tests are worth together."""
+    if abs(tests_total - spec.points) > 1e-9:
+        raise GradingError(f"course.yaml gives {spec.id} {fmt_points(spec.points)} points, but its hidden "
+                           f"tests are worth {fmt_points(tests_total)} together (their "
+                           "@pytest.mark.points); make the two agree")
 
 
 def _reference_state_path(out: Path, exercise_fp: str) -> Path:
@@ -421,7 +385,9 @@ def prepare_reference(spec: ExerciseSpec, device: str, out: Path | None, exercis
     state_path = _reference_state_path(out, exercise_fp) if out is not None else None
     if state_path is not None and state_path.is_file():
         state = json.loads(state_path.read_text())
-        return Reference(spec, device, state["answers"], sandbox), Catalog(state["catalog"])
+        catalog = Catalog(state["catalog"])
+        check_points(spec, catalog.max_score)
+        return Reference(spec, device, state["answers"], sandbox), catalog
     if not spec.assignment.is_file():
         raise GradingError(f"{spec.assignment} does not exist; run `grader release {spec.id}` first")
     reference = Reference(spec, device, sandbox=sandbox)
@@ -443,6 +409,7 @@ def prepare_reference(spec: ExerciseSpec, device: str, out: Path | None, exercis
         raise GradingError(str(exc)) from None
     catalog = Catalog([{"id": t.id, "name": t.name, "max_score": t.max_score,
                         "visibility": t.visibility} for t in outcomes])
+    check_points(spec, catalog.max_score)
     lost = [t for t in outcomes if t.status != "passed"]
     if lost and require_full_marks:
         reference.close()
@@ -525,6 +492,29 @@ class BatchSummary:
     seconds: float = 0.0
 
 
+OWNER_FILE = ".grader/exercise"  # under OUT: the one exercise whose grades the folder holds
+
+
+def claim_output(out: Path, exercise: str) -> None:
+    """An output folder holds the grades of one exercise: grading another exercise into it is
+    refused (it would replace every student's grade). Folders from before the marker existed
+    are recognised by their results."""
+    marker = out / OWNER_FILE
+    owner = marker.read_text(encoding="utf-8").strip() if marker.is_file() else None
+    if owner is None:
+        for path in sorted((out / "results").glob("*.json"))[:50] if (out / "results").is_dir() else []:
+            try:
+                owner = json.loads(path.read_text(encoding="utf-8"))["extra_data"]["exercise"]
+                break
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+    if owner is not None and owner != exercise:
+        raise GradingError(f"{out} holds the grades of {owner}; grading {exercise} into it would "
+                           f"replace them: give another --out folder (e.g. grading/{exercise})")
+    if owner is None or not marker.is_file():
+        write_atomic(marker, f"{exercise}\n")
+
+
 class Outputs:
     """Everything a batch writes under OUT, each piece atomically."""
 
@@ -579,14 +569,23 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
         except ContainerError as exc:
             raise GradingError(str(exc)) from None
     out = Path(out)
-    outputs = Outputs(out, gradebook_url)
-    summary = BatchSummary(spec.id, out)
     workspace = private_dir("batch")
+    try:  # nothing is written under OUT before the submissions are found
+        submissions, warnings = discover(source, spec.id, workspace)
+        if not submissions:
+            skipped = f" ({'; '.join(warnings[:3])})" if warnings else ""
+            raise GradingError(f"no submissions found in {source}: expected <student>.ipynb files, "
+                               f"<student>/ folders holding a notebook, or zip files{skipped}")
+        claim_output(out, spec.id)
+    except BaseException:
+        shutil.rmtree(workspace, ignore_errors=True)
+        raise
+    outputs = Outputs(out, gradebook_url)
+    summary = BatchSummary(spec.id, out, warnings=warnings)
     reference: Reference | None = None
     grader: Grader | None = None
     pool: ProcessPoolExecutor | None = None
     try:
-        submissions, summary.warnings = discover(source, spec.id, workspace)
         if on_total:
             on_total(len(submissions))
         exercise_fp = exercise_fingerprint(spec, device)
@@ -724,23 +723,5 @@ def _crashed(grader: Grader, sub: Submission, exc: BaseException) -> Graded:
     return Graded(result, None, feedback_html(None, result))
 
 
-def check_notebook(spec: ExerciseSpec, path: Path, device: str = "cpu") -> tuple[list[dict], ExecutionReport | None, list[str], str | None]:
-    """What a student runs before handing in: execute with the grading engine, report the
-    public checks. Hidden tests are not involved."""
-    try:
-        submitted = read_notebook(path)
-    except InvalidNotebook as exc:
-        return [], None, [], str(exc)
-    release = read_notebook(spec.assignment)
-    sanitized = restore_locked_cells(submitted, release)
-    nb = parameterize(sanitized.nb, spec.grading_parameters(device))
-    with LiveKernel(limits_for(spec), device=device, seed=spec.kernel_seed,
-                    files=kernel_files(spec.datasets), label="check",
-                    sandbox=default_sandbox(spec, path.resolve())) as kernel:
-        kernel.start(nb)
-        execution = kernel.execute(nb)
-    return public_check_results(nb), execution, sanitized.notes, None
-
-
-__all__ = ["grade_batch", "Grader", "GradingError", "prepare_reference", "check_notebook", "Submission",
+__all__ = ["grade_batch", "Grader", "GradingError", "prepare_reference", "Submission",
            "exercise_fingerprint", "resolve_device", "BatchSummary"]

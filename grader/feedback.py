@@ -14,32 +14,9 @@ from typing import Any
 
 import nbformat
 
-from .gradebook import fmt_points
+from .util import fmt_points, write_atomic, write_json_atomic  # noqa: F401 - re-exported
 
 _EXPORTER = None
-
-
-def write_atomic(path: Path, data: str | bytes) -> None:
-    """Write a file so that readers see the old or the new content, never half of it."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-
-
-def write_json_atomic(path: Path, data: Any) -> None:
-    write_atomic(path, json.dumps(data, indent=2, ensure_ascii=False, allow_nan=False,
-                                  default=str) + "\n")
 
 
 TEMPLATES = Path(__file__).with_name("templates")
@@ -178,6 +155,13 @@ def summary_html(result: dict[str, Any]) -> str:
         f"{(' - ' + html.escape(c['message'])) if c.get('message') else ''}</li>"
         for c in extra.get("public_checks", []))
     reason = extra.get("reason")
+    failed = next((c for c in extra.get("cells", []) if c.get("status") == "error"), None)
+    cause = ""
+    if failed is not None:
+        where = failed.get("cell") or f"cell {failed.get('index')}"
+        cause = (f"<p class='cause'><b>The first cell that failed: {html.escape(where)}</b> raised "
+                 f"<code>{html.escape(str(failed.get('error')))}: {html.escape(str(failed.get('message') or ''))}</code>. "
+                 "Tests that use what it defines fail too; fix it first (it is marked below).</p>")
     return f"""
 <section id="grader-feedback" style="font-family: sans-serif; margin: 1em 2em;">
 <style>
@@ -185,10 +169,12 @@ def summary_html(result: dict[str, Any]) -> str:
 #grader-feedback td, #grader-feedback th {{ border: 1px solid #ccc; padding: 4px 8px; text-align: left; }}
 #grader-feedback tr.pass td:first-child {{ color: #1a7f37; }}
 #grader-feedback tr.fail td:first-child {{ color: #cf222e; }}
+#grader-feedback p.cause {{ border-left: 4px solid #cf222e; background: #fff5f5; padding: .5em 1em; }}
 </style>
 <h1>{html.escape(extra['exercise'])}: {html.escape(extra['student'])}</h1>
 <p><b>Score: {fmt_points(result['score'])} / {fmt_points(extra['max_score'])}</b>
  &mdash; status: {html.escape(extra['status'])}{(' &mdash; ' + html.escape(reason)) if reason else ''}</p>
+{cause}
 {f'<p>Notes on your submission:</p><ul>{notes}</ul>' if notes else ''}
 <table><tr><th></th><th>Test</th><th>Points</th><th>What went wrong</th></tr>{''.join(rows)}</table>
 {f'<p>Public checks in your notebook:</p><ul>{checks}</ul>' if checks else ''}

@@ -1,7 +1,8 @@
 """The gradebook: SQLite by default (any SQLAlchemy URL works), one row per student per test.
 
 Re-grading a student replaces their rows in one transaction, so a crash never leaves a
-student half-recorded and grading twice never duplicates anything.
+student half-recorded and grading twice never duplicates anything; the grade it replaces is
+kept in ``history`` (when it was given, for which notebook and settings, and the score).
 """
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import (Float, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine,
-                        delete, event, select)
+                        event, select)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
+
+from .util import fmt_points
 
 
 class Base(DeclarativeBase):
@@ -58,6 +61,23 @@ class TestRow(Base):
     submission: Mapped[SubmissionRow] = relationship(back_populates="tests")
 
 
+class HistoryRow(Base):
+    """A grade that a re-grade replaced: when it was given, for which notebook, and what it was."""
+    __tablename__ = "history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exercise: Mapped[str] = mapped_column(String(100), index=True)
+    student: Mapped[str] = mapped_column(String(200), index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    score: Mapped[float] = mapped_column(Float)
+    max_score: Mapped[float] = mapped_column(Float)
+    notebook_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    graded_at: Mapped[str] = mapped_column(String(40))
+    replaced_at: Mapped[str] = mapped_column(String(40))
+
+
 class Gradebook:
     def __init__(self, url_or_path: str | Path):
         url = str(url_or_path)
@@ -78,8 +98,19 @@ class Gradebook:
         """Insert or replace one student's result (Gradescope-shaped dict, see results.py)."""
         extra = result["extra_data"]
         with Session(self.engine) as session, session.begin():
-            session.execute(delete(SubmissionRow).where(SubmissionRow.exercise == extra["exercise"],
-                                                        SubmissionRow.student == extra["student"]))
+            old = session.scalars(select(SubmissionRow).where(
+                SubmissionRow.exercise == extra["exercise"], SubmissionRow.student == extra["student"])).first()
+            if old is not None:
+                if (old.fingerprint, old.graded_at) == (extra["fingerprint"], extra.get("graded_at")):
+                    return  # the same grade recorded again (a resumed batch): nothing changes
+                # the grade being replaced stays, as history
+                session.add(HistoryRow(
+                    exercise=old.exercise, student=old.student, status=old.status, reason=old.reason,
+                    score=old.score, max_score=old.max_score, notebook_sha256=old.notebook_sha256,
+                    fingerprint=old.fingerprint, graded_at=old.graded_at,
+                    replaced_at=datetime.now(timezone.utc).isoformat(timespec="seconds")))
+                session.delete(old)
+                session.flush()
             row = SubmissionRow(
                 exercise=extra["exercise"], student=extra["student"], status=extra["status"],
                 reason=extra.get("reason"), score=float(result["score"]),
@@ -101,6 +132,19 @@ class Gradebook:
                 _ = list(row.tests)
             return list(rows)
 
+    def history(self, exercise: str, student: str | None = None) -> list[HistoryRow]:
+        """Grades that re-grades replaced, oldest first."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            query = select(HistoryRow).where(HistoryRow.exercise == exercise)
+            if student is not None:
+                query = query.where(HistoryRow.student == student)
+            return list(session.scalars(query.order_by(HistoryRow.id)).all())
+
+    def exercises(self) -> list[str]:
+        """The exercises this gradebook holds grades of."""
+        with Session(self.engine) as session:
+            return sorted(set(session.scalars(select(SubmissionRow.exercise)).all()))
+
     def grades_csv(self, exercise: str) -> str:
         """One row per student, one column per test (score), plus total, max and status."""
         rows = self.submissions(exercise)
@@ -120,8 +164,3 @@ class Gradebook:
 
     def close(self) -> None:
         self.engine.dispose()
-
-
-def fmt_points(value: float) -> str:
-    """Points as people write them: 20, 0.5, 1.333."""
-    return str(int(value)) if float(value).is_integer() else f"{value:.4g}"

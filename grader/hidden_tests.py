@@ -201,6 +201,17 @@ def run_suite(tests_dir: Path, student: Evaluator, reference: Evaluator, seed: i
     return results
 
 
+def collect_points(tests_dir: Path) -> dict[str, float]:
+    """The hidden tests of a suite and their points, without running any (``grader validate``)."""
+    if not tests_dir.is_dir():
+        raise SuiteError(f"hidden tests folder {tests_dir} does not exist")
+    plugin = _Plugin(None, None, 0)  # type: ignore[arg-type] - no test runs
+    _pytest([str(tests_dir), "--collect-only"], tests_dir, plugin)
+    if plugin.collect_errors:
+        raise SuiteError("hidden tests are broken: " + "; ".join(plugin.collect_errors[:3]))
+    return {plugin.items[n]["id"]: plugin.items[n]["points"] for n in plugin.order}
+
+
 def _pytest(targets: list[str], tests_dir: Path, plugin: _Plugin) -> int:
     """One pytest session over ``targets`` (the suite's folder or some of its tests)."""
     args = [*targets, "-c", str(_private() / "pytest.ini"), "--rootdir", str(tests_dir),

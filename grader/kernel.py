@@ -11,13 +11,14 @@ from __future__ import annotations
 import functools
 import json
 import os
+import re
 import shutil
 import signal
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import nbformat
 from jupyter_client import AsyncKernelManager
@@ -28,10 +29,15 @@ from nbclient.util import ensure_async, run_sync
 from queue import Empty
 
 from . import forkserver
+from . import sandbox as sandboxing
 from .gpus import device_nodes
 from .probe import (MIME, STABLE_ORDER, KernelDied, ProbeError, ProbeTimeout, decode_reply,
                     helper_code, probe_call)
 from .sandbox import Sandbox, UidLease, is_root, kill_uid, private_dir, runtime_paths
+
+if TYPE_CHECKING:
+    from .container import Container
+    from .course import ExerciseSpec
 
 KERNEL_NAME = "grader-sandbox"
 NOT_ISOLATED = "the host's (not isolated)"
@@ -83,6 +89,25 @@ def sandbox_options(limits: KernelLimits, sandbox: Sandbox | None, gpu: str | No
     return argv
 
 
+def limits_for(spec: "ExerciseSpec") -> KernelLimits:
+    """The kernel limits an exercise asks for in course.yaml."""
+    return KernelLimits(memory=spec.memory, cell_timeout=spec.cell_timeout,
+                        notebook_budget=spec.notebook_budget, probe_timeout=spec.test_timeout,
+                        tests_budget=spec.notebook_budget,
+                        output_limit=spec.output_limit)
+
+
+def default_sandbox(spec: "ExerciseSpec", *extra_hidden: Path, container: "Container | None" = None) -> Sandbox:
+    """Every isolation measure on; hide the course repository (solutions, hidden tests, git
+    history, outputs) and whatever else the caller names. ``container``: also run each kernel
+    in a podman/docker container."""
+    hide = [spec.course.root, *extra_hidden]
+    checkout = Path(__file__).resolve().parents[1]  # the grader's own source checkout, if any
+    if (checkout / ".git").exists() or (checkout / "course.yaml").exists():
+        hide.append(checkout)
+    return Sandbox(processes=spec.processes, hide=hide, container=container)
+
+
 # Run in every kernel as it starts (IPKernelApp.exec_lines, in a namespace of its own, so the
 # notebook sees no new name). At the end of each execution ipykernel flushes stdout and stderr
 # by handing a flush to its IOPub thread and waiting for it, even with nothing to send; that
@@ -101,14 +126,18 @@ if isinstance(getattr(m.OutStream, "_rotate_buffers", None), type(lambda: 0)):
 '''
 
 
-def _write_kernelspec(root: Path, command: list[str], uid: int | None, report: Path,
+def _write_kernelspec(root: Path, command: list[str], uid: int | None, report: Path | None,
                       connection: Path, preload: list[str] | None = None) -> Path:
     """``command``: how to start a sandboxed kernel (the launcher with its sandbox options, or
-    the fork server's stub); this adds what is particular to this kernel."""
-    argv = [*command, "--report", str(report), "--home", str(report.parent)]
-    if uid is not None:
-        argv += ["--uid", str(uid), "--gid", str(uid), "--chown", str(connection)]
-    argv += ["--", "-f", "{connection_file}", "--HistoryManager.enabled=False",
+    the fork server's stub); this adds what is particular to this kernel. ``report`` None: the
+    command is ipykernel itself (no sandbox on this platform)."""
+    argv = list(command)
+    if report is not None:
+        argv += ["--report", str(report), "--home", str(report.parent)]
+        if uid is not None:
+            argv += ["--uid", str(uid), "--gid", str(uid), "--chown", str(connection)]
+        argv.append("--")
+    argv += ["-f", "{connection_file}", "--HistoryManager.enabled=False",
              # ipykernel sleeps 0.5 ms (1-2 ms in practice) before every execute_reply "to let
              # output flush"; clients that wait for the idle status (nbclient, probes) need no
              # such pause
@@ -232,12 +261,19 @@ class _LimitedClient(NotebookClient):
         return await super()._async_handle_timeout(timeout, cell)
 
 
+def plain_error(evalue: str | None) -> str:
+    """An error message as a student can place it: IPython names a cell's code after a hash
+    ("(3195434712.py, line 1)"), which becomes "(line 1 of the cell)"."""
+    return re.sub(r"\((?:[\w/.-]*/)?\d+\.py, line (\d+)\)", r"(line \1 of the cell)", evalue or "")
+
+
 @dataclass
 class CellReport:
     index: int
     status: str  # ok | error | timeout | skipped | died
     ename: str | None = None
     evalue: str | None = None
+    label: str | None = None  # "In [n]", as the feedback page shows the cell
 
 
 @dataclass
@@ -250,6 +286,16 @@ class ExecutionReport:
     @property
     def errors(self) -> list[CellReport]:
         return [c for c in self.cells if c.status != "ok"]
+
+    @property
+    def first_failure(self) -> str | None:
+        """The first cell that raised, one line: ``In [2] raised SyntaxError: invalid syntax``."""
+        failed = next((c for c in self.cells if c.status == "error"), None)
+        if failed is None:
+            return None
+        evalue = plain_error(failed.evalue)
+        detail = f": {evalue}" if evalue else ""
+        return f"{failed.label or f'cell {failed.index}'} raised {failed.ename}{detail}"
 
 
 def fork_server(limits: KernelLimits, sandbox: Sandbox | None,
@@ -292,7 +338,11 @@ class LiveKernel:
         self.container = sandbox.container if sandbox is not None else None
         self.container_name: str | None = None
         self.started_by = "a fresh process"
-        if self.container is not None:
+        self.plain = not sandboxing.supported()  # macOS, Windows: `grader check` only
+        if self.plain:
+            command = [sys.executable, "-m", "ipykernel_launcher"]
+            self.started_by = f"a plain process (no sandbox on {sys.platform})"
+        elif self.container is not None:
             command, self.container_name = self.container.kernel_command(
                 root=self._root, workdir=self.workdir, env=self.env, memory=limits.memory,
                 processes=sandbox.processes, threads=limits.threads,
@@ -300,7 +350,7 @@ class LiveKernel:
             self.started_by = f"a {self.container.name} container"
         else:
             command = [sys.executable, "-m", "grader._launch", *sandbox_options(limits, sandbox, gpu)]
-        if self.container is None and gpu is None and device == "cpu" and forkserver.enabled():
+        if not self.plain and self.container is None and gpu is None and device == "cpu" and forkserver.enabled():
             # boot from the fork server: ipykernel and the preloaded libraries are imported once
             try:
                 command = fork_server(limits, sandbox, preload).stub_argv()
@@ -309,15 +359,19 @@ class LiveKernel:
             except forkserver.ForkServerError:
                 pass
         kernel_dirs = _write_kernelspec(self._root / "spec", command, self.uid,
-                                        self.report_path, self.connection_file, preload)
+                                        None if self.plain else self.report_path,
+                                        self.connection_file, preload)
         if self.uid is not None:
             for path in [self._root, *self._root.rglob("*")]:
                 os.chown(path, self.uid, self.uid)
         self._ksm = KernelSpecManager(kernel_dirs=[str(kernel_dirs)], ensure_native_kernel=False)
         # IPC (unix sockets in the sandbox folder) rather than TCP: no port is opened, and it
         # keeps working when the kernel has no network at all.
+        # (Windows has no IPC sockets: TCP on the loopback there.)
+        ipc = os.name != "nt"
         self.km = _KernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=self._ksm,
-                                 transport="ipc", ip=str(self._root / "ipc" / "kernel"),
+                                 transport="ipc" if ipc else "tcp",
+                                 ip=str(self._root / "ipc" / "kernel") if ipc else "127.0.0.1",
                                  connection_file=str(self.connection_file))
         self.log_path = self._root / "kernel.log"
         self.client: _LimitedClient | None = None
@@ -407,6 +461,9 @@ class LiveKernel:
             report = json.loads(self.report_path.read_text())
         except (OSError, ValueError):
             report = {"errors": {"report": "the launcher wrote no report"}}
+        if self.plain:
+            report = {"errors": {"sandbox": f"not available on {sys.platform}: the notebook ran as a "
+                                            "plain process"}}
         if self.container is not None:
             # the report's pid is the kernel's pid inside the container's pid namespace
             self.pid = self._process_pid()
@@ -478,6 +535,8 @@ class LiveKernel:
 
     def _kill_group(self) -> None:
         """SIGKILL the kernel's process group (and the stub standing in for a forked kernel)."""
+        if not hasattr(os, "killpg"):  # Windows: jupyter_client's shutdown kills the kernel
+            return
         for pid in {self.pid, self._process_pid()} - {None}:
             try:
                 os.killpg(pid, signal.SIGKILL)
@@ -508,21 +567,26 @@ class LiveKernel:
             nb.metadata["language_info"] = info["content"]["language_info"]
         except Exception:  # noqa: BLE001 - metadata only
             pass
-        number = 0
         restarts = 0
+        last_run: str | None = None  # the label of the last cell that started
+
+        def label(cell: Any) -> str:
+            """How the feedback page shows the cell: ``In [n]`` (the kernel's count)."""
+            count = cell.get("execution_count")
+            if count:
+                return f"In [{count}]"
+            return f"the cell after {last_run}" if last_run else "the first code cell"
+
         for index, cell in enumerate(nb.cells):
             if cell.cell_type != "code":
                 continue
-            # number cells as the student sees them: papermill's injected cell is not theirs
-            if "injected-parameters" not in cell.get("metadata", {}).get("tags", []):
-                number += 1
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 report.cells.append(CellReport(index, "skipped"))
                 if report.status == "ok":
                     report.status = "budget"
                     report.reason = (f"the notebook used up its time budget of "
-                                     f"{self.limits.notebook_budget:g} s before code cell {number}")
+                                     f"{self.limits.notebook_budget:g} s before {label(cell)}")
                 continue
             limit = min(cell_timeout, remaining)
             by_budget = limit < cell_timeout
@@ -537,8 +601,8 @@ class LiveKernel:
             try:
                 client.execute_cell(cell, index)
             except DeadKernelError:
-                report.cells.append(CellReport(index, "died"))
-                reason = f"the kernel died while running code cell {number}"
+                report.cells.append(CellReport(index, "died", label=label(cell)))
+                reason = f"the kernel died while running {label(cell)}"
                 if report.status == "ok":
                     report.status, report.reason = "died", reason
                 cell.outputs.append(nbformat.v4.new_output(
@@ -556,29 +620,33 @@ class LiveKernel:
                         report.cells.append(CellReport(later, "skipped"))
                 break
             except Exception as exc:  # noqa: BLE001 - e.g. a kernel that never replies
-                report.cells.append(CellReport(index, "error", type(exc).__name__, str(exc)[:300]))
+                report.cells.append(CellReport(index, "error", type(exc).__name__, str(exc)[:300],
+                                               label(cell)))
                 continue
+            finally:
+                if cell.get("execution_count"):
+                    last_run = f"In [{cell.execution_count}]"
             error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
             if client.timed_out:
                 error = client.error_on_timeout
                 cell.outputs.append(nbformat.v4.new_output(
                     "stream", name="stderr", text=f"[grader: this cell was stopped: {error['evalue']}]\n"))
             if error is None:
-                report.cells.append(CellReport(index, "ok"))
+                report.cells.append(CellReport(index, "ok", label=label(cell)))
                 continue
             ename, evalue = error.get("ename"), str(error.get("evalue", ""))[:300]
             if ename == "CellTimeoutError":
-                report.cells.append(CellReport(index, "timeout", ename, evalue))
+                report.cells.append(CellReport(index, "timeout", ename, evalue, label(cell)))
                 if report.status == "ok":
                     report.status = "budget" if by_budget else "timeout"
-                    report.reason = (f"code cell {number} was stopped: {evalue}")
+                    report.reason = (f"{label(cell)} was stopped: {evalue}")
                 if not self._settle_after_interrupt():
                     # the code ignored the interrupt (e.g. it blocks SIGINT): start afresh
                     if restarts < self.max_restarts and self._restart(nb, report, deadline):
                         restarts += 1
                         report.reason += "; it ignored the interrupt, so the kernel was restarted"
                     else:
-                        self.dead_reason = (f"code cell {number} did not stop when interrupted; "
+                        self.dead_reason = (f"{label(cell)} did not stop when interrupted; "
                                             "the kernel was shut down")
                         report.reason = self.dead_reason
                         self._kill_group()
@@ -589,11 +657,11 @@ class LiveKernel:
                                 report.cells.append(CellReport(later, "skipped"))
                         break
             else:
-                report.cells.append(CellReport(index, "error", ename, evalue))
+                report.cells.append(CellReport(index, "error", ename, evalue, label(cell)))
                 if ename == "MemoryError" and report.status == "ok":
                     limit_text = _human(self.limits.memory) if self.limits.memory else "the limit"
                     report.status = "memory"
-                    report.reason = f"code cell {number} ran out of memory (limit {limit_text})"
+                    report.reason = f"{label(cell)} ran out of memory (limit {limit_text})"
         report.seconds = time.monotonic() - started
         return report
 

@@ -77,6 +77,24 @@ def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> nbformat.N
     return nb
 
 
+def other_exercise(nb: nbformat.NotebookNode, exercise: str, release: nbformat.NotebookNode) -> str | None:
+    """Why ``nb`` cannot be a submission of ``exercise`` (None when it can): it has no cells,
+    its metadata names another exercise (released notebooks carry their id), or, with no id,
+    none of the release's cells is in it."""
+    if not nb.cells:
+        return "the notebook has no cells"
+    declared = (nb.metadata.get("grader") or {}).get("exercise")
+    if declared and declared != exercise:
+        return (f"this is the notebook of {declared}, not {exercise} (its metadata says so); "
+                f"hand in the {exercise} notebook")
+    if declared is None:
+        released = {grade_id(c) for c in release.cells if grade_id(c)}
+        if released and not released & {grade_id(c) for c in nb.cells if grade_id(c)}:
+            return (f"none of the cells of {exercise} are in this notebook (is it the notebook of "
+                    "another exercise, or were its cells copied into a new notebook?)")
+    return None
+
+
 @dataclass
 class Sanitized:
     nb: nbformat.NotebookNode
@@ -186,3 +204,36 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+HEAVY_MODULES = ("torch", "torchvision", "numpy", "matplotlib", "matplotlib.pyplot", "scipy",
+                 "sklearn", "skimage", "transformers", "pandas", "PIL")
+
+
+def preload_modules(notebook: nbformat.NotebookNode) -> list[str]:
+    """Heavy libraries the reference notebook imports: warm kernels load them while booting."""
+    return _heavy_imports(cell.source for cell in notebook.cells if cell.cell_type == "code")
+
+
+def test_imports(tests_dir: Path) -> list[str]:
+    """Heavy libraries the hidden tests import (a worker loads them before its first test)."""
+    return _heavy_imports(p.read_text(encoding="utf-8", errors="replace")
+                          for p in sorted(tests_dir.rglob("*.py")) if "__pycache__" not in p.parts)
+
+
+def _heavy_imports(sources: Any) -> list[str]:
+    import ast
+    found: list[str] = []
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            for name in names:
+                for candidate in (name, name.split(".")[0]):
+                    if candidate in HEAVY_MODULES and candidate not in found:
+                        found.append(candidate)
+    return found

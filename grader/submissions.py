@@ -8,11 +8,11 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from .errors import SubmissionsError
+
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
 
 
-class SubmissionsError(Exception):
-    """SUBMISSIONS cannot be read at all (one line for the user)."""
 
 
 @dataclass
@@ -81,39 +81,35 @@ def discover(source: Path, exercise_id: str, workspace: Path) -> tuple[list[Subm
             if len(entries) == 1 and entries[0].is_dir():
                 # one wrapper folder around the submissions, unless it is one student's folder
                 inner = entries[0]
-                notebooks = list(inner.glob("*.ipynb"))
+                notebooks = [p for p in inner.iterdir() if _is_notebook(p)]
                 has_dirs = any(p.is_dir() for p in inner.iterdir())
                 if has_dirs or len(notebooks) > 1 or (notebooks and notebooks[0].stem != exercise_id):
                     root = inner
             source = root
-        elif source.suffix == ".ipynb":
+        elif _is_notebook(source):
             return [Submission(student_id(source.stem), source)], warnings
         else:
             raise SubmissionsError(f"{source} is neither a folder, a .ipynb file nor a zip archive")
 
     found: dict[str, Submission] = {}
     for entry in sorted(source.iterdir(), key=lambda p: p.name):
-        if entry.name.startswith(".") or entry.is_symlink():
-            if entry.is_symlink():
-                warnings.append(f"skipped {entry.name!r}: symbolic links are not accepted")
+        if entry.name.startswith("."):
+            continue  # .DS_Store, .ipynb_checkpoints and the like
+        if entry.is_symlink():
+            warnings.append(f"skipped {entry.name!r}: symbolic links are not accepted")
             continue
-        if entry.is_file() and entry.suffix == ".ipynb":
+        if entry.is_file() and _is_notebook(entry):
             sub = Submission(student_id(entry.stem), entry)
+        elif entry.is_file() and zipfile.is_zipfile(entry):
+            # a student's own zip inside the LMS download: graded like a student folder
+            folder = workspace / "nested" / f"{len(found)}-{student_id(entry.stem)}"
+            folder.mkdir(parents=True, exist_ok=True)
+            warnings += [f"{entry.name}: {w}" for w in _safe_extract(entry, folder)]
+            sub = _from_folder(student_id(entry.stem), folder, exercise_id, workspace)
         elif entry.is_dir():
-            notebooks = sorted(p for p in entry.rglob("*.ipynb")
-                               if ".ipynb_checkpoints" not in p.parts and not p.is_symlink())
-            named = [p for p in notebooks if p.stem == exercise_id]
-            if named:
-                sub = Submission(student_id(entry.name), named[0])
-            elif len(notebooks) == 1:
-                sub = Submission(student_id(entry.name), notebooks[0])
-            elif not notebooks:
-                sub = Submission(student_id(entry.name), None, "no notebook was found in the submission")
-            else:
-                sub = Submission(student_id(entry.name), None,
-                                 f"the submission has {len(notebooks)} notebooks and none is named "
-                                 f"{exercise_id}.ipynb")
+            sub = _from_folder(student_id(entry.name), entry, exercise_id, workspace)
         else:
+            warnings.append(f"skipped {entry.name!r}: not a notebook (.ipynb), a folder or a zip file")
             continue
         if sub.student in found:
             warnings.append(f"two submissions map to student id {sub.student!r}; the second "
@@ -121,3 +117,35 @@ def discover(source: Path, exercise_id: str, workspace: Path) -> tuple[list[Subm
             continue
         found[sub.student] = sub
     return [found[k] for k in sorted(found)], warnings
+
+
+def _is_notebook(path: Path) -> bool:
+    return path.suffix.lower() == ".ipynb"  # week02.IPYNB too
+
+
+def _from_folder(student: str, folder: Path, exercise_id: str, workspace: Path) -> Submission:
+    """One student's folder: the notebook named like the exercise, else the only notebook;
+    a zip inside it is opened when it holds no notebook otherwise."""
+    notebooks = _notebooks(folder)
+    if not notebooks:
+        for index, archive in enumerate(p for p in sorted(folder.rglob("*"))
+                                        if p.is_file() and not p.is_symlink() and zipfile.is_zipfile(p)):
+            inner = workspace / "nested" / f"{student}-{index}"
+            inner.mkdir(parents=True, exist_ok=True)
+            _safe_extract(archive, inner)
+            notebooks += _notebooks(inner)
+    named = [p for p in notebooks if p.stem.lower() == exercise_id.lower()]
+    if named:
+        return Submission(student, named[0])
+    if len(notebooks) == 1:
+        return Submission(student, notebooks[0])
+    if not notebooks:
+        return Submission(student, None, "no notebook was found in the submission")
+    return Submission(student, None, f"the submission has {len(notebooks)} notebooks and none is "
+                                     f"named {exercise_id}.ipynb")
+
+
+def _notebooks(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if _is_notebook(p) and p.is_file()
+                  and ".ipynb_checkpoints" not in p.parts and "__MACOSX" not in p.parts
+                  and not p.is_symlink())

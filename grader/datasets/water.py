@@ -96,6 +96,30 @@ def generate(path: Path) -> None:
     write_csv(path)
 
 
+def check(path: Path) -> str | None:
+    """Is ``path`` the water table: the ten columns by name, at least 100 rows, numbers (or
+    empty) in every field, labels 0 or 1?"""
+    import csv
+    try:
+        with open(path, newline="", encoding="utf-8") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        return f"it cannot be read as CSV text ({exc})"
+    if not rows or [c.strip() for c in rows[0]] != FEATURES + [LABEL]:
+        return f"its header is not {','.join(FEATURES + [LABEL])}"
+    body = [r for r in rows[1:] if r]
+    if len(body) < 100:
+        return f"it has {len(body)} rows (the water table has thousands)"
+    for number, row in enumerate(body, start=2):
+        try:
+            if len(row) != len(FEATURES) + 1 or row[-1].strip() not in ("0", "1"):
+                raise ValueError
+            [float(v) for v in row[:-1] if v.strip()]
+        except ValueError:
+            return f"line {number} is not nine numbers and a 0/1 label"
+    return None
+
+
 DATASET = Dataset(
     name="water",
     filename="water_potability.csv",
@@ -106,4 +130,5 @@ DATASET = Dataset(
     url=None,       # the real table is on Kaggle (login required); no verified URL/sha256
     sha256=None,
     licence=None,
+    check=check,
 )
