@@ -9,7 +9,6 @@ process was given (Ray sets it per task), or ``nvidia-smi -L``.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import functools
 import os
 import shutil
@@ -103,6 +102,7 @@ class GpuSlot:
         if not devices:
             raise RuntimeError("--device cuda was asked for, but no GPU is visible "
                                "(set GRADER_GPUS or CUDA_VISIBLE_DEVICES, or use --device cpu)")
+        import fcntl  # (not on Windows, where no grading happens)
         _LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
         deadline = None if timeout is None else time.monotonic() + timeout
         if prefer in devices:

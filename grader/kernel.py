@@ -319,7 +319,9 @@ class LiveKernel:
         self.sandbox = sandbox
         if sandbox is not None and sandbox.container is not None:  # before anything is held
             sandbox.container.ready(device if gpu is None else "cuda")
-        self._lease = UidLease() if sandbox is not None and sandbox.user and is_root() else None
+        self.plain = not sandboxing.supported()  # macOS, Windows: `grader check` only
+        self._lease = UidLease() if (sandbox is not None and sandbox.user and is_root()
+                                     and not self.plain) else None
         self.uid = self._lease.uid if self._lease else None
         self._root = private_dir("kernel")
         self.workdir = self._root / "work"
@@ -338,7 +340,6 @@ class LiveKernel:
         self.container = sandbox.container if sandbox is not None else None
         self.container_name: str | None = None
         self.started_by = "a fresh process"
-        self.plain = not sandboxing.supported()  # macOS, Windows: `grader check` only
         if self.plain:
             command = [sys.executable, "-m", "ipykernel_launcher"]
             self.started_by = f"a plain process (no sandbox on {sys.platform})"

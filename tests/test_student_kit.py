@@ -22,7 +22,7 @@ import pytest
 from grader.cohort import as_submission
 from grader.release import BUNDLE_MARKER, KIT_LEAVES_OUT
 
-from .conftest import ROOT, run_cli
+from .conftest import ROOT, run_cli, write_submission
 
 NOBODY = 65534
 
@@ -204,3 +204,44 @@ def test_without_root_the_kernel_still_sees_only_the_runtime(kit, tmp_path):
             assert seen["passwd"] == ["root", "student", "nobody"]
     finally:
         shutil.rmtree(secret, ignore_errors=True)
+
+
+# ----------------------------------------------------- laptops without the sandbox's system calls
+GOOD = 'def double(x):\n    """Return 2 * x."""\n    return x + x'
+
+WITHOUT = r'''
+import importlib.abc, sys
+BLOCKED = set(sys.argv[1].split(","))
+
+class Block(importlib.abc.MetaPathFinder):
+    """What a student's macOS or Windows laptop with the kit lacks."""
+    def find_spec(self, name, path, target=None):
+        if name.split(".")[0] in BLOCKED:
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, Block())
+import grader.sandbox
+grader.sandbox.supported = lambda: False
+from grader.cli import main
+sys.exit(main(sys.argv[2:]))
+'''
+
+
+def test_check_runs_without_the_sandbox_where_the_platform_has_none(mini_course, tmp_path):
+    """No prctl, rlimits or namespaces (``resource`` and ``fcntl`` missing, as on Windows) and
+    none of the instructor's libraries: `grader check` still runs the notebook and the public
+    checks, and says it ran without the sandbox."""
+    from grader.cli import INSTRUCTOR_ONLY
+    course, spec = mini_course
+    good = write_submission(spec, tmp_path / "s", "mine", GOOD)
+    stub = write_submission(spec, tmp_path / "s", "stub")
+    blocked = ",".join(sorted({"resource", "fcntl", *INSTRUCTOR_ONLY}))
+    for path, code in ((good, 0), (stub, 1)):
+        done = subprocess.run([sys.executable, "-c", WITHOUT, blocked, "check", str(path)],
+                              cwd=course.root, capture_output=True, text=True, timeout=300,
+                              env=dict(os.environ, OMP_NUM_THREADS="1"))
+        assert done.returncode == code, done.stdout + done.stderr
+        assert "ran without the sandbox" in done.stdout and "Traceback" not in done.stderr
+    assert "1/1 public checks passed" in subprocess.run(
+        [sys.executable, "-c", WITHOUT, blocked, "check", str(good)], cwd=course.root,
+        capture_output=True, text=True, timeout=300).stdout
