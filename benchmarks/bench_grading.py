@@ -23,7 +23,6 @@ import argparse
 import json
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -40,9 +39,8 @@ sys.path.insert(0, str(ROOT))
 from grader.cli import default_workers  # noqa: E402
 from grader.cohort import apply_alternative, apply_mutant, as_submission, load_variants  # noqa: E402
 from grader.course import load_course  # noqa: E402
-from grader.engine import Reference, exercise_fingerprint, grade_batch, resolve_device  # noqa: E402
+from grader.engine import Reference, grade_batch, resolve_device  # noqa: E402
 from grader.hidden_tests import run_suite  # noqa: E402
-from grader.notebook import is_solution  # noqa: E402
 from grader.probe import MIME  # noqa: E402,F401
 
 EXERCISE = "week02_autograd"

@@ -15,8 +15,8 @@ from .course import Course, ExerciseSpec
 from .data import kernel_files
 from .errors import CourseError
 from .kernel import ExecutionReport, LiveKernel, default_sandbox, limits_for
-from .notebook import (InvalidNotebook, parameterize, public_check_results, read_notebook,
-                       restore_locked_cells)
+from .notebook import (InvalidNotebook, other_exercise, parameterize, public_check_results,
+                       read_notebook, restore_locked_cells)
 
 
 @dataclass
@@ -77,6 +77,9 @@ def check_notebook(spec: ExerciseSpec, path: Path, device: str = "cpu") -> Check
     except InvalidNotebook as exc:
         return CheckReport(invalid=str(exc))
     release = read_notebook(spec.assignment)
+    problem = other_exercise(submitted, spec.id, release)
+    if problem:
+        return CheckReport(invalid=problem)
     sanitized = restore_locked_cells(submitted, release)
     nb = parameterize(sanitized.nb, spec.grading_parameters(device))
     with LiveKernel(limits_for(spec), device=device, seed=spec.kernel_seed,

@@ -23,9 +23,8 @@ class Base(DeclarativeBase):
     pass
 
 
-class SubmissionRow(Base):
-    __tablename__ = "submissions"
-    __table_args__ = (UniqueConstraint("exercise", "student"),)
+class _Grade:
+    """What a grade is, whether current (``submissions``) or replaced (``history``)."""
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     exercise: Mapped[str] = mapped_column(String(100), index=True)
@@ -38,6 +37,15 @@ class SubmissionRow(Base):
     notebook_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
     fingerprint: Mapped[str] = mapped_column(String(64))
     graded_at: Mapped[str] = mapped_column(String(40))
+
+    GRADE_FIELDS = ("exercise", "student", "status", "reason", "score", "max_score", "seconds",
+                    "notebook_sha256", "fingerprint", "graded_at")
+
+
+class SubmissionRow(_Grade, Base):
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("exercise", "student"),)
+
     tests: Mapped[list["TestRow"]] = relationship(back_populates="submission",
                                                   cascade="all, delete-orphan")
 
@@ -61,20 +69,10 @@ class TestRow(Base):
     submission: Mapped[SubmissionRow] = relationship(back_populates="tests")
 
 
-class HistoryRow(Base):
+class HistoryRow(_Grade, Base):
     """A grade that a re-grade replaced: when it was given, for which notebook, and what it was."""
     __tablename__ = "history"
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    exercise: Mapped[str] = mapped_column(String(100), index=True)
-    student: Mapped[str] = mapped_column(String(200), index=True)
-    status: Mapped[str] = mapped_column(String(20))
-    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    score: Mapped[float] = mapped_column(Float)
-    max_score: Mapped[float] = mapped_column(Float)
-    notebook_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
-    fingerprint: Mapped[str] = mapped_column(String(64))
-    graded_at: Mapped[str] = mapped_column(String(40))
     replaced_at: Mapped[str] = mapped_column(String(40))
 
 
@@ -105,9 +103,7 @@ class Gradebook:
                     return  # the same grade recorded again (a resumed batch): nothing changes
                 # the grade being replaced stays, as history
                 session.add(HistoryRow(
-                    exercise=old.exercise, student=old.student, status=old.status, reason=old.reason,
-                    score=old.score, max_score=old.max_score, notebook_sha256=old.notebook_sha256,
-                    fingerprint=old.fingerprint, graded_at=old.graded_at,
+                    **{name: getattr(old, name) for name in _Grade.GRADE_FIELDS},
                     replaced_at=datetime.now(timezone.utc).isoformat(timespec="seconds")))
                 session.delete(old)
                 session.flush()

@@ -16,7 +16,6 @@ from grader.hidden_tests import ORDER_HINT
 from grader.kernel import KernelLimits, LiveKernel
 from grader.sandbox import Sandbox
 
-from .conftest import ROOT
 
 pytestmark = pytest.mark.slow
 

@@ -22,7 +22,7 @@ import pytest
 from grader.cohort import as_submission
 from grader.release import BUNDLE_MARKER, KIT_LEAVES_OUT
 
-from .conftest import ROOT, run_cli, write_submission
+from .conftest import run_cli, write_submission
 
 NOBODY = 65534
 

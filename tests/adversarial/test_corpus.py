@@ -10,7 +10,6 @@ only after `grader doctor`'s checks show the protection in force.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import sqlite3
 import time
