@@ -34,7 +34,8 @@ users = [line.split(":")[0] for line in open("/etc/passwd") if line.strip()]
 mounted = [line.split()[4] for line in open("/proc/self/mountinfo")]
 own = ("/", "/tmp", "/dev", "/proc", "/sys", here)
 {"top": sorted(os.listdir("/")), "canary": os.path.exists(os.path.join(CANARY_DIR, "results.json")),
- "tmp": sorted(p for p in os.listdir("/tmp") if not here.startswith("/tmp/" + p)),
+ "tmp": sorted(p for p in os.listdir("/tmp") if not here.startswith("/tmp/" + p)
+              and not any(r.startswith("/tmp/" + p + "/") for r in RUNTIME)),
  "users": users, "host_users": [u for u in users if u not in ("root", "student", "nobody")],
  "mounts_outside": [m for m in mounted if not any(m == o or m.startswith(o.rstrip("/") + "/") for o in own)
                     and not any(m == r or m.startswith(r.rstrip("/") + "/") for r in RUNTIME)]}

@@ -409,13 +409,17 @@ def prepare_reference(spec: ExerciseSpec, device: str, out: Path | None, exercis
         raise GradingError(str(exc)) from None
     catalog = Catalog([{"id": t.id, "name": t.name, "max_score": t.max_score,
                         "visibility": t.visibility} for t in outcomes])
-    check_points(spec, catalog.max_score)
     lost = [t for t in outcomes if t.status != "passed"]
     if lost and require_full_marks:
         reference.close()
         detail = "; ".join(f"{t.id}: {t.message}" for t in lost[:3])
         raise GradingError(f"the reference solution of {spec.id} does not earn full marks "
                            f"({len(lost)} tests fail: {detail})")
+    try:
+        check_points(spec, catalog.max_score)
+    except GradingError:
+        reference.close()
+        raise
     if state_path is not None:
         write_json_atomic(state_path, {"catalog": catalog.tests, "answers": reference.answers})
     return reference, catalog

@@ -47,7 +47,11 @@ def test_batch_scores_statuses_and_outputs(mini_course, tmp_path):
     assert loops["test_seed"]["status"] == "passed"
     # a cell past its timeout is stopped, later cells run, the result says which cell
     assert res["hangs_cell"]["extra_data"]["status"] == "timeout"
-    assert "code cell 2" in res["hangs_cell"]["extra_data"]["reason"]
+    # (as the feedback page numbers it: the injected parameters are In [1], the locked
+    # parameters cell In [2], the answer In [3])
+    assert res["hangs_cell"]["extra_data"]["reason"].startswith("In [3] was stopped: cell ran longer than 5 s")
+    executed = nbformat.read(out / "executed" / "hangs_cell.ipynb", as_version=4)
+    assert [c.execution_count for c in executed.cells if "time.sleep(60)" in c.source] == [3]
     # a kernel that dies while answering keeps the credit earned before
     dies = {t["id"]: t for t in res["dies"]["tests"]}
     assert dies["test_double"]["status"] == "passed"

@@ -10,7 +10,7 @@ import pytest
 from grader.engine import GradingError, grade_batch
 from grader.gpus import GpuSlot, visible_gpus
 
-from .conftest import write_submission
+from .conftest import add_hidden_test, write_submission
 
 
 def test_slots_are_exclusive_and_released():
@@ -68,7 +68,7 @@ def test_at_most_k_gpu_kernels_at_once(mini_course, tmp_path, monkeypatch):
     monkeypatch.delenv("GRADER_GPUS", raising=False)
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1")  # the GPUs this grader was given
     # a hidden test that looks at the grader process it runs in (the main one and the workers)
-    (spec.tests_dir / "test_grader_env.py").write_text(GRADER_ENV)
+    spec = add_hidden_test(spec, "test_grader_env.py", GRADER_ENV)
     for i in range(5):
         write_submission(spec, tmp_path / "subs", f"s{i}", SPAN)
     summary = grade_batch(spec, tmp_path / "subs", tmp_path / "out", workers=3, device="cuda")
@@ -152,7 +152,7 @@ def test_reference_cache_miss_while_the_only_gpu_is_held(mini_course, tmp_path, 
     the reference kernel then starts on the GPU the student's kernel holds (it used to wait
     for a slot of its own, i.e. for itself, forever)."""
     _, spec = mini_course
-    (spec.tests_dir / "test_miss.py").write_text(MISS)
+    spec = add_hidden_test(spec, "test_miss.py", MISS)
     monkeypatch.setenv("GRADER_GPUS", "0")
     write_submission(spec, tmp_path / "subs", "right", "def double(x):\n    return 2 * x")
     write_submission(spec, tmp_path / "subs", "off_by_one", "def double(x):\n    return 2 * x + 1")
