@@ -570,6 +570,7 @@ class LiveKernel:
             pass
         restarts = 0
         last_run: str | None = None  # the label of the last cell that started
+        sent = 0  # cells sent to this kernel: the n-th gets In [n] (probes are not counted)
 
         def label(cell: Any) -> str:
             """How the feedback page shows the cell: ``In [n]`` (the kernel's count)."""
@@ -599,9 +600,13 @@ class LiveKernel:
                 "traceback": [],
             }
             client.timed_out = False
+            sent += 1
             try:
                 client.execute_cell(cell, index)
             except DeadKernelError:
+                # whether the kernel said which cell it started before it died is a race: the
+                # page shows the number it was given (the same in every run)
+                cell.execution_count = cell.get("execution_count") or sent
                 report.cells.append(CellReport(index, "died", label=label(cell)))
                 reason = f"the kernel died while running {label(cell)}"
                 if report.status == "ok":
@@ -610,6 +615,7 @@ class LiveKernel:
                     "stream", name="stderr", text=f"[grader: {reason}]\n"))
                 if restarts < self.max_restarts and self._restart(nb, report, deadline):
                     restarts += 1
+                    sent = 0  # a new kernel counts from 1 (the cells run again are not counted)
                     cell.outputs.append(nbformat.v4.new_output(
                         "stream", name="stderr", text="[grader: the kernel was restarted and the "
                         "earlier cells were run again; later cells continue]\n"))
@@ -645,6 +651,7 @@ class LiveKernel:
                     # the code ignored the interrupt (e.g. it blocks SIGINT): start afresh
                     if restarts < self.max_restarts and self._restart(nb, report, deadline):
                         restarts += 1
+                        sent = 0
                         report.reason += "; it ignored the interrupt, so the kernel was restarted"
                     else:
                         self.dead_reason = (f"{label(cell)} did not stop when interrupted; "
