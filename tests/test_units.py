@@ -320,7 +320,9 @@ def test_real_course_bundle(course, tmp_path):
     for exercise in course.exercises:
         assert f"assignments/{exercise}.ipynb" in files
     assert {"assignments/data/names.txt", "assignments/data/water_potability.csv"} <= files
-    assert "torch==2.14.1" in (target / "requirements.txt").read_text()
+    kit = (target / "kit" / "pyproject.toml").read_text()
+    assert '"torch==2.14.1"' in kit and "sqlalchemy" not in kit and "nbgrader" not in kit
+    assert "kit/grader/check.py" in files
     assert not any(f.startswith(("autograde_tests/", "solutions/")) for f in files)
 
 
