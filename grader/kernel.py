@@ -32,7 +32,7 @@ from . import forkserver
 from . import sandbox as sandboxing
 from .gpus import device_nodes
 from .probe import (MIME, STABLE_ORDER, KernelDied, ProbeError, ProbeTimeout, decode_reply,
-                    helper_code, probe_call)
+                    hashed_in, helper_code, probe_call)
 from .sandbox import Sandbox, UidLease, is_root, kill_uid, private_dir, runtime_paths
 
 if TYPE_CHECKING:
@@ -384,6 +384,7 @@ class LiveKernel:
         # probes order the objects they first hash the opposite way (a failing test is run
         # again so, to see whether its result depends on set iteration order; probe.STABLE_ORDER)
         self.flip_order = False
+        self.hashed = 0  # objects of notebook classes first hashed by probes (see flip_order)
 
     # lifecycle -------------------------------------------------------------------------
     def _client(self, nb: nbformat.NotebookNode) -> _LimitedClient:
@@ -787,6 +788,7 @@ class LiveKernel:
             if not self.is_alive():
                 raise self._died()
             raise ProbeError("the kernel gave no answer (was the probe interrupted?)")
+        self.hashed += hashed_in(replies[-1])
         return decode_reply(replies[-1])
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -102,7 +103,7 @@ def __grader_probe__(_src, _seed, _flip=False):
     _ns = dict(globals())
     _ns.pop("__grader_probe__", None)
     _order = getattr(_builtins.__build_class__, "grader_order", None) or {}
-    _was = _order.get("flip", False)
+    _was, _counted = _order.get("flip", False), _order.get("count", 0)
     if _order:
         _order["flip"] = bool(_flip)
     _random.seed(_seed)
@@ -137,6 +138,9 @@ def __grader_probe__(_src, _seed, _flip=False):
     finally:
         if _order:
             _order["flip"] = _was
+    # first, so the grader reads it without parsing the value: objects of notebook classes
+    # first hashed by this probe (0: set order cannot have mattered)
+    _out = {"hashed": _order.get("count", 0) - _counted, **_out}
     _publish({_mime: _json.dumps(_out, allow_nan=True)})
 '''.replace("__MIME__", repr(MIME))
 
@@ -157,28 +161,29 @@ def __grader_probe__(_src, _seed, _flip=False):
 # is run again that way to tell the student when their result depends on it.
 STABLE_ORDER = r'''
 def _grader_stable_order():
-    import builtins, weakref
-    table, state, object_hash, mask = {}, {"count": 0, "flip": False}, object.__hash__, (1 << 64) - 1
+    import builtins
+    from weakref import KeyedRef
+    table, state, object_hash = {}, {"count": 0, "flip": False}, object.__hash__
+    known_hash, forget = table.get, table.pop
+
+    def gone(ref):  # the object died: its id may be reused by another one
+        forget(ref.key, None)
 
     class GraderStableHash:
         """Added by the grader: objects hash in the order they are first hashed."""
         __slots__ = ()
 
         def __hash__(self):
-            key = id(self)
-            known = table.get(key)
+            known = known_hash(id(self))
             if known is not None:
                 return known[0]
+            key = id(self)
             try:
-                ref = weakref.ref(self, lambda _ref, _key=key: table.pop(_key, None))
-            except TypeError:
+                ref = KeyedRef(self, gone, key)
+            except TypeError:  # no weak references (slots without __weakref__)
                 return object_hash(self)
-            state["count"] += 1
-            z = (state["count"] * 0x9E3779B97F4A7C15) & mask          # splitmix64
-            z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) & mask
-            z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) & mask
-            value = ((z ^ (z >> 31)) >> 4) | 1
-            value = ~value if state["flip"] else value  # ~: the opposite slot order in a set
+            state["count"] = count = state["count"] + 1
+            value = ~count if state["flip"] else count  # ~: the opposite slot order in a set
             table[key] = (value, ref)
             return value
 
@@ -226,6 +231,15 @@ def _decode(value: Any) -> Any:
             return np.load(io.BytesIO(raw), allow_pickle=False)
         return {k: _decode(v) for k, v in value.items()}
     return value
+
+
+_HASHED = re.compile(r'^\{"hashed": (-?\d+)')
+
+
+def hashed_in(text: str) -> int:
+    """How many objects of notebook classes a probe hashed first (see STABLE_ORDER)."""
+    match = _HASHED.match(text) if isinstance(text, str) else None
+    return int(match.group(1)) if match else 0
 
 
 def decode_reply(text: str) -> Any:
