@@ -37,11 +37,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from grader.cli import default_workers  # noqa: E402
-from grader.cohort import apply_alternative, apply_mutant, as_submission, load_variants  # noqa: E402
+from grader.authoring.variants import apply_alternative, apply_mutant, as_submission, load_variants  # noqa: E402
 from grader.course import load_course  # noqa: E402
-from grader.engine import Reference, grade_batch, resolve_device  # noqa: E402
-from grader.hidden_tests import run_suite  # noqa: E402
-from grader.probe import MIME  # noqa: E402,F401
+from grader.pipeline.reference import Reference  # noqa: E402
+from grader.batch import grade_batch, resolve_device  # noqa: E402
+from grader.pipeline.suite import run_suite  # noqa: E402
+from grader.kernels.probe import MIME  # noqa: E402,F401
 
 EXERCISE = "week02_autograd"
 SLOW_CELL = "import time\ntime.sleep(2)  # a slow student"

@@ -24,9 +24,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader import forkserver  # noqa: E402
-from grader.kernel import KernelLimits, LiveKernel, fork_server  # noqa: E402
-from grader.sandbox import Sandbox, is_root  # noqa: E402
+from grader.kernels import forkserver  # noqa: E402
+from grader.kernels.spec import KernelLimits  # noqa: E402
+from grader.kernels.live import LiveKernel  # noqa: E402
+from grader.kernels.launchers import fork_server  # noqa: E402
+from grader.kernels.sandbox import Sandbox, is_root  # noqa: E402
 
 
 def _time_kernels(n: int, limits: KernelLimits, sandbox: Sandbox, preload: list[str]) -> tuple[list[float], dict]:

@@ -42,10 +42,11 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from grade_week02 import build  # noqa: E402
 from grader.course import load_course  # noqa: E402
-from grader.engine import default_sandbox, grade_batch, limits_for  # noqa: E402
-from grader.gpus import GpuSlot, visible_gpus  # noqa: E402
-from grader.kernel import LiveKernel  # noqa: E402
-from grader.sandbox import UID_BASE, UID_COUNT  # noqa: E402
+from grader.kernels.spec import default_sandbox, limits_for  # noqa: E402
+from grader.batch import grade_batch  # noqa: E402
+from grader.kernels.gpus import GpuSlot, visible_gpus  # noqa: E402
+from grader.kernels.live import LiveKernel  # noqa: E402
+from grader.kernels.sandbox import UID_BASE, UID_COUNT  # noqa: E402
 
 GPU_PROBE = """
 import os, time, torch

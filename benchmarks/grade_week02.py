@@ -23,9 +23,9 @@ import nbformat
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from grader.cohort import apply_alternative, apply_mutant, as_submission, load_variants  # noqa: E402
+from grader.authoring.variants import apply_alternative, apply_mutant, as_submission, load_variants  # noqa: E402
 from grader.course import load_course  # noqa: E402
-from grader.engine import grade_batch  # noqa: E402
+from grader.batch import grade_batch  # noqa: E402
 
 
 def build(spec, folder: Path, n: int) -> None:

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import shutil
 import sys
 from pathlib import Path
 
-from . import __version__
+from . import __version__, backends
 from .course import load_course
 from .errors import CourseError, GraderError
 from .util import fmt_points
@@ -45,7 +46,8 @@ def print_table(results: dict[str, dict], notes: dict[str, str] | None = None) -
 # ------------------------------------------------------------------------------- commands
 
 def cmd_release(args: argparse.Namespace) -> int:
-    from .release import bundle, bundle_folder, check_release, release
+    from .authoring.bundle import bundle, bundle_folder
+    from .authoring.release import check_release, release
     course = _course(args)
     specs = course.select(args.exercises)
     if args.bundle:
@@ -73,7 +75,7 @@ def _progress(total: int | None, desc: str):
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
-    from .engine import grade_batch
+    from .batch import grade_batch
     course = _course(args)
     spec = course.get(args.exercise)
     out = Path(args.out or f"grading/{spec.id}")
@@ -104,7 +106,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from .check import check_notebook, exercise_for
+    from .pipeline.check import check_notebook, exercise_for
     course = _course(args, require_solutions=False)
     path = Path(args.notebook)
     spec, unreadable = exercise_for(course, path, args.exercise)
@@ -137,9 +139,9 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .cohort import build_demo_cohort
-    from .engine import grade_batch
-    from .release import release
+    from .authoring.demo import build_demo_cohort
+    from .authoring.release import release
+    from .batch import grade_batch
     course = _course(args)
     spec = course.get(args.exercise)
     root = Path(args.out)
@@ -163,7 +165,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from .hidden_tests import SuiteError, collect_points
+    from .pipeline.suite import SuiteError, collect_points
     course = _course(args)
     for spec in course.exercises.values():
         try:
@@ -185,7 +187,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_data(args: argparse.Namespace) -> int:
     from . import data
     if args.action == "list":
-        from .datasets import registry
+        from .data.datasets import registry
         for name, dataset in sorted(registry().items()):
             real = data.real_path(name)
             state = "real copy cached" if real.is_file() else ("fetchable" if dataset.url else "offline only")
@@ -205,7 +207,7 @@ def cmd_data(args: argparse.Namespace) -> int:
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:
-    from .doctor import run_checks
+    from .kernels.doctor import run_checks
     checks = run_checks(_container(args))
     width = max(len(c.measure) for c in checks)
     for check in checks:
@@ -214,7 +216,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     print(f"\n{len(checks) - len(missing)}/{len(checks)} isolation measures in force on this machine"
           + (f"; missing: {', '.join(missing)}" if missing else ""))
     if not getattr(args, "container", None):
-        from .container import ENGINES, Container, ContainerError
+        from .kernels.container import ENGINES, Container, ContainerError
         found = []
         for engine in ENGINES:
             try:
@@ -248,7 +250,7 @@ def _container_options(p: argparse.ArgumentParser) -> None:
 
 
 def _container(args: argparse.Namespace):
-    from .container import Container
+    from .kernels.container import Container
     if getattr(args, "container_image", None) and not getattr(args, "container", None):
         raise CourseError("--container-image needs --container podman|docker")
     if not getattr(args, "container", None):
@@ -259,6 +261,8 @@ def _container(args: argparse.Namespace):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grader", description=__doc__)
     parser.add_argument("--version", action="version", version=f"grader {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="say more on stderr: -v what the grader does, -vv its details")
     parser.add_argument("--course", metavar="DIR", help="course root (default: the folder with "
                         "course.yaml, searching upward from here)")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -283,7 +287,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where kernels run (default: the exercise's device policy)")
     p.add_argument("--force", action="store_true", help="re-grade submissions that are unchanged")
     p.add_argument("--gradebook", metavar="URL", help="SQLAlchemy URL (default: OUT/gradebook.sqlite)")
-    p.add_argument("--backend", choices=["local", "ray"], default="local",
+    p.add_argument("--backend", choices=backends.names(), default="local",
                    help="local process pool (default) or a Ray cluster")
     p.add_argument("--address", metavar="ADDR",
                    help="with --backend ray: the cluster to join (default: start a local one)")
@@ -320,6 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     parser = build_parser()
     args = parser.parse_args(argv)
+    logging.basicConfig(level=[logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)],
+                        format="grader: %(levelname)s: %(name)s: %(message)s", stream=sys.stderr)
     if getattr(args, "workers", 1) is not None and getattr(args, "workers", 1) < 1:
         parser.error("--workers must be at least 1")
     try:

@@ -171,7 +171,7 @@ class Course:
 
     @staticmethod
     def _check_datasets(where: str, spec: "ExerciseSpec") -> None:
-        from .datasets import registry  # noqa: PLC0415 - keeps `import grader.course` light
+        from .data.datasets import registry  # keeps `import grader.course` light
         known = registry()
         for name, choice in spec.datasets.items():
             if name not in known:

@@ -36,5 +36,10 @@ class DataError(GraderError):
     """A dataset cannot be found, fetched or registered."""
 
 
-class ContainerError(GraderError):
+class OperatorError(GraderError):
+    """This machine cannot grade as asked (no GPU, no sandbox uid left, a tool missing): the
+    batch stops; it is never a student's "internal grader error"."""
+
+
+class ContainerError(OperatorError):
     """The container engine is missing or cannot run the kernel as asked."""

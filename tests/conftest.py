@@ -90,7 +90,7 @@ def mini_course(tmp_path):
     """A one-exercise course in tmp_path, released; returns (course, spec)."""
     import nbformat
     from grader.course import load_course
-    from grader.release import release
+    from grader.authoring.release import release
     root = tmp_path / "course"
     (root / "solutions").mkdir(parents=True)
     (root / "autograde_tests" / MINI_ID).mkdir(parents=True)
@@ -126,7 +126,7 @@ def add_hidden_test(spec, filename, source):
     equal the suite's). Returns the exercise as loaded again."""
     import re
     from grader.course import load_course
-    from grader.hidden_tests import collect_points
+    from grader.pipeline.suite import collect_points
     (spec.tests_dir / filename).write_text(source)
     total = sum(collect_points(spec.tests_dir).values())
     path = spec.course.root / "course.yaml"

@@ -11,10 +11,12 @@ import subprocess
 
 import pytest
 
-from grader.container import Container, ContainerError
-from grader.doctor import run_checks
-from grader.engine import GradingError, grade_batch
-from grader.sandbox import UID_BASE, UID_COUNT, is_root, processes_of
+from grader.kernels.container import Container
+from grader.errors import ContainerError
+from grader.kernels.doctor import run_checks
+from grader.errors import GradingError
+from grader.batch import grade_batch
+from grader.kernels.sandbox import UID_BASE, UID_COUNT, is_root, processes_of
 
 from .conftest import run_cli, write_submission
 from .test_engine import GOOD
@@ -58,8 +60,9 @@ def test_missing_or_misconfigured_engine_is_a_clear_error(mini_course, tmp_path)
         Container("lxc")
     with pytest.raises(ContainerError, match="not installed"):
         Container("/nonexistent/podman").check()
-    from grader.kernel import KernelLimits, LiveKernel
-    from grader.sandbox import Sandbox
+    from grader.kernels.spec import KernelLimits
+    from grader.kernels.live import LiveKernel
+    from grader.kernels.sandbox import Sandbox
     with pytest.raises(ContainerError, match="GPU kernels in containers"):
         LiveKernel(KernelLimits(), device="cuda", gpu="0", sandbox=Sandbox(container=Container("podman")))
     _, spec = mini_course
@@ -124,8 +127,8 @@ def test_containers_of_a_killed_grader_are_removed_by_the_next_one(tmp_path):
     import signal
     import sys
     import time
-    script = ("from grader.kernel import LiveKernel, KernelLimits\nfrom grader.sandbox import Sandbox\n"
-              "from grader.container import Container\nimport time\n"
+    script = ("from grader.kernels.live import LiveKernel\nfrom grader.kernels.spec import KernelLimits\n"
+              "from grader.kernels.sandbox import Sandbox\nfrom grader.kernels.container import Container\nimport time\n"
               "k = LiveKernel(KernelLimits(), sandbox=Sandbox(container=Container('podman')))\n"
               "k.start(); print(k.container_name, k.uid, flush=True); time.sleep(600)\n")
     grader = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from grader.cohort import apply_mutant, as_submission, load_variants
-from grader.engine import grade_batch
-from grader.hidden_tests import ORDER_HINT
-from grader.kernel import KernelLimits, LiveKernel
-from grader.sandbox import Sandbox
+from grader.authoring.variants import apply_mutant, as_submission, load_variants
+from grader.batch import grade_batch
+from grader.pipeline.suite import ORDER_HINT
+from grader.kernels.spec import KernelLimits
+from grader.kernels.live import LiveKernel
+from grader.kernels.sandbox import Sandbox
 
 
 pytestmark = pytest.mark.slow

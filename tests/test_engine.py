@@ -7,7 +7,8 @@ import sqlite3
 import nbformat
 import pytest
 
-from grader.engine import GradingError, grade_batch
+from grader.errors import GradingError
+from grader.batch import grade_batch
 
 from .conftest import run_cli, write_submission
 
@@ -182,7 +183,7 @@ def test_a_worker_killed_by_the_os_loses_nothing(mini_course, tmp_path):
     summary = grade_batch(spec, subs, out, workers=2, on_result=kill_a_worker)
     assert killed
     # nothing of the dead worker is left running: its kernels went with it
-    from grader.sandbox import UID_BASE, UID_COUNT, is_root, processes_of
+    from grader.kernels.sandbox import UID_BASE, UID_COUNT, is_root, processes_of
     if is_root():
         import time
         deadline = time.monotonic() + 10

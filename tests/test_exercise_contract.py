@@ -14,10 +14,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.cohort import apply_alternative, apply_mutant, as_submission, load_variants
+from grader.authoring.variants import apply_alternative, apply_mutant, as_submission, load_variants
 from grader.course import load_course
-from grader.engine import grade_batch
-from grader.release import check_release
+from grader.batch import grade_batch
+from grader.authoring.release import check_release
 
 from .conftest import ROOT
 

@@ -18,8 +18,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.engine import grade_batch
-from grader.sandbox import is_root, runtime_paths
+from grader.batch import grade_batch
+from grader.kernels.sandbox import is_root, runtime_paths
 
 from .conftest import ROOT, write_submission
 

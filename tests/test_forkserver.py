@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from grader import forkserver
-from grader.kernel import KernelLimits, LiveKernel, fork_server
-from grader.probe import ProbeError
-from grader.sandbox import Sandbox, is_root
+from grader.kernels import forkserver
+from grader.kernels.spec import KernelLimits
+from grader.kernels.live import LiveKernel
+from grader.kernels.launchers import fork_server
+from grader.kernels.probe import ProbeError
+from grader.kernels.sandbox import Sandbox, is_root
 
 ROOT = Path(__file__).resolve().parents[1]
 

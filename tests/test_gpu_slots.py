@@ -7,8 +7,9 @@ import time
 
 import pytest
 
-from grader.engine import GradingError, grade_batch
-from grader.gpus import GpuSlot, visible_gpus
+from grader.errors import GradingError
+from grader.batch import grade_batch
+from grader.kernels.gpus import GpuSlot, visible_gpus
 
 from .conftest import add_hidden_test, write_submission
 
@@ -165,7 +166,9 @@ def test_reference_cache_miss_while_the_only_gpu_is_held(mini_course, tmp_path, 
 def test_gpu_spare_kernel_is_pinned_and_reused(mini_course, monkeypatch):
     """On GPU the warm spare is pinned to one GPU; a slot on that GPU takes it, a slot on
     another GPU gets a kernel pinned there instead."""
-    from grader.engine import Catalog, Grader, exercise_fingerprint
+    from grader.pipeline.reference import Catalog
+    from grader.pipeline.grader import Grader
+    from grader.pipeline.fingerprint import exercise_fingerprint
     _, spec = mini_course
     monkeypatch.setenv("GRADER_GPUS", "0,1")
     grader = Grader(spec, "cuda", None, Catalog([]), exercise_fingerprint(spec, "cuda"))
@@ -197,9 +200,10 @@ def test_kernels_without_a_gpu_see_no_nvidia_device_node(monkeypatch):
     import tempfile
     from pathlib import Path
 
-    from grader import gpus
-    from grader.kernel import KernelLimits, LiveKernel
-    from grader.sandbox import Sandbox
+    from grader.kernels import gpus
+    from grader.kernels.spec import KernelLimits
+    from grader.kernels.live import LiveKernel
+    from grader.kernels.sandbox import Sandbox
 
     dev = Path(tempfile.mkdtemp(prefix="grader-test-dev-"))
     try:

@@ -11,8 +11,9 @@ import zipfile
 import nbformat
 import pytest
 
-from grader.engine import GradingError, grade_batch
-from grader.gradebook import Gradebook
+from grader.errors import GradingError
+from grader.batch import grade_batch
+from grader.outputs.gradebook import Gradebook
 
 from .conftest import MINI_ID, run_cli, write_submission
 

@@ -5,7 +5,7 @@ import sqlite3
 
 import pytest
 
-from grader.engine import grade_batch
+from grader.batch import grade_batch
 
 from .conftest import write_submission
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from grader.engine import grade_batch
+from grader.batch import grade_batch
 
 from .conftest import write_submission
 

@@ -19,8 +19,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from grader.cohort import as_submission
-from grader.release import BUNDLE_MARKER, KIT_LEAVES_OUT
+from grader.authoring.variants import as_submission
+from grader.authoring.bundle import BUNDLE_MARKER, KIT_LEAVES_OUT
 
 from .conftest import run_cli, write_submission
 
@@ -149,8 +149,9 @@ def test_grader_check_from_the_kit(kit, user):
 
 VIEW_SCRIPT = r'''
 import json, os
-from grader.kernel import KernelLimits, LiveKernel
-from grader.sandbox import Sandbox
+from grader.kernels.spec import KernelLimits
+from grader.kernels.live import LiveKernel
+from grader.kernels.sandbox import Sandbox
 out = {}
 for fork in ("1", "0"):
     os.environ["GRADER_FORK_SERVER"] = fork
@@ -220,8 +221,8 @@ class Block(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError(f"No module named {name!r}", name=name)
 
 sys.meta_path.insert(0, Block())
-import grader.sandbox
-grader.sandbox.supported = lambda: False
+import grader.kernels.sandbox
+grader.kernels.sandbox.supported = lambda: False
 from grader.cli import main
 sys.exit(main(sys.argv[2:]))
 '''

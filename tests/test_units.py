@@ -12,11 +12,12 @@ import numpy as np
 import pytest
 
 from grader.course import CourseError, load_course, parse_size
-from grader.gradebook import Gradebook
-from grader.notebook import InvalidNotebook, read_notebook, restore_locked_cells
-from grader.probe import ProbeError, StudentError, decode_reply
-from grader.release import check_release, release, student_version
-from grader.submissions import discover, student_id
+from grader.outputs.gradebook import Gradebook
+from grader.results import GradeResult
+from grader.pipeline.sanitize import InvalidNotebook, read_notebook, restore_locked_cells
+from grader.kernels.probe import ProbeError, StudentError, decode_reply
+from grader.authoring.release import check_release, release, student_version
+from grader.pipeline.discover import discover, student_id
 from grader.testing import assert_close
 
 from .conftest import MINI_ID, run_cli
@@ -236,11 +237,11 @@ def test_student_id_is_filesystem_safe():
 # ----------------------------------------------------------------------------- gradebook
 
 def _result(student, score, tests):
-    return {"score": score, "execution_time": 1.0, "tests": [
+    return GradeResult.from_gradescope({"score": score, "execution_time": 1.0, "tests": [
         {"id": t, "name": t, "score": s, "max_score": 1, "status": "passed" if s else "failed", "output": ""}
         for t, s in tests],
         "extra_data": {"exercise": "e", "student": student, "status": "graded", "max_score": len(tests),
-                       "fingerprint": "f"}}
+                       "fingerprint": "f"}})
 
 
 def test_gradebook_replaces_never_duplicates(tmp_path):
@@ -314,7 +315,7 @@ def test_exercises_must_be_in_course_order(tmp_path):
 
 
 def test_real_course_bundle(course, tmp_path):
-    from grader.release import bundle
+    from grader.authoring.bundle import bundle
     target = bundle(course, tmp_path / "bundle", list(course.exercises.values()))
     files = {p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()}
     for exercise in course.exercises:
@@ -322,7 +323,7 @@ def test_real_course_bundle(course, tmp_path):
     assert {"assignments/data/names.txt", "assignments/data/water_potability.csv"} <= files
     kit = (target / "kit" / "pyproject.toml").read_text()
     assert '"torch==2.14.1"' in kit and "sqlalchemy" not in kit and "nbgrader" not in kit
-    assert "kit/grader/check.py" in files
+    assert "kit/grader/pipeline/check.py" in files and "kit/grader/outputs/templates/grader_feedback/index.html.j2" in files
     assert not any(f.startswith(("autograde_tests/", "solutions/")) for f in files)
 
 
@@ -331,7 +332,7 @@ def test_leftover_folders_of_dead_processes_are_swept(tmp_path, monkeypatch):
     import sys
     import tempfile
 
-    from grader import sandbox
+    from grader import util
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
@@ -340,7 +341,7 @@ def test_leftover_folders_of_dead_processes_are_swept(tmp_path, monkeypatch):
     other = tmp_path / f"grader-unitx-{dead.pid}-ghi"  # another kind
     for folder in (gone, kept, other):
         (folder / "work").mkdir(parents=True)
-    made = sandbox.private_dir("unit")
+    made = util.private_dir("unit")
     assert not gone.exists() and kept.exists() and other.exists()
     assert made.name.startswith(f"grader-unit-{os.getpid()}-") and oct(made.stat().st_mode & 0o777) == "0o700"
 
@@ -353,7 +354,7 @@ def test_feedback_pages_show_student_html_without_running_it():
 
     import nbformat
 
-    from grader.feedback import CSP, feedback_html
+    from grader.outputs.feedback import CSP, feedback_html
     v4 = nbformat.v4
     png = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
     nb = v4.new_notebook(cells=[
@@ -371,6 +372,7 @@ def test_feedback_pages_show_student_html_without_running_it():
     result = {"score": 1, "tests": [{"name": "<b>t</b>", "score": 0, "max_score": 1, "status": "failed",
                                      "output": "<script>alert('msg')</script>"}],
               "extra_data": {"exercise": "e", "student": "<i>s</i>", "status": "graded", "max_score": 2}}
+    result = GradeResult.from_gradescope(result)
     page = feedback_html(nb, result)
     body = page[page.find("<body"):]
     assert not re.findall(r"<script", body), "a script in the page body"

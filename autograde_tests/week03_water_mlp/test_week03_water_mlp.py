@@ -23,7 +23,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.datasets.water import FEATURES, LABEL, make_rows
+from grader.data.datasets.water import FEATURES, LABEL, make_rows
 from grader.testing import assert_close
 
 F64 = torch.float64

@@ -10,7 +10,7 @@ The grade_ids of the solution cells are referenced by variants.yaml in this fold
 
 from __future__ import annotations
 
-from grader.authoring import NotebookBuilder
+from grader.authoring.builder import NotebookBuilder
 
 book = NotebookBuilder("week12_bigram_nn")
 md, code, solution, check = book.md, book.code, book.solution, book.check

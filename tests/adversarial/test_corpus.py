@@ -22,10 +22,10 @@ import nbformat
 import pytest
 import yaml
 
-from grader.cohort import as_submission
+from grader.authoring.variants import as_submission
 from grader.course import load_course
-from grader.engine import grade_batch
-from grader.sandbox import is_root, processes_of
+from grader.batch import grade_batch
+from grader.kernels.sandbox import is_root, processes_of
 
 from ..conftest import ROOT
 
@@ -58,7 +58,7 @@ class Ctx:
     def half(self):
         """Partly wrong (honestly earns some points): a mutant whose failures do not depend on
         the order in which a set is iterated."""
-        from grader.cohort import apply_mutant, load_variants
+        from grader.authoring.variants import apply_mutant, load_variants
         mutant = next(m for m in load_variants(self.spec).mutants if m.name == "wrong_power_rule")
         return as_submission(self.assignment, apply_mutant(self.solution, mutant))
 
@@ -261,7 +261,7 @@ def _r_kernel(c):
 @pytest.fixture(scope="module")
 def protections() -> dict[str, bool]:
     """A quick probe of each protection (`grader doctor`), before anything risky runs."""
-    from grader.doctor import run_checks
+    from grader.kernels.doctor import run_checks
     return {check.measure: check.ok for check in run_checks()}
 
 

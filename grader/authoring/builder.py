@@ -1,7 +1,7 @@
 """Writing solution notebooks from Python: cells with nbgrader metadata (schema 3), stable cell
 ids and unique grade ids. Each exercise's ``autograde_tests/<id>/_build_notebook.py`` uses it::
 
-    from grader.authoring import NotebookBuilder
+    from grader.authoring.builder import NotebookBuilder
     book = NotebookBuilder("week02_autograd")
     book.md("intro", "# Week 02 ...")
     book.code("parameters", "SEED = 0 ...", tags=["parameters"])
@@ -21,7 +21,7 @@ from nbformat import v4
 class NotebookBuilder:
     def __init__(self, exercise_id: str, root: Path | None = None):
         self.exercise_id = exercise_id
-        self.root = root or Path(__file__).resolve().parents[1]
+        self.root = root or Path(__file__).resolve().parents[2]
         self.cells: list = []
         self._seen: set[str] = set()
 

@@ -1,4 +1,4 @@
-"""Run an exercise's hidden pytest suite in the trusted grader process.
+"""Stage 4 of the pipeline: run an exercise's hidden pytest suite in the trusted grader process.
 
 The suite is ordinary pytest files in ``autograde_tests/<exercise>/``. This module gives them
 the fixtures ``student``, ``reference`` and ``grading_seed``, the markers ``points(n)`` and
@@ -11,13 +11,13 @@ import contextlib
 import io
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
 
-from .probe import KernelDied, ProbeError, ProbeTimeout, StudentError
+from ..kernels.probe import KernelDied, ProbeError, ProbeTimeout, StudentError
+from ..results import TestOutcome
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
@@ -28,20 +28,6 @@ class Evaluator(Protocol):
 
 class SuiteError(Exception):
     """The hidden suite itself is broken (instructor's problem, not the student's)."""
-
-
-@dataclass
-class TestOutcome:
-    id: str
-    name: str
-    max_score: float
-    score: float
-    status: str  # passed | failed | error
-    message: str
-    visibility: str = "visible"
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
 
 
 def _message(exc: BaseException) -> str:
@@ -155,7 +141,7 @@ def _private() -> Path:
     does not make every submission compile it again)."""
     global _PRIVATE
     if _PRIVATE is None or not _PRIVATE.is_dir():
-        from .sandbox import process_tempdir
+        from ..util import process_tempdir
         _PRIVATE = process_tempdir("suite")
         (_PRIVATE / "pytest.ini").write_text("[pytest]\n")
         (_PRIVATE / "bytecode").mkdir()

@@ -3,7 +3,7 @@
 Run as ``python -I -S _forkstub.py SOCKET <launcher options> -- <ipykernel args>`` (standard
 library only, so it starts in milliseconds). It hands its argv, environment, working directory
 and its stdin/stdout/stderr to the fork server, which forks a pre-imported copy of itself,
-applies the sandbox (exactly as ``grader._launch`` does) and runs the IPython kernel. The stub
+applies the sandbox (exactly as ``grader.kernels._launch`` does) and runs the IPython kernel. The stub
 then stands in for the kernel towards jupyter_client: signals sent to it (interrupt, terminate)
 go to the kernel's process group, and it exits with the kernel's exit status. If the stub is
 killed, or the grader process that started it dies, the fork server kills the kernel.

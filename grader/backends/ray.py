@@ -1,6 +1,6 @@
 """Grading on a Ray cluster: each submission is a Ray task carrying the exercise bundle.
 
-The same :class:`grader.engine.Grader` runs inside the task as in a local worker; only the way
+The same :class:`grader.pipeline.grader.Grader` runs inside the task as in a local worker; only the way
 work is handed out differs. The bundle (course.yaml, the exercise's reference, release and
 hidden tests) goes to the object store once; each node unpacks it once per exercise version.
 Nodes need the same environment as the grader (this package, its pinned dependencies) and run
@@ -16,9 +16,16 @@ import tempfile
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from .course import ExerciseSpec, load_course
-from .gpus import environment, keep_grader_off_gpus, visible_gpus
-from .sandbox import process_tempdir
+from ..course import ExerciseSpec, load_course
+from ..errors import GradingError
+from ..kernels.gpus import environment, keep_grader_off_gpus, visible_gpus
+from ..kernels.spec import default_sandbox
+from ..pipeline.discover import Submission
+from ..pipeline.grader import Grader
+from ..pipeline.reference import Catalog, Reference
+from ..results import GradeResult, Graded
+from ..util import process_tempdir
+from . import GradeJob, crashed
 
 _NODE_CACHE: dict[str, Any] = {}
 
@@ -45,7 +52,6 @@ def make_bundle(spec: ExerciseSpec) -> bytes:
 def _node_grader(bundle: bytes, exercise_id: str, device: str, answers: dict, catalog: list,
                  exercise_fp: str, container: Any = None):
     """The Grader of this node (worker process) for this exercise version, built once."""
-    from .engine import Catalog, Grader, Reference, default_sandbox
     key = f"{exercise_fp} {container}"
     if key not in _NODE_CACHE:
         root = process_tempdir("ray-bundle")
@@ -62,7 +68,6 @@ def grade_task(bundle: bytes, exercise_id: str, device: str, answers: dict, cata
                exercise_fp: str, student: str, notebook: bytes | None, name: str | None,
                problem: str | None, container: Any = None) -> dict:
     """Body of the Ray task: grade one submission, return plain data."""
-    from .engine import Submission
     if device == "cuda":  # the GPU(s) Ray gave this task: its slots; the task's own torch stays off them
         import ray
         keep_grader_off_gpus([str(g) for g in ray.get_gpu_ids()])
@@ -75,19 +80,31 @@ def grade_task(bundle: bytes, exercise_id: str, device: str, answers: dict, cata
             path = Path(tmp) / (name or f"{student}.ipynb")
             path.write_bytes(notebook)
         graded = grader.grade(Submission(student, path, problem))
-    return {"result": graded.result, "executed": graded.executed, "html": graded.html}
+    return {"result": graded.result.to_gradescope(), "executed": graded.executed, "html": graded.html}
 
 
-def run(spec: ExerciseSpec, todo: Iterable, *, device: str, answers: dict, catalog: list,
-        exercise_fp: str, address: str | None, workers: int,
-        finish: Callable[[str, Any], None], crashed: Callable[[Any, BaseException], Any],
-        container: Any = None) -> None:
-    try:
-        import ray
-    except ImportError:
-        from .engine import GradingError
-        raise GradingError("--backend ray needs Ray: pip install -e '.[ray]'") from None
-    from .engine import Graded
+class RayBackend:
+    """``--backend ray``: each submission a Ray task (local Ray instance or ``--address``)."""
+
+    def start(self, job: GradeJob, todo: list[Submission]) -> None:
+        try:
+            import ray  # noqa: F401
+        except ImportError:
+            raise GradingError("--backend ray needs Ray: pip install -e '.[ray]'") from None
+
+    def run(self, job: GradeJob, todo: list[Submission], finish: Callable[[Graded], None]) -> None:
+        assert job.reference is not None and job.catalog is not None
+        job.reference.close()  # the answers travel with the tasks
+        run(job, todo, finish)
+
+    def close(self) -> None:
+        pass
+
+
+def run(job: GradeJob, todo: Iterable[Submission], finish: Callable[[Graded], None]) -> None:
+    import ray
+    spec, device, workers, address, container = job.spec, job.device, job.workers, job.address, job.container
+    answers, catalog, exercise_fp = job.reference.answers, job.catalog.tests, job.exercise_fp
     started_here = not ray.is_initialized()
     if started_here:
         if address:
@@ -117,10 +134,11 @@ def run(spec: ExerciseSpec, todo: Iterable, *, device: str, answers: dict, catal
                 sub = pending.pop(ref)
                 try:
                     data = ray.get(ref)
-                    graded = Graded(data["result"], data["executed"], data["html"])
+                    graded = Graded(GradeResult.from_gradescope(data["result"]), data["executed"],
+                                    data["html"])
                 except Exception as exc:  # noqa: BLE001 - a task lost with its node
-                    graded = crashed(sub, exc)
-                finish(sub.student, graded)
+                    graded = crashed(job, sub, exc)
+                finish(graded)
     finally:
         if started_here:
             ray.shutdown()

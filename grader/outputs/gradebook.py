@@ -10,13 +10,13 @@ import csv
 import io
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
 from sqlalchemy import (Float, ForeignKey, Integer, String, Text, UniqueConstraint, create_engine,
                         event, select)
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
-from .util import fmt_points
+from ..results import GradeResult
+from ..util import fmt_points
 
 
 class Base(DeclarativeBase):
@@ -92,14 +92,13 @@ class Gradebook:
                 cur.close()
         Base.metadata.create_all(self.engine)
 
-    def record(self, result: dict[str, Any]) -> None:
-        """Insert or replace one student's result (Gradescope-shaped dict, see results.py)."""
-        extra = result["extra_data"]
+    def record(self, result: GradeResult) -> None:
+        """Insert or replace one student's result; the grade it replaces goes to history."""
         with Session(self.engine) as session, session.begin():
             old = session.scalars(select(SubmissionRow).where(
-                SubmissionRow.exercise == extra["exercise"], SubmissionRow.student == extra["student"])).first()
+                SubmissionRow.exercise == result.exercise, SubmissionRow.student == result.student)).first()
             if old is not None:
-                if (old.fingerprint, old.graded_at) == (extra["fingerprint"], extra.get("graded_at")):
+                if (old.fingerprint, old.graded_at) == (result.fingerprint, result.graded_at):
                     return  # the same grade recorded again (a resumed batch): nothing changes
                 # the grade being replaced stays, as history
                 session.add(HistoryRow(
@@ -108,16 +107,16 @@ class Gradebook:
                 session.delete(old)
                 session.flush()
             row = SubmissionRow(
-                exercise=extra["exercise"], student=extra["student"], status=extra["status"],
-                reason=extra.get("reason"), score=float(result["score"]),
-                max_score=float(extra["max_score"]), seconds=float(result.get("execution_time", 0)),
-                notebook_sha256=extra.get("notebook_sha256"), fingerprint=extra["fingerprint"],
-                graded_at=extra.get("graded_at") or datetime.now(timezone.utc).isoformat())
-            for position, test in enumerate(result["tests"]):
+                exercise=result.exercise, student=result.student, status=str(result.status),
+                reason=result.reason, score=result.score, max_score=result.max_score,
+                seconds=float(result.seconds), notebook_sha256=result.notebook_sha256,
+                fingerprint=result.fingerprint,
+                graded_at=result.graded_at or datetime.now(timezone.utc).isoformat())
+            for position, test in enumerate(result.tests):
                 row.tests.append(TestRow(
-                    exercise=extra["exercise"], student=extra["student"], test_id=test["id"],
-                    name=test["name"], score=float(test["score"]), max_score=float(test["max_score"]),
-                    status=test["status"], message=test.get("output", ""), position=position))
+                    exercise=result.exercise, student=result.student, test_id=test.id,
+                    name=test.name, score=float(test.score), max_score=float(test.max_score),
+                    status=test.status, message=test.message, position=position))
             session.add(row)
 
     def submissions(self, exercise: str) -> list[SubmissionRow]:

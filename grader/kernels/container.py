@@ -36,8 +36,9 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import ContainerError
-from .sandbox import TOP_LEVEL_LINKS, process_tempdir, runtime_paths
+from ..errors import ContainerError
+from ..util import process_tempdir
+from .sandbox import TOP_LEVEL_LINKS, runtime_paths
 
 ENGINES = ("podman", "docker")
 OWNER_LABEL = "grader.owner"

@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .course import Course, ExerciseSpec
-from .data import kernel_files
-from .errors import CourseError
-from .kernel import ExecutionReport, LiveKernel, default_sandbox, limits_for
-from .notebook import (InvalidNotebook, other_exercise, parameterize, public_check_results,
-                       read_notebook, restore_locked_cells)
+from ..course import Course, ExerciseSpec
+from ..data import kernel_files
+from ..errors import CourseError
+from ..kernels.live import LiveKernel
+from ..kernels.spec import default_sandbox, limits_for
+from .execute import ExecutionReport, execute, public_check_results
+from .parameterize import parameterize
+from .sanitize import InvalidNotebook, other_exercise, read_notebook, restore_locked_cells
 
 
 @dataclass
@@ -62,7 +64,7 @@ def exercise_for(course: Course, path: Path, exercise: str | None = None) -> tup
 def shipped_data(spec: ExerciseSpec, notebook: Path) -> dict[str, Path]:
     """The exercise's data files: those shipped next to the notebook (the student bundle puts
     them in ``assignments/data/``), else the grader's own copies."""
-    from .datasets import registry
+    from ..data.datasets import registry
     shipped = {f"data/{registry()[name].filename}": notebook.parent / "data" / registry()[name].filename
                for name in spec.datasets}
     if all(path.is_file() for path in shipped.values()):
@@ -86,7 +88,7 @@ def check_notebook(spec: ExerciseSpec, path: Path, device: str = "cpu") -> Check
                     files=shipped_data(spec, path), label="check",
                     sandbox=default_sandbox(spec, path.resolve())) as kernel:
         kernel.start(nb)
-        execution = kernel.execute(nb)
+        execution = execute(kernel, nb)
         isolation = kernel.isolation
     return CheckReport(public_check_results(nb), execution, sanitized.notes,
                        sandboxed=not kernel.plain, isolation=isolation)

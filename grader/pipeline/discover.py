@@ -8,7 +8,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
-from .errors import SubmissionsError
+from ..errors import SubmissionsError
 
 MAX_MEMBER_BYTES = 512 * 1024 * 1024
 

@@ -1,21 +1,18 @@
 """Variants of a solution: mutants (plausible wrong solutions) and alternative correct
-solutions, read from ``autograde_tests/<exercise>/variants.yaml``; and a demo cohort of
-submissions built from them. Used by `grader demo`, the exercise contract tests and the
-benchmarks."""
+solutions, read from ``autograde_tests/<exercise>/variants.yaml``, and the submissions made from
+them. Used by `grader demo`, the exercise contract tests and the benchmarks."""
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import nbformat
 import yaml
 
-from .course import ExerciseSpec
-from .errors import VariantError
-from .notebook import grade_id, is_solution
+from ..cells import grade_id, is_solution
+from ..course import ExerciseSpec
+from ..errors import VariantError
 
 
 
@@ -97,35 +94,3 @@ def as_submission(assignment: nbformat.NotebookNode, filled: nbformat.NotebookNo
         if is_solution(cell) and grade_id(cell) in answers:
             cell.source = answers[grade_id(cell)]
     return nb
-
-
-def build_demo_cohort(spec: ExerciseSpec, target: Path, mutants: int = 4) -> dict[str, str]:
-    """Write a small cohort of submissions for `grader demo`; returns student -> description."""
-    target.mkdir(parents=True, exist_ok=True)
-    solution = nbformat.read(spec.solution, as_version=4)
-    assignment = nbformat.read(spec.assignment, as_version=4)
-    variants = load_variants(spec)
-    cohort: dict[str, str] = {}
-
-    def put(student: str, nb: nbformat.NotebookNode, what: str) -> None:
-        nbformat.write(nb, target / f"{student}.ipynb")
-        cohort[student] = what
-
-    put("ada", as_submission(assignment, solution), "correct (the reference answers)")
-    for alt in variants.alternatives[:1]:
-        put("grace", as_submission(assignment, apply_alternative(solution, alt)),
-            f"correct, written differently ({alt.name})")
-    names = ["alan", "edsger", "barbara", "donald", "john", "ken"]
-    for name, mutant in zip(names, variants.mutants[:mutants]):
-        put(name, as_submission(assignment, apply_mutant(solution, mutant)),
-            f"partly wrong: {mutant.description or mutant.name}")
-    put("linus", assignment, "handed in the untouched stub notebook")
-    tampered = as_submission(assignment, solution)
-    for cell in tampered.cells:
-        if "parameters" in cell.metadata.get("tags", []):
-            cell.source += "\nFAST = 'tampered'"
-    put("margaret", tampered, "correct, but edited a locked cell (restored by the grader)")
-    (target / "tim.ipynb").write_text(json.dumps({"cells": [{"cell_type": "code"}]})[:-3],
-                                      encoding="utf-8")
-    cohort["tim"] = "broken: the file is not valid JSON"
-    return cohort

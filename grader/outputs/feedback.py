@@ -1,4 +1,5 @@
-"""Per-student feedback HTML: the executed notebook and a table of tests.
+"""Per-student feedback HTML (``feedback/<student>.html``): the executed notebook and a table
+of tests.
 
 The table shows each test's name, points and failure message. It never contains hidden test
 source: messages are assertion texts and exception summaries only (see hidden_tests.py).
@@ -12,7 +13,8 @@ from typing import Any
 
 import nbformat
 
-from .util import fmt_points, write_atomic, write_json_atomic  # noqa: F401 - re-exported
+from ..results import GradeResult
+from ..util import fmt_points
 
 _EXPORTER = None
 
@@ -137,23 +139,22 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def summary_html(result: dict[str, Any]) -> str:
-    extra = result["extra_data"]
+def summary_html(result: GradeResult) -> str:
     rows = []
-    for test in result["tests"]:
-        ok = test["status"] == "passed"
+    for test in result.tests:
+        ok = test.status == "passed"
         rows.append(
             "<tr class='{cls}'><td>{mark}</td><td>{name}</td><td>{score} / {max}</td><td>{msg}</td></tr>"
             .format(cls="pass" if ok else "fail", mark="&#10004;" if ok else "&#10008;",
-                    name=html.escape(test["name"]), score=fmt_points(test["score"]),
-                    max=fmt_points(test["max_score"]), msg=html.escape(test.get("output") or "")))
-    notes = "".join(f"<li>{html.escape(n)}</li>" for n in extra.get("notes", []))
+                    name=html.escape(test.name), score=fmt_points(test.score),
+                    max=fmt_points(test.max_score), msg=html.escape(test.message or "")))
+    notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
     checks = "".join(
         f"<li>{html.escape(str(c['id']))}: {html.escape(c['status'])}"
         f"{(' - ' + html.escape(c['message'])) if c.get('message') else ''}</li>"
-        for c in extra.get("public_checks", []))
-    reason = extra.get("reason")
-    failed = next((c for c in extra.get("cells", []) if c.get("status") == "error"), None)
+        for c in result.public_checks)
+    reason = result.reason
+    failed = next((c for c in result.cells if c.get("status") == "error"), None)
     cause = ""
     if failed is not None:
         where = failed.get("cell") or f"cell {failed.get('index')}"
@@ -169,9 +170,9 @@ def summary_html(result: dict[str, Any]) -> str:
 #grader-feedback tr.fail td:first-child {{ color: #cf222e; }}
 #grader-feedback p.cause {{ border-left: 4px solid #cf222e; background: #fff5f5; padding: .5em 1em; }}
 </style>
-<h1>{html.escape(extra['exercise'])}: {html.escape(extra['student'])}</h1>
-<p><b>Score: {fmt_points(result['score'])} / {fmt_points(extra['max_score'])}</b>
- &mdash; status: {html.escape(extra['status'])}{(' &mdash; ' + html.escape(reason)) if reason else ''}</p>
+<h1>{html.escape(result.exercise)}: {html.escape(result.student)}</h1>
+<p><b>Score: {fmt_points(result.score)} / {fmt_points(result.max_score)}</b>
+ &mdash; status: {html.escape(str(result.status))}{(' &mdash; ' + html.escape(reason)) if reason else ''}</p>
 {cause}
 {f'<p>Notes on your submission:</p><ul>{notes}</ul>' if notes else ''}
 <table><tr><th></th><th>Test</th><th>Points</th><th>What went wrong</th></tr>{''.join(rows)}</table>
@@ -191,7 +192,7 @@ CSP = ("default-src 'none'; script-src https://cdnjs.cloudflare.com/ajax/libs/ma
 _CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
 
 
-def feedback_html(executed: nbformat.NotebookNode | None, result: dict[str, Any]) -> str:
+def feedback_html(executed: nbformat.NotebookNode | None, result: GradeResult) -> str:
     summary = summary_html(result)
     if executed is None:
         return (f"<!DOCTYPE html><html><head><meta charset='utf-8'>{_CSP_META}</head>"

@@ -1,9 +1,11 @@
-"""`grader release`: student notebooks from the reference notebooks, with nbgrader's
-preprocessors (ClearSolutions, ClearHiddenTests, ClearOutput, LockCells, ComputeChecksums,
-CheckCellMetadata), plus the consistency check CI runs and the student bundle."""
+"""`grader release --bundle DIR`: what students get.
+
+Released notebooks with their data, a public course.yaml (no hidden material, no grading
+seed), a README, and the student kit: ``kit/``, an installable package (``pip install ./kit``)
+that provides `grader check` and depends only on what it and the notebooks need.
+"""
 from __future__ import annotations
 
-import copy
 import json
 import re
 import shutil
@@ -12,135 +14,10 @@ from pathlib import Path
 import nbformat
 import yaml
 
-from . import __version__
-from .course import COURSE_FILE, Course, ExerciseSpec
-from .errors import ReleaseError
-from .util import write_atomic
-
-BEGIN_SOLUTION = "### BEGIN SOLUTION"
-END_SOLUTION = "### END SOLUTION"
-BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
-
-
-
-
-def _preprocessors():
-    from nbgrader.preprocessors import (CheckCellMetadata, ClearHiddenTests, ClearOutput,
-                                        ClearSolutions, ComputeChecksums, LockCells)
-    return [ClearSolutions(), ClearHiddenTests(), ClearOutput(), LockCells(), ComputeChecksums(),
-            CheckCellMetadata()]
-
-
-def student_version(solution: nbformat.NotebookNode, exercise_id: str) -> nbformat.NotebookNode:
-    """The student notebook: solution regions become stubs (signatures and docstrings kept),
-    hidden tests removed, outputs cleared, non-answer cells locked, checksums set."""
-    nb = copy.deepcopy(solution)
-    resources: dict = {}
-    for pre in _preprocessors():
-        try:
-            nb, resources = pre.preprocess(nb, resources)
-        except Exception as exc:  # noqa: BLE001 - nbgrader raises plain RuntimeError/ValueError
-            raise ReleaseError(f"{exercise_id}: {type(pre).__name__}: {exc}") from None
-    for cell in nb.cells:
-        cell.metadata.pop("execution", None)
-        if cell.cell_type == "code":
-            cell.execution_count = None
-    nb.metadata.pop("papermill", None)
-    nb.metadata.pop("widgets", None)
-    nb.metadata["grader"] = {"exercise": exercise_id}
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return nb
-
-
-def render(nb: nbformat.NotebookNode) -> str:
-    return nbformat.writes(nb) + "\n"
-
-
-def expected_assignment(spec: ExerciseSpec) -> str:
-    solution = nbformat.read(spec.solution, as_version=4)
-    _check_solution(spec, solution)
-    return render(student_version(solution, spec.id))
-
-
-def _check_solution(spec: ExerciseSpec, nb: nbformat.NotebookNode) -> None:
-    params = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
-    if len(params) != 1:
-        raise ReleaseError(f"{spec.solution.name}: needs exactly one cell tagged 'parameters' "
-                           f"(found {len(params)})")
-    ids = [c.metadata.get("nbgrader", {}).get("grade_id") for c in nb.cells]
-    missing = [i for i, g in enumerate(ids) if not g]
-    if missing:
-        raise ReleaseError(f"{spec.solution.name}: cell {missing[0]} has no nbgrader grade_id "
-                           "(every cell needs one)")
-    dupes = {g for g in ids if ids.count(g) > 1}
-    if dupes:
-        raise ReleaseError(f"{spec.solution.name}: duplicate grade_id {sorted(dupes)[0]!r}")
-    if not any(BEGIN_SOLUTION in c.source for c in nb.cells):
-        raise ReleaseError(f"{spec.solution.name}: no '{BEGIN_SOLUTION}' region; nothing for students to do")
-
-
-def release(spec: ExerciseSpec) -> bool:
-    """Write assignments/<id>.ipynb; True when it changed."""
-    text = expected_assignment(spec)
-    if spec.assignment.is_file() and spec.assignment.read_text(encoding="utf-8") == text:
-        return False
-    write_atomic(spec.assignment, text)
-    return True
-
-
-def _solution_lines(nb: nbformat.NotebookNode) -> tuple[set[str], set[str]]:
-    """(lines inside solution regions, lines everywhere else) of a solution notebook."""
-    inside, outside = set(), set()
-    for cell in nb.cells:
-        in_region = False
-        for line in cell.source.splitlines():
-            stripped = line.strip()
-            if BEGIN_SOLUTION in stripped:
-                in_region = True
-                continue
-            if END_SOLUTION in stripped:
-                in_region = False
-                continue
-            (inside if in_region else outside).add(stripped)
-    return inside, outside
-
-
-def _meaningful(line: str, minimum: int) -> bool:
-    return len(line) >= minimum and not line.startswith("#") and not re.fullmatch(r"[\W_]+", line)
-
-
-def check_release(spec: ExerciseSpec) -> list[str]:
-    """Problems that make assignments/<id>.ipynb unfit to hand out (empty list: all good)."""
-    problems: list[str] = []
-    rel = spec.assignment.relative_to(spec.course.root)
-    if not spec.assignment.is_file():
-        return [f"{rel} is missing (run `grader release {spec.id}`)"]
-    text = spec.assignment.read_text(encoding="utf-8")
-    try:
-        if text != expected_assignment(spec):
-            problems.append(f"{rel} is out of date with solutions/ (run `grader release {spec.id}`)")
-    except ReleaseError as exc:
-        problems.append(str(exc))
-    released = nbformat.reads(text, as_version=4)
-    released_lines = {line.strip() for c in released.cells for line in c.source.splitlines()}
-    for marker in (BEGIN_SOLUTION, END_SOLUTION, BEGIN_HIDDEN):
-        if marker in text:
-            problems.append(f"{rel} contains the marker '{marker}'")
-    solution = nbformat.read(spec.solution, as_version=4)
-    inside, outside = _solution_lines(solution)
-    leaked = sorted(line for line in inside - outside
-                    if _meaningful(line, 12) and line in released_lines)
-    if leaked:
-        problems.append(f"{rel} contains solution text, e.g. {leaked[0]!r}")
-    hidden: set[str] = set()
-    for path in sorted(spec.tests_dir.rglob("*.py")) if spec.tests_dir.is_dir() else []:
-        hidden.update(line.strip() for line in path.read_text(encoding="utf-8").splitlines())
-    public = outside | inside
-    leaked_tests = sorted(line for line in hidden - public
-                          if _meaningful(line, 25) and line in released_lines)
-    if leaked_tests:
-        problems.append(f"{rel} contains hidden-test text, e.g. {leaked_tests[0]!r}")
-    return problems
+from .. import __version__
+from ..course import COURSE_FILE, Course, ExerciseSpec
+from ..errors import ReleaseError
+from .release import check_release
 
 
 BUNDLE_MARKER = ".grader-bundle"   # a folder carrying it was written by `grader release --bundle`
@@ -185,7 +62,7 @@ def _requirements() -> dict[str, str]:
         found = [r.split(";")[0].strip() for r in requires("dl-course-grader") or [] if "extra ==" not in r]
     except PackageNotFoundError:
         import tomllib
-        pyproject = Path(__file__).resolve().parents[1] / "pyproject.toml"
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
         found = list(tomllib.loads(pyproject.read_text())["project"]["dependencies"])
     return {re.split(r"[<>=!~ \[]", r, maxsplit=1)[0].lower().replace("_", "-"): r for r in found}
 
@@ -194,7 +71,7 @@ def kit_requirements(specs: list[ExerciseSpec]) -> list[str]:
     """What the student kit installs: `grader check`'s own needs and the libraries the released
     notebooks import, pinned as the grader pins them; nothing of the gradebook, Ray, nbgrader,
     nbconvert or pytest."""
-    from .notebook import preload_modules
+    from ..cells import preload_modules
     pinned = _requirements()
     wanted = [name.replace("_", "-") for name in KIT_REQUIRES]
     for spec in specs:
@@ -242,7 +119,7 @@ def bundle(course: Course, target: Path, specs: list[ExerciseSpec]) -> Path:
             path.unlink()
     (target / "assignments").mkdir()
     (target / "solutions").mkdir()  # empty: kept so the course loads; never holds solutions
-    from .data import kernel_files
+    from ..data import kernel_files
     for spec in specs:
         shutil.copy2(spec.assignment, target / "assignments" / spec.assignment.name)
         # the data the notebooks read from DATA_DIR ("data", next to the notebooks)
@@ -255,7 +132,7 @@ def bundle(course: Course, target: Path, specs: list[ExerciseSpec]) -> Path:
               "exercises": [s.raw.model_dump(exclude_none=True, exclude={"seed"}) for s in specs]}
     (target / COURSE_FILE).write_text(yaml.safe_dump(public, sort_keys=False), encoding="utf-8")
     kit = target / "kit"
-    shutil.copytree(Path(__file__).parent, kit / "grader",
+    shutil.copytree(Path(__file__).resolve().parents[1], kit / "grader",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     (kit / "pyproject.toml").write_text(_kit_pyproject(course, kit_requirements(specs)), encoding="utf-8")
     example = specs[0].id if specs else "week01_example"
@@ -286,5 +163,5 @@ grader = "grader.cli:main"
 include = ["grader*"]
 
 [tool.setuptools.package-data]
-grader = ["templates/*/*"]
+grader = ["outputs/templates/*/*"]
 """

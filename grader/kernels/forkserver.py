@@ -5,7 +5,7 @@ matplotlib (most of the course) another one to two seconds; on a two-core machin
 largest single cost of grading a submission. The fork server is a process that imports
 ipykernel, IPython and the libraries the reference solution uses (nothing of any student, no
 test, no reference code or answer) and then only forks. Each child puts itself in the sandbox
-exactly as ``grader._launch`` does for a freshly started kernel (limits, namespaces, hidden
+exactly as ``grader.kernels._launch`` does for a freshly started kernel (limits, namespaces, hidden
 paths, unprivileged uid, parent-death signal) and becomes the IPython kernel.
 
 jupyter_client still starts and talks to every kernel the usual way: the kernelspec's command is
@@ -38,7 +38,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from .sandbox import private_dir
+from ..util import private_dir
 
 STUB = Path(__file__).with_name("_forkstub.py")
 # imported by every kernel at start-up: loaded once in the server
@@ -69,7 +69,7 @@ class ForkServer:
                 "MPLCONFIGDIR": self.dir / ".matplotlib"}
         env = dict(env, **{k: str(v) for k, v in home.items() if k in env})
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "grader.forkserver", str(self.path), str(os.getpid()),
+            [sys.executable, "-m", "grader.kernels.forkserver", str(self.path), str(os.getpid()),
              json.dumps(sandbox_opts), *preload],
             cwd=self.dir, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=self._log, start_new_session=True)
@@ -186,8 +186,8 @@ def _recv_request(conn: socket.socket) -> tuple[dict, list[int]]:
 def _checked_argv(request: dict, sandbox_opts: list[str]) -> list[str]:
     """The launcher argv for this child: the server's fixed sandbox options plus what a request
     may choose. Raises ValueError for anything else."""
-    from grader._launch import parse
-    from grader.sandbox import UID_BASE, UID_COUNT
+    from grader.kernels._launch import parse
+    from grader.kernels.sandbox import UID_BASE, UID_COUNT
     argv = request["argv"]
     single, multi, flags, kernel_args = parse(argv)
     if flags or set(single) - _REQUEST_SINGLE or any(multi[k] for k in multi if k not in _REQUEST_MULTI):
@@ -218,7 +218,7 @@ def _child(request: dict, fds: list[int], argv: list[str], server_fds: list[int]
     try:
         # first of all: die with the server (a fork clears the parent-death signal), and not
         # become a kernel if the server is already gone
-        from grader._launch import PR_SET_PDEATHSIG, _c
+        from grader.kernels._launch import PR_SET_PDEATHSIG, _c
         _c().prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
         if os.getppid() != server_pid:
             os._exit(1)
@@ -239,7 +239,7 @@ def _child(request: dict, fds: list[int], argv: list[str], server_fds: list[int]
         os.environ.update({str(k): str(v) for k, v in request["env"].items()})
         tempfile.tempdir = None
         sys.path[:] = [request["cwd"] if p in ("", server_cwd) else p for p in sys.path]
-        from grader._launch import apply_sandbox, parse
+        from grader.kernels._launch import apply_sandbox, parse
         single, multi, flags, kernel_args = parse(argv)
         apply_sandbox(single, multi, flags, forked=True)
         sys.argv = ["ipykernel_launcher", *kernel_args]
@@ -265,7 +265,7 @@ def _child(request: dict, fds: list[int], argv: list[str], server_fds: list[int]
 def serve(path: str, parent: int, sandbox_opts: list[str], preload: list[str]) -> None:
     import gc
     import importlib
-    from grader._launch import PR_SET_PDEATHSIG, _c
+    from grader.kernels._launch import PR_SET_PDEATHSIG, _c
     _c().prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
     if os.getppid() != parent:
         return
@@ -373,12 +373,12 @@ def _kill(pid: int) -> None:
 
 
 def main(argv: list[str]) -> None:
-    from grader._launch import aslr_off
+    from grader.kernels._launch import aslr_off
     if argv[0] != "--aslr-off":
         # the children inherit this process's address layout: fix it by exec'ing once with
         # randomisation off
         if aslr_off():
-            os.execv(sys.executable, [sys.executable, "-m", "grader.forkserver", "--aslr-off", *argv])
+            os.execv(sys.executable, [sys.executable, "-m", "grader.kernels.forkserver", "--aslr-off", *argv])
     else:
         argv = argv[1:]
     path, parent, opts, *preload = argv

@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import Any, Iterator
 
+from ..errors import OperatorError
+
 _LOCK_DIR = Path("/tmp/grader-gpus")
 DEV = Path("/dev")
 
@@ -100,7 +102,7 @@ class GpuSlot:
                  timeout: float | None = None, per_gpu: int = 1, prefer: str | None = None):
         devices = visible_gpus() if devices is None else devices
         if not devices:
-            raise RuntimeError("--device cuda was asked for, but no GPU is visible "
+            raise OperatorError("--device cuda was asked for, but no GPU is visible "
                                "(set GRADER_GPUS or CUDA_VISIBLE_DEVICES, or use --device cpu)")
         import fcntl  # (not on Windows, where no grading happens)
         _LOCK_DIR.mkdir(mode=0o700, exist_ok=True)

@@ -1,194 +1,41 @@
-"""Sandboxed Jupyter kernels: start one, execute a notebook in it, keep it alive for probes.
+"""Sandboxed Jupyter kernels: start one, run a notebook's cells in it, keep it alive for probes.
 
-A notebook is executed with nbclient in a real IPython kernel that jupyter_client starts from
-a kernelspec the grader writes (``grader._launch`` applies the resource limits and then
-becomes ``ipykernel_launcher``). The kernel runs in a fresh temporary working directory with a
-scrubbed environment and its own session (process group), which is killed when the kernel is
-closed so nothing it started survives.
+jupyter_client starts the kernel from a kernelspec the grader writes (:mod:`.spec`), with the
+command of a launcher (:mod:`.launchers`: the fork server, a fresh process, a container); the
+launcher applies the sandbox and becomes ``ipykernel``. The kernel runs in a private folder with
+a scrubbed environment and its own session (process group, and a uid of its own as root), which
+is killed when the kernel is closed so nothing it started survives. Probes (:mod:`.probe`) ask
+it questions and get plain data back.
 """
 from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
-import re
 import shutil
 import signal
 import sys
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import nbformat
 from jupyter_client import AsyncKernelManager
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
-from nbclient.exceptions import DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from queue import Empty
 
-from . import forkserver
 from . import sandbox as sandboxing
-from .gpus import device_nodes
-from .probe import (MIME, STABLE_ORDER, KernelDied, ProbeError, ProbeTimeout, decode_reply,
-                    hashed_in, helper_code, probe_call)
-from .sandbox import Sandbox, UidLease, is_root, kill_uid, private_dir, runtime_paths
+from ..util import private_dir
+from .launchers import KernelSetup, launch_for
+from .probe import (MIME, KernelDied, ProbeError, ProbeTimeout, decode_reply, hashed_in,
+                    helper_code, probe_call)
+from .sandbox import Sandbox, UidLease, is_root, kill_uid
+from .spec import KERNEL_NAME, NOT_ISOLATED, KernelLimits, sandbox_env, write_kernelspec
 
-if TYPE_CHECKING:
-    from .container import Container
-    from .course import ExerciseSpec
-
-KERNEL_NAME = "grader-sandbox"
-NOT_ISOLATED = "the host's (not isolated)"
-# Variables a kernel may inherit from the grader; everything else is dropped.
-_ENV_KEEP = ("PATH", "LANG", "LC_ALL", "TZ", "OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE",
-             "CUDA_HOME", "LD_LIBRARY_PATH", "SYSTEMROOT")
-
-
-@dataclass
-class KernelLimits:
-    memory: int | None = 4 * 1024**3
-    file_size: int | None = 512 * 1024**2
-    cell_timeout: float = 60.0
-    notebook_budget: float = 600.0
-    probe_timeout: float = 30.0
-    tests_budget: float = 600.0  # all probes of one submission together
-    output_limit: int = 1024**2
-    startup_timeout: float = 60.0
-    threads: int = 1
-
-
-def _limit_options(limits: KernelLimits, sandbox: Sandbox | None) -> list[str]:
-    """The launcher's resource limits (rlimits)."""
-    argv: list[str] = []
-    if limits.memory:
-        argv += ["--memory", str(int(limits.memory))]
-    if limits.file_size:
-        argv += ["--fsize", str(int(limits.file_size))]
-    if sandbox is not None and sandbox.user and is_root() and sandbox.processes:
-        argv += ["--nproc", str(int(sandbox.processes))]
-    return argv
-
-
-def sandbox_options(limits: KernelLimits, sandbox: Sandbox | None, gpu: str | None = None) -> list[str]:
-    """The launcher options that are the same for every kernel of one sandbox (and GPU: only a
-    kernel with a GPU sees the NVIDIA device nodes)."""
-    argv = _limit_options(limits, sandbox)
-    if sandbox is not None:
-        if sandbox.network:
-            argv += ["--netns"]
-        if sandbox.view:
-            argv += ["--view"]
-            for path in runtime_paths():
-                argv += ["--ro", path]
-            for path in device_nodes() if gpu is not None else []:
-                argv += ["--dev", path]
-        for path in sandbox.hidden_paths():
-            argv += ["--hide", path]
-    return argv
-
-
-def limits_for(spec: "ExerciseSpec") -> KernelLimits:
-    """The kernel limits an exercise asks for in course.yaml."""
-    return KernelLimits(memory=spec.memory, cell_timeout=spec.cell_timeout,
-                        notebook_budget=spec.notebook_budget, probe_timeout=spec.test_timeout,
-                        tests_budget=spec.notebook_budget,
-                        output_limit=spec.output_limit)
-
-
-def default_sandbox(spec: "ExerciseSpec", *extra_hidden: Path, container: "Container | None" = None) -> Sandbox:
-    """Every isolation measure on; hide the course repository (solutions, hidden tests, git
-    history, outputs) and whatever else the caller names. ``container``: also run each kernel
-    in a podman/docker container."""
-    hide = [spec.course.root, *extra_hidden]
-    checkout = Path(__file__).resolve().parents[1]  # the grader's own source checkout, if any
-    if (checkout / ".git").exists() or (checkout / "course.yaml").exists():
-        hide.append(checkout)
-    return Sandbox(processes=spec.processes, hide=hide, container=container)
-
-
-# Run in every kernel as it starts (IPKernelApp.exec_lines, in a namespace of its own, so the
-# notebook sees no new name). At the end of each execution ipykernel flushes stdout and stderr
-# by handing a flush to its IOPub thread and waiting for it, even with nothing to send; that
-# handshake cost ~1 ms per cell and per probe. With nothing buffered there is nothing to wait
-# for: whatever was sent before is already queued ahead of the idle status on the same thread,
-# so outputs keep their order. (ipykernel 6.29-7.x keep pending text in ``OutStream._buffers``;
-# without that attribute nothing is changed.)
-KERNEL_TWEAKS = '''
-import ipykernel.iostream as m
-if isinstance(getattr(m.OutStream, "_rotate_buffers", None), type(lambda: 0)):
-    flush = m.OutStream.flush
-    def quick_flush(self):
-        if getattr(self, "_buffers", True) or getattr(self, "echo", None) is not None:
-            return flush(self)
-    m.OutStream.flush = quick_flush
-'''
-
-
-def _write_kernelspec(root: Path, command: list[str], uid: int | None, report: Path | None,
-                      connection: Path, preload: list[str] | None = None) -> Path:
-    """``command``: how to start a sandboxed kernel (the launcher with its sandbox options, or
-    the fork server's stub); this adds what is particular to this kernel. ``report`` None: the
-    command is ipykernel itself (no sandbox on this platform)."""
-    argv = list(command)
-    if report is not None:
-        argv += ["--report", str(report), "--home", str(report.parent)]
-        if uid is not None:
-            argv += ["--uid", str(uid), "--gid", str(uid), "--chown", str(connection)]
-        argv.append("--")
-    argv += ["-f", "{connection_file}", "--HistoryManager.enabled=False",
-             # ipykernel sleeps 0.5 ms (1-2 ms in practice) before every execute_reply "to let
-             # output flush"; clients that wait for the idle status (nbclient, probes) need no
-             # such pause
-             "--IPythonKernel._execute_sleep=0",
-             f"--IPKernelApp.exec_lines=exec({KERNEL_TWEAKS!r}, {{}})",
-             f"--IPKernelApp.exec_lines=exec({STABLE_ORDER!r}, {{}})"]
-    for module in preload or []:
-        # imported while the kernel boots (before any notebook code), bound to no name: the
-        # notebook still has to import what it uses; it only finds it already loaded
-        argv.append(f"--IPKernelApp.exec_lines=__import__({module!r}) and None")
-    spec_dir = root / "kernels" / KERNEL_NAME
-    spec_dir.mkdir(parents=True, exist_ok=True)
-    (spec_dir / "kernel.json").write_text(json.dumps(
-        {"argv": argv, "display_name": "Python 3 (grader sandbox)", "language": "python",
-         "env": {}}))
-    return root / "kernels"
-
-
-def sandbox_env(workdir: Path, *, threads: int = 1, device: str = "cpu", gpu: str | None = None,
-                extra: dict[str, str] | None = None) -> dict[str, str]:
-    env = {k: os.environ[k] for k in _ENV_KEEP if k in os.environ}
-    env.update({
-        "HOME": str(workdir),
-        # the pool uids have no passwd entry: without these getpass.getuser() raises KeyError
-        # (torch's compile/triton caches ask for it; seen on a real GPU)
-        "USER": "student",
-        "LOGNAME": "student",
-        "TMPDIR": str(workdir),
-        "IPYTHONDIR": str(workdir / ".ipython"),
-        "MPLCONFIGDIR": str(workdir / ".matplotlib"),
-        "MPLBACKEND": "Agg",
-        "PYTHONDONTWRITEBYTECODE": "1",
-        "PYTHONHASHSEED": "0",
-        "OMP_NUM_THREADS": str(threads),
-        "MKL_NUM_THREADS": str(threads),
-        "OPENBLAS_NUM_THREADS": str(threads),
-        "NUMEXPR_NUM_THREADS": str(threads),
-        "TOKENIZERS_PARALLELISM": "false",
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-        "JUPYTER_PLATFORM_DIRS": "1",
-    })
-    if device == "cpu":
-        env["CUDA_VISIBLE_DEVICES"] = ""
-    elif gpu is not None:
-        env["CUDA_VISIBLE_DEVICES"] = gpu
-        env["CUDA_DEVICE_ORDER"] = "PCI_BUS_ID"  # CUDA numbers GPUs as nvidia-smi does
-    if extra:
-        env.update(extra)
-    return env
+log = logging.getLogger(__name__)
 
 
 def _without_settle_sleep(method: Any) -> Any:
@@ -261,50 +108,6 @@ class _LimitedClient(NotebookClient):
         return await super()._async_handle_timeout(timeout, cell)
 
 
-def plain_error(evalue: str | None) -> str:
-    """An error message as a student can place it: IPython names a cell's code after a hash
-    ("(3195434712.py, line 1)"), which becomes "(line 1 of the cell)"."""
-    return re.sub(r"\((?:[\w/.-]*/)?\d+\.py, line (\d+)\)", r"(line \1 of the cell)", evalue or "")
-
-
-@dataclass
-class CellReport:
-    index: int
-    status: str  # ok | error | timeout | skipped | died
-    ename: str | None = None
-    evalue: str | None = None
-    label: str | None = None  # "In [n]", as the feedback page shows the cell
-
-
-@dataclass
-class ExecutionReport:
-    status: str = "ok"  # ok | timeout | budget | died | error
-    reason: str | None = None
-    cells: list[CellReport] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def errors(self) -> list[CellReport]:
-        return [c for c in self.cells if c.status != "ok"]
-
-    @property
-    def first_failure(self) -> str | None:
-        """The first cell that raised, one line: ``In [2] raised SyntaxError: invalid syntax``."""
-        failed = next((c for c in self.cells if c.status == "error"), None)
-        if failed is None:
-            return None
-        evalue = plain_error(failed.evalue)
-        detail = f": {evalue}" if evalue else ""
-        return f"{failed.label or f'cell {failed.index}'} raised {failed.ename}{detail}"
-
-
-def fork_server(limits: KernelLimits, sandbox: Sandbox | None,
-                preload: list[str] | None) -> forkserver.ForkServer:
-    """The fork server for kernels with these limits, sandbox and preloaded libraries."""
-    template = sandbox_env(Path("/"), threads=limits.threads, device="cpu")
-    return forkserver.shared(sandbox_options(limits, sandbox), list(preload or []), template)
-
-
 class LiveKernel:
     """A sandboxed kernel that executes one notebook and then answers probes."""
 
@@ -319,9 +122,9 @@ class LiveKernel:
         self.sandbox = sandbox
         if sandbox is not None and sandbox.container is not None:  # before anything is held
             sandbox.container.ready(device if gpu is None else "cuda")
-        self.plain = not sandboxing.supported()  # macOS, Windows: `grader check` only
+        # (no pool uid where there is no sandbox: macOS, Windows)
         self._lease = UidLease() if (sandbox is not None and sandbox.user and is_root()
-                                     and not self.plain) else None
+                                     and sandboxing.supported()) else None
         self.uid = self._lease.uid if self._lease else None
         self._root = private_dir("kernel")
         self.workdir = self._root / "work"
@@ -338,30 +141,14 @@ class LiveKernel:
         self.connection_file = self._root / "connection.json"
         self.env = sandbox_env(self.workdir, threads=limits.threads, device=device, gpu=gpu, extra=env)
         self.container = sandbox.container if sandbox is not None else None
-        self.container_name: str | None = None
-        self.started_by = "a fresh process"
-        if self.plain:
-            command = [sys.executable, "-m", "ipykernel_launcher"]
-            self.started_by = f"a plain process (no sandbox on {sys.platform})"
-        elif self.container is not None:
-            command, self.container_name = self.container.kernel_command(
-                root=self._root, workdir=self.workdir, env=self.env, memory=limits.memory,
-                processes=sandbox.processes, threads=limits.threads,
-                launcher_options=_limit_options(limits, sandbox), uid=self.uid)
-            self.started_by = f"a {self.container.name} container"
-        else:
-            command = [sys.executable, "-m", "grader._launch", *sandbox_options(limits, sandbox, gpu)]
-        if not self.plain and self.container is None and gpu is None and device == "cpu" and forkserver.enabled():
-            # boot from the fork server: ipykernel and the preloaded libraries are imported once
-            try:
-                command = fork_server(limits, sandbox, preload).stub_argv()
-                preload = None  # already imported in the server
-                self.started_by = "the fork server"
-            except forkserver.ForkServerError:
-                pass
-        kernel_dirs = _write_kernelspec(self._root / "spec", command, self.uid,
-                                        None if self.plain else self.report_path,
-                                        self.connection_file, preload)
+        launch = launch_for(KernelSetup(limits, sandbox, device, gpu, self._root, self.workdir,
+                                        self.env, self.uid, list(preload or [])))
+        self.plain = not launch.sandboxed
+        self.started_by = launch.started_by
+        self.container_name = launch.container_name
+        kernel_dirs = write_kernelspec(self._root / "spec", launch.command, self.uid,
+                                       self.report_path if launch.sandboxed else None,
+                                       self.connection_file, None if launch.preloaded else preload)
         if self.uid is not None:
             for path in [self._root, *self._root.rglob("*")]:
                 os.chown(path, self.uid, self.uid)
@@ -551,162 +338,67 @@ class LiveKernel:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
-    # execution -------------------------------------------------------------------------
-    def execute(self, nb: nbformat.NotebookNode) -> ExecutionReport:
-        """Run every code cell; errors do not stop later cells. Outputs stay in ``nb``."""
-        if self.client is None:
+    # execution (the notebook's cells are run by grader.pipeline.execute) -------------------
+    max_restarts = 2
+
+    def begin(self, nb: nbformat.NotebookNode) -> None:
+        """Get ready to run ``nb``'s cells (starting the kernel if needed)."""
+        if self.client is None or self.client.kc is None:
             self.start(nb)
         client = self.client
-        assert client is not None
         client.nb = nb
         client.reset_execution_trackers()
-        report = ExecutionReport()
-        started = time.monotonic()
-        deadline = started + self.limits.notebook_budget
-        cell_timeout = self.limits.cell_timeout
         try:
             info = run_sync(client.async_wait_for_reply)(client.kc.kernel_info())
             nb.metadata["language_info"] = info["content"]["language_info"]
         except Exception:  # noqa: BLE001 - metadata only
             pass
-        restarts = 0
-        last_run: str | None = None  # the label of the last cell that started
-        sent = 0  # cells sent to this kernel: the n-th gets In [n] (probes are not counted)
 
-        def label(cell: Any) -> str:
-            """How the feedback page shows the cell: ``In [n]`` (the kernel's count)."""
-            count = cell.get("execution_count")
-            if count:
-                return f"In [{count}]"
-            return f"the cell after {last_run}" if last_run else "the first code cell"
+    def run_cell(self, cell: Any, index: int, timeout: float, timeout_error: dict[str, Any]) -> bool:
+        """Run one cell of the notebook given to :meth:`begin` (outputs go into the cell);
+        True if it was stopped at ``timeout`` seconds (``timeout_error`` is its error). Raises
+        nbclient's DeadKernelError when the kernel dies."""
+        client = self.client
+        client.timeout = max(1, int(timeout + 0.999))
+        client.error_on_timeout = timeout_error
+        client.timed_out = False
+        client.execute_cell(cell, index)
+        return client.timed_out
 
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != "code":
-                continue
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                report.cells.append(CellReport(index, "skipped"))
-                if report.status == "ok":
-                    report.status = "budget"
-                    report.reason = (f"the notebook used up its time budget of "
-                                     f"{self.limits.notebook_budget:g} s before {label(cell)}")
-                continue
-            limit = min(cell_timeout, remaining)
-            by_budget = limit < cell_timeout
-            client.timeout = max(1, int(limit + 0.999))
-            client.error_on_timeout = {
-                "ename": "CellTimeoutError",
-                "evalue": (f"the notebook used up its time budget of {self.limits.notebook_budget:g} s"
-                           if by_budget else f"cell ran longer than {cell_timeout:g} s"),
-                "traceback": [],
-            }
-            client.timed_out = False
-            sent += 1
-            try:
-                client.execute_cell(cell, index)
-            except DeadKernelError:
-                # whether the kernel said which cell it started before it died is a race: the
-                # page shows the number it was given (the same in every run)
-                cell.execution_count = cell.get("execution_count") or sent
-                report.cells.append(CellReport(index, "died", label=label(cell)))
-                reason = f"the kernel died while running {label(cell)}"
-                if report.status == "ok":
-                    report.status, report.reason = "died", reason
-                cell.outputs.append(nbformat.v4.new_output(
-                    "stream", name="stderr", text=f"[grader: {reason}]\n"))
-                if restarts < self.max_restarts and self._restart(nb, report, deadline):
-                    restarts += 1
-                    sent = 0  # a new kernel counts from 1 (the cells run again are not counted)
-                    cell.outputs.append(nbformat.v4.new_output(
-                        "stream", name="stderr", text="[grader: the kernel was restarted and the "
-                        "earlier cells were run again; later cells continue]\n"))
-                    report.reason = f"{reason}; the kernel was restarted and later cells still ran"
-                    continue
-                self.dead_reason = reason
-                for later in range(index + 1, len(nb.cells)):
-                    if nb.cells[later].cell_type == "code":
-                        report.cells.append(CellReport(later, "skipped"))
-                break
-            except Exception as exc:  # noqa: BLE001 - e.g. a kernel that never replies
-                report.cells.append(CellReport(index, "error", type(exc).__name__, str(exc)[:300],
-                                               label(cell)))
-                continue
-            finally:
-                if cell.get("execution_count"):
-                    last_run = f"In [{cell.execution_count}]"
-            error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
-            if client.timed_out:
-                error = client.error_on_timeout
-                cell.outputs.append(nbformat.v4.new_output(
-                    "stream", name="stderr", text=f"[grader: this cell was stopped: {error['evalue']}]\n"))
-            if error is None:
-                report.cells.append(CellReport(index, "ok", label=label(cell)))
-                continue
-            ename, evalue = error.get("ename"), str(error.get("evalue", ""))[:300]
-            if ename == "CellTimeoutError":
-                report.cells.append(CellReport(index, "timeout", ename, evalue, label(cell)))
-                if report.status == "ok":
-                    report.status = "budget" if by_budget else "timeout"
-                    report.reason = (f"{label(cell)} was stopped: {evalue}")
-                if not self._settle_after_interrupt():
-                    # the code ignored the interrupt (e.g. it blocks SIGINT): start afresh
-                    if restarts < self.max_restarts and self._restart(nb, report, deadline):
-                        restarts += 1
-                        sent = 0
-                        report.reason += "; it ignored the interrupt, so the kernel was restarted"
-                    else:
-                        self.dead_reason = (f"{label(cell)} did not stop when interrupted; "
-                                            "the kernel was shut down")
-                        report.reason = self.dead_reason
-                        self._kill_group()
-                        if self.uid is not None:
-                            kill_uid(self.uid)
-                        for later in range(index + 1, len(nb.cells)):
-                            if nb.cells[later].cell_type == "code":
-                                report.cells.append(CellReport(later, "skipped"))
-                        break
-            else:
-                report.cells.append(CellReport(index, "error", ename, evalue, label(cell)))
-                if ename == "MemoryError" and report.status == "ok":
-                    limit_text = _human(self.limits.memory) if self.limits.memory else "the limit"
-                    report.status = "memory"
-                    report.reason = f"{label(cell)} ran out of memory (limit {limit_text})"
-        report.seconds = time.monotonic() - started
-        return report
-
-    max_restarts = 2
-
-    def _restart(self, nb: nbformat.NotebookNode, report: ExecutionReport, deadline: float) -> bool:
-        """Start a fresh kernel after one died, and re-run the cells that had run fine, so
-        the cells after the fatal one are still graded."""
+    def restart(self, replay: list[str], deadline: float) -> bool:
+        """Start a fresh kernel after one died, and run ``replay`` (the cells that had run
+        fine) again, so the cells after the fatal one are still graded."""
         try:
-            self._kill_group()
-            if self.uid is not None:
-                kill_uid(self.uid)
+            self.kill()
             if self.container_name is not None:
                 self.container.remove(self.container_name)  # the new one gets the same name
             run_sync(self.km.restart_kernel)(now=True)
             self._helper = False
             run_sync(self.client.kc.wait_for_ready)(timeout=self.limits.startup_timeout)
             self.isolation = self._isolation()  # the new kernel's pid (and measures)
-            for done in report.cells:
-                if done.status != "ok":
-                    continue
+            for source in replay:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                self._execute_raw(nb.cells[done.index].source, timeout=min(remaining, self.limits.cell_timeout))
+                self._execute_raw(source, timeout=min(remaining, self.limits.cell_timeout))
             return True
         except Exception:  # noqa: BLE001 - then the notebook simply stops here
+            log.info("kernel %s: restart failed", self.label, exc_info=True)
             return False
 
-    def _settle_after_interrupt(self) -> bool:
+    def settle(self) -> bool:
         """After an interrupt, wait briefly until the kernel answers again."""
         try:
             self._execute_raw("None", timeout=5)
             return True
         except ProbeError:
             return False
+
+    def kill(self) -> None:
+        """Kill the kernel and everything it started (the whole uid where it has one)."""
+        self._kill_group()
+        if self.uid is not None:
+            kill_uid(self.uid)
 
     # probes ----------------------------------------------------------------------------
     def _execute_raw(self, code: str, timeout: float) -> list[str]:
@@ -774,12 +466,10 @@ class LiveKernel:
         try:
             replies = self._probe(src, min(timeout, left))
         except ProbeTimeout:
-            if not self._settle_after_interrupt():
+            if not self.settle():
                 self.dead_reason = ("your code did not stop when interrupted while answering a "
                                     "test; the kernel was shut down")
-                self._kill_group()
-                if self.uid is not None:
-                    kill_uid(self.uid)
+                self.kill()
             raise ProbeTimeout(timeout) if timeout <= left else \
                 ProbeTimeout(timeout, budget=self.limits.tests_budget) from None
         finally:
@@ -790,13 +480,3 @@ class LiveKernel:
             raise ProbeError("the kernel gave no answer (was the probe interrupted?)")
         self.hashed += hashed_in(replies[-1])
         return decode_reply(replies[-1])
-
-
-def _human(n: int | float | None) -> str:
-    if not n:
-        return "none"
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
-        if n < 1024 or unit == "TiB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.3g} {unit}"
-        n /= 1024
-    return str(n)

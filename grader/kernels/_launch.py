@@ -2,7 +2,7 @@
 
 Started by jupyter_client through the kernelspec that :mod:`grader.kernel` writes::
 
-    python -m grader._launch [options] -- <ipykernel args>
+    python -m grader.kernels._launch [options] -- <ipykernel args>
 
 (the options are listed in ``OPTIONS`` below). Standard library only: a container runs this
 file on its own, and the fork server calls :func:`apply_sandbox` in each forked kernel.

@@ -11,9 +11,9 @@ import os
 import shutil
 from pathlib import Path
 
+from ..errors import DataError
+from ..util import sha256_file
 from .datasets import Dataset, registry
-from .errors import DataError
-from .notebook import sha256_file
 
 CHOICES = ("offline", "real")
 

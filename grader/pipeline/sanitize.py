@@ -1,45 +1,27 @@
-"""Reading, sanitising and parameterising notebooks (DESIGN.md section 4, first two steps)."""
+"""Stage 1 of the pipeline: read a submission and rebuild it from the release (DESIGN.md §4).
+
+A file that is not a notebook, a notebook of another exercise or one without cells becomes an
+``invalid`` result with a plain reason. Otherwise the notebook to run is the release's cells in
+the release's order, with each answer cell taken from the submission (matched by nbgrader
+``grade_id``); locked cells always come from the release, and every change is noted.
+"""
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
-from papermill.parameterize import parameterize_notebook
+
+from ..cells import grade_id, is_solution
 
 MAX_NOTEBOOK_BYTES = 50 * 1024 * 1024
 
 
 class InvalidNotebook(Exception):
     """The file cannot be graded as a notebook; ``str()`` is a one-line reason for students."""
-
-
-def nbgrader_meta(cell: Any) -> dict[str, Any]:
-    return cell.get("metadata", {}).get("nbgrader", {}) or {}
-
-
-def grade_id(cell: Any) -> str | None:
-    return nbgrader_meta(cell).get("grade_id")
-
-
-def is_solution(cell: Any) -> bool:
-    return bool(nbgrader_meta(cell).get("solution"))
-
-
-def is_locked(cell: Any) -> bool:
-    meta = nbgrader_meta(cell)
-    if meta.get("solution"):
-        return False
-    return bool(meta.get("locked") or meta.get("grade"))
-
-
-def is_public_check(cell: Any) -> bool:
-    meta = nbgrader_meta(cell)
-    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
 
 
 def read_notebook(path: Path, max_bytes: int = MAX_NOTEBOOK_BYTES) -> nbformat.NotebookNode:
@@ -167,73 +149,3 @@ def _fresh(cell: Any) -> Any:
     return new
 
 
-def parameterize(nb: nbformat.NotebookNode, parameters: dict[str, Any]) -> nbformat.NotebookNode:
-    """papermill's parameter injection: a cell tagged ``injected-parameters`` after the cell
-    tagged ``parameters``."""
-    nb.metadata.setdefault("kernelspec", {"name": "python3", "display_name": "Python 3",
-                                          "language": "python"})
-    nb.metadata["kernelspec"]["language"] = "python"
-    # what papermill.load_notebook_node does before parameterizing
-    nb.metadata.setdefault("papermill", {})
-    for cell in nb.cells:
-        cell.metadata.setdefault("tags", [])
-    return parameterize_notebook(nb, parameters, kernel_name="python3", language="python")
-
-
-def public_check_results(nb: nbformat.NotebookNode) -> list[dict[str, Any]]:
-    """Pass/fail of every public check cell in an executed notebook."""
-    results = []
-    for cell in nb.cells:
-        if not is_public_check(cell):
-            continue
-        error = next((o for o in cell.get("outputs", []) if o.get("output_type") == "error"), None)
-        ran = cell.get("execution_count") is not None or bool(cell.get("outputs"))
-        if error is not None:
-            results.append({"id": grade_id(cell), "status": "failed",
-                            "message": f"{error.get('ename')}: {error.get('evalue')}"[:300]})
-        elif not ran:
-            results.append({"id": grade_id(cell), "status": "not run", "message": "the cell did not run"})
-        else:
-            results.append({"id": grade_id(cell), "status": "passed", "message": ""})
-    return results
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-HEAVY_MODULES = ("torch", "torchvision", "numpy", "matplotlib", "matplotlib.pyplot", "scipy",
-                 "sklearn", "skimage", "transformers", "pandas", "PIL")
-
-
-def preload_modules(notebook: nbformat.NotebookNode) -> list[str]:
-    """Heavy libraries the reference notebook imports: warm kernels load them while booting."""
-    return _heavy_imports(cell.source for cell in notebook.cells if cell.cell_type == "code")
-
-
-def test_imports(tests_dir: Path) -> list[str]:
-    """Heavy libraries the hidden tests import (a worker loads them before its first test)."""
-    return _heavy_imports(p.read_text(encoding="utf-8", errors="replace")
-                          for p in sorted(tests_dir.rglob("*.py")) if "__pycache__" not in p.parts)
-
-
-def _heavy_imports(sources: Any) -> list[str]:
-    import ast
-    found: list[str] = []
-    for source in sources:
-        try:
-            tree = ast.parse(source)
-        except SyntaxError:
-            continue
-        for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
-            for name in names:
-                for candidate in (name, name.split(".")[0]):
-                    if candidate in HEAVY_MODULES and candidate not in found:
-                        found.append(candidate)
-    return found

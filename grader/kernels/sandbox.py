@@ -23,11 +23,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..errors import OperatorError
+from ..util import POOL_UIDS
+
 if TYPE_CHECKING:
     from .container import Container
 
-UID_BASE = 61000
-UID_COUNT = 1000
+UID_BASE, UID_COUNT = POOL_UIDS.start, len(POOL_UIDS)
 _LOCK_DIR = Path("/tmp/grader-uids")
 # of /etc, what the runtime reads (the dynamic loader's cache, name-service and time-zone
 # settings, the targets of /usr/bin/* alternatives, fonts); passwd and group are written for
@@ -102,54 +104,12 @@ class UidLease:
             self.uid, self._handle = uid, handle
             kill_uid(uid)  # nothing left over from an earlier holder that crashed
             return
-        raise RuntimeError("no free sandbox uid (more than 1000 kernels at once?)")
+        raise OperatorError("no free sandbox uid (more than 1000 kernels at once?)")
 
     def release(self) -> None:
         if getattr(self, "_handle", None) is not None:
             self._handle.close()
             self._handle = None
-
-
-_SWEPT_KINDS: set[str] = set()
-
-
-def sweep_leftovers(kind: str) -> None:
-    """Remove ``/tmp/grader-<kind>-<pid>-*`` folders whose process is gone (killed before it
-    could clean up); once per kind and process."""
-    import re
-    import shutil
-    import tempfile
-    if kind in _SWEPT_KINDS:
-        return
-    _SWEPT_KINDS.add(kind)
-    owners = {os.geteuid(), *range(UID_BASE, UID_BASE + UID_COUNT)}
-    for old in Path(tempfile.gettempdir()).glob(f"grader-{kind}-*"):
-        match = re.match(rf"grader-{re.escape(kind)}-(\d+)-", old.name)
-        try:
-            if not match or not old.is_dir() or old.is_symlink() or old.stat().st_uid not in owners:
-                continue
-            os.kill(int(match.group(1)), 0)
-        except ProcessLookupError:
-            shutil.rmtree(old, ignore_errors=True)
-        except OSError:
-            pass
-
-
-def private_dir(kind: str) -> Path:
-    """A new 0700 folder ``/tmp/grader-<kind>-<pid>-*``: its owner removes it when done; if the
-    owner is killed first, the next process that makes one of this kind removes it."""
-    import tempfile
-    sweep_leftovers(kind)
-    return Path(tempfile.mkdtemp(prefix=f"grader-{kind}-{os.getpid()}-"))
-
-
-def process_tempdir(kind: str) -> Path:
-    """A :func:`private_dir` that lasts as long as this process."""
-    import atexit
-    import shutil
-    path = private_dir(kind)
-    atexit.register(shutil.rmtree, path, True)
-    return path
 
 
 def processes_of(uid: int | range) -> list[int]:

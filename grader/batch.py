@@ -1,0 +1,173 @@
+"""A batch: discover -> resume -> reference -> backend -> outputs.
+
+:func:`grade_batch` finds the submissions (nothing is written under OUT before there are some),
+claims the output folder for the exercise, reuses every result whose notebook and settings are
+unchanged, runs the reference once, hands the rest to a backend (:mod:`grader.backends`) and
+writes every result through the outputs (:mod:`grader.outputs`) as it comes. Student code only
+ever runs in sandboxed kernels; this process and the workers run the hidden tests and compare
+plain data.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import backends
+from .course import ExerciseSpec
+from .errors import ContainerError, GradingError
+from .kernels.container import Container
+from .kernels.gpus import off_gpus, visible_gpus
+from .kernels.spec import default_sandbox
+from .outputs import Outputs
+from .pipeline.discover import Submission, discover
+from .pipeline.fingerprint import exercise_fingerprint, submission_fingerprint
+from .pipeline.reference import Reference, prepare_reference, reference_state_path
+from .results import GradeResult, Graded, Status
+from .util import private_dir, write_atomic
+
+log = logging.getLogger(__name__)
+
+
+def resolve_device(requested: str | None, spec: ExerciseSpec) -> str:
+    device = requested or spec.device
+    if device == "auto":
+        device = "cuda" if visible_gpus() else "cpu"
+    elif device == "cuda" and not visible_gpus():
+        raise GradingError("--device cuda was asked for, but no GPU is visible (nvidia-smi finds "
+                           "none; set GRADER_GPUS=0,1,... to name them, or use --device cpu)")
+    return device
+
+
+@dataclass
+class BatchSummary:
+    exercise: str
+    out: Path
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # as in results/<student>.json
+    grades: dict[str, GradeResult] = field(default_factory=dict)
+    reused: int = 0
+    graded: int = 0
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+OWNER_FILE = ".grader/exercise"  # under OUT: the one exercise whose grades the folder holds
+
+
+def claim_output(out: Path, exercise: str) -> None:
+    """An output folder holds the grades of one exercise: grading another exercise into it is
+    refused (it would replace every student's grade). Folders from before the marker existed
+    are recognised by their results."""
+    marker = out / OWNER_FILE
+    owner = marker.read_text(encoding="utf-8").strip() if marker.is_file() else None
+    if owner is None:
+        for path in sorted((out / "results").glob("*.json"))[:50] if (out / "results").is_dir() else []:
+            try:
+                owner = json.loads(path.read_text(encoding="utf-8"))["extra_data"]["exercise"]
+                break
+            except (OSError, ValueError, KeyError, TypeError):
+                continue
+    if owner is not None and owner != exercise:
+        raise GradingError(f"{out} holds the grades of {owner}; grading {exercise} into it would "
+                           f"replace them: give another --out folder (e.g. grading/{exercise})")
+    if owner is None or not marker.is_file():
+        write_atomic(marker, f"{exercise}\n")
+
+
+@off_gpus  # the graders' own torch stays off the GPUs (see keep_grader_off_gpus)
+def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1,
+                device: str | None = None, force: bool = False,
+                progress: Callable[[int], Any] | None = None,
+                on_result: Callable[[str, dict], Any] | None = None,
+                on_total: Callable[[int], Any] | None = None,
+                gradebook_url: str | None = None, backend: str = "local",
+                ray_address: str | None = None, container: Container | None = None) -> BatchSummary:
+    """Grade every submission under ``source`` into ``out``.
+
+    ``workers`` graders run at once (``backend="local"``: this process and ``workers - 1``
+    worker processes, which warm up while this process runs the reference). ``container``: run
+    every kernel in a podman/docker container too."""
+    started = time.monotonic()
+    device = resolve_device(device, spec)
+    if container is not None:
+        try:
+            container.ready(device)
+        except ContainerError as exc:
+            raise GradingError(str(exc)) from None
+    runner = backends.get(backend)
+    out = Path(out)
+    workspace = private_dir("batch")
+    try:  # nothing is written under OUT before the submissions are found
+        submissions, warnings = discover(source, spec.id, workspace)
+        if not submissions:
+            skipped = f" ({'; '.join(warnings[:3])})" if warnings else ""
+            raise GradingError(f"no submissions found in {source}: expected <student>.ipynb files, "
+                               f"<student>/ folders holding a notebook, or zip files{skipped}")
+        claim_output(out, spec.id)
+    except BaseException:
+        shutil.rmtree(workspace, ignore_errors=True)
+        raise
+    outputs = Outputs(out, spec.id, gradebook_url)
+    summary = BatchSummary(spec.id, out, warnings=warnings)
+    reference: Reference | None = None
+    try:
+        if on_total:
+            on_total(len(submissions))
+        exercise_fp = exercise_fingerprint(spec, device)
+        hidden = [Path(source).resolve(), out.resolve(), workspace]
+        if gradebook_url and "://" not in gradebook_url:
+            hidden.append(Path(gradebook_url).resolve().parent)
+        job = backends.GradeJob(spec, device, exercise_fp, default_sandbox(spec, *hidden, container=container),
+                                hidden, container, workers, ray_address)
+
+        def keep(result: GradeResult) -> None:
+            summary.grades[result.student] = result
+            summary.results[result.student] = result.to_gradescope()
+
+        todo: list[Submission] = []
+        for sub in submissions:
+            previous = None if force else outputs.existing(sub.student)
+            if (previous is not None and previous.status != Status.ERROR
+                    and previous.fingerprint == submission_fingerprint(exercise_fp, sub)):
+                keep(previous)
+                summary.reused += 1
+                outputs.reuse(previous)
+                if progress:
+                    progress(1)
+                continue
+            todo.append(sub)
+        log.info("%s: %d submissions, %d to grade, %d unchanged", spec.id, len(submissions),
+                 len(todo), summary.reused)
+        runner.start(job, todo)
+        reference, job.catalog = prepare_reference(spec, device, out, exercise_fp, sandbox=job.sandbox)
+        if device == "cuda":
+            reference.close()  # its answers are cached; free the GPU for the students' kernels
+        job.reference, job.state_path = reference, reference_state_path(out, exercise_fp)
+
+        def finish(graded: Graded) -> None:
+            outputs.record(graded)
+            keep(graded.result)
+            summary.graded += 1
+            if on_result:
+                on_result(graded.result.student, summary.results[graded.result.student])
+            if progress:
+                progress(1)
+
+        runner.run(job, todo, finish)
+    finally:
+        try:
+            runner.close()
+            if reference is not None:
+                reference.close()
+            outputs.close()
+        finally:
+            shutil.rmtree(workspace, ignore_errors=True)
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+__all__ = ["grade_batch", "GradingError", "BatchSummary", "resolve_device", "claim_output"]

@@ -1,0 +1,71 @@
+"""What a notebook's cells are, by their nbgrader metadata, and what a notebook imports.
+
+nbgrader's cell metadata (``metadata.nbgrader``: ``grade_id``, ``solution``, ``locked``,
+``grade``, ``points``) says which cells students write, which are locked and which are public
+checks (DESIGN.md section 3). The import scan finds the heavy libraries a notebook or a hidden
+suite uses, so warm kernels and grader processes can load them ahead of time, and the student
+kit can depend on them.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import nbformat
+
+
+def nbgrader_meta(cell: Any) -> dict[str, Any]:
+    return cell.get("metadata", {}).get("nbgrader", {}) or {}
+
+
+def grade_id(cell: Any) -> str | None:
+    return nbgrader_meta(cell).get("grade_id")
+
+
+def is_solution(cell: Any) -> bool:
+    return bool(nbgrader_meta(cell).get("solution"))
+
+
+def is_locked(cell: Any) -> bool:
+    meta = nbgrader_meta(cell)
+    if meta.get("solution"):
+        return False
+    return bool(meta.get("locked") or meta.get("grade"))
+
+
+def is_public_check(cell: Any) -> bool:
+    meta = nbgrader_meta(cell)
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+HEAVY_MODULES = ("torch", "torchvision", "numpy", "matplotlib", "matplotlib.pyplot", "scipy",
+                 "sklearn", "skimage", "transformers", "pandas", "PIL")
+
+
+def preload_modules(notebook: nbformat.NotebookNode) -> list[str]:
+    """Heavy libraries the reference notebook imports: warm kernels load them while booting."""
+    return _heavy_imports(cell.source for cell in notebook.cells if cell.cell_type == "code")
+
+
+def test_imports(tests_dir: Path) -> list[str]:
+    """Heavy libraries the hidden tests import (a worker loads them before its first test)."""
+    return _heavy_imports(p.read_text(encoding="utf-8", errors="replace")
+                          for p in sorted(tests_dir.rglob("*.py")) if "__pycache__" not in p.parts)
+
+
+def _heavy_imports(sources: Any) -> list[str]:
+    import ast
+    found: list[str] = []
+    for source in sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            for name in names:
+                for candidate in (name, name.split(".")[0]):
+                    if candidate in HEAVY_MODULES and candidate not in found:
+                        found.append(candidate)
+    return found
