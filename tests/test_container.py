@@ -52,7 +52,7 @@ def test_command_line_isolates_and_mounts_only_the_kernel_folder(tmp_path):
         launcher_options=[])
     assert "--rootfs" not in argv and "--memory" not in argv
     assert argv[argv.index("course:2026") + 1:argv.index("course:2026") + 3] == ["python3", "/opt/grader/_launch.py"]
-    assert [argv[i + 1] for i, a in enumerate(argv) if a == "-v"][1:] == [f"{os.path.dirname(__import__('grader').__file__)}/_launch.py:/opt/grader/_launch.py:ro"]
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "-v"][1:] == [f"{os.path.dirname(__import__('grader').__file__)}/kernels/_launch.py:/opt/grader/_launch.py:ro"]
 
 
 def test_missing_or_misconfigured_engine_is_a_clear_error(mini_course, tmp_path):
