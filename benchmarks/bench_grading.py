@@ -63,7 +63,7 @@ def cohort(spec, n: int) -> dict[str, tuple[str, nbformat.NotebookNode | bytes]]
 
 
 def write_cohort(students, base: nbformat.NotebookNode, folder: Path, layout: str) -> None:
-    for student, (kind, filled) in students.items():
+    for student, (_kind, filled) in students.items():
         path = folder / f"{student}.ipynb" if layout == "flat" else \
             folder / student / EXERCISE / f"{EXERCISE}.ipynb"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -161,7 +161,7 @@ def run_nbgrader(spec, students, calls, catalog, work: Path) -> float:
         raise SystemExit(f"nbgrader generate_assignment failed:\n{gen.stdout[-2000:]}\n{gen.stderr[-3000:]}")
     release = nbformat.read(course / "release" / "ps" / f"{EXERCISE}.ipynb", as_version=4)
     submitted = course / "submitted"
-    for student, (kind, filled) in students.items():
+    for student, (_kind, filled) in students.items():
         folder = submitted / student / "ps"
         folder.mkdir(parents=True)
         path = folder / f"{EXERCISE}.ipynb"
@@ -184,7 +184,7 @@ def run_nbgrader(spec, students, calls, catalog, work: Path) -> float:
 def script_seconds(students, work: Path) -> list[float]:
     """The notebooks' own code as plain scripts (correct, buggy and slow ones)."""
     times = []
-    for student, (kind, filled) in students.items():
+    for student, (_kind, filled) in students.items():
         if isinstance(filled, bytes):
             continue
         code = "\n\n".join(c.source for c in filled.cells if c.cell_type == "code"
@@ -242,7 +242,7 @@ def main() -> None:
         subs = work / "subs"
         write_cohort(students, assignment, subs, "flat")
         kinds = {}
-        for student, (kind, _) in students.items():
+        for _student, (kind, _) in students.items():
             kinds[kind] = kinds.get(kind, 0) + 1
         print(f"cohort: {args.n} submissions {kinds}")
 

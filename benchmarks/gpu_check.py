@@ -124,7 +124,8 @@ def sandbox_probe(spec, lines: list[str], failures: list[str]) -> None:
               f"2048x2048 product done {total:.2f} s after launch (first CUDA call {cuda_s:.2f} s)",
               f"- the kernel sees {count} GPU ({name}), CUDA_VISIBLE_DEVICES={visible} "
               f"(slot: {slot.device}), runs as uid {uid}, {mib} MiB allocated on the GPU",
-              f"- isolation recorded: { {k: iso.get(k) for k in ('memory_cap', 'process_cap', 'unprivileged_uid', 'network', 'gpu', 'started_by', 'not_applied')} }",
+              "- isolation recorded: " + str({k: iso.get(k) for k in ('memory_cap', 'process_cap', 'unprivileged_uid',
+                                                                    'network', 'gpu', 'started_by', 'not_applied')}),
               ""]
     if count != 1 or visible != slot.device or uid == 0:
         failures.append("sandboxed GPU kernel: wrong device pinning or uid")

@@ -110,11 +110,11 @@ def cmd_check(args: argparse.Namespace) -> int:
     course = _course(args, require_solutions=False)
     path = Path(args.notebook)
     spec, unreadable = exercise_for(course, path, args.exercise)
-    if unreadable:
+    if unreadable or spec is None:
         print(f"✘ {path}: {unreadable}")
         return 1
     report = check_notebook(spec, path)
-    if report.invalid:
+    if report.invalid or report.execution is None:
         print(f"✘ {path}: {report.invalid}")
         return 1
     if not report.sandboxed:

@@ -99,6 +99,16 @@ class CourseModel(BaseModel):
 class ExerciseSpec:
     """One exercise with every limit resolved (exercise > course defaults > built-in)."""
 
+    # the fields of Limits, resolved in __init__
+    cell_timeout: float
+    notebook_budget: float
+    test_timeout: float
+    memory: int
+    output_limit: int
+    processes: int
+    device: str
+    kernels_per_gpu: int
+
     def __init__(self, course: "Course", exercise: Exercise):
         self.course = course
         self.raw = exercise

@@ -1,13 +1,13 @@
+"""Fixtures shared by the tests (helpers to import are in tests/helpers.py)."""
 from __future__ import annotations
 
 import os
 import sys
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
+from .helpers import MINI_ID, MINI_TESTS, ROOT, _mini_notebook
+
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
@@ -20,69 +20,6 @@ def course():
 @pytest.fixture(scope="session")
 def python() -> str:
     return sys.executable
-
-
-def run_cli(*args: str, cwd: Path | None = None) -> "subprocess.CompletedProcess[str]":  # noqa: F821
-    import subprocess
-    return subprocess.run([sys.executable, "-m", "grader", *args], cwd=cwd or ROOT, text=True,
-                          capture_output=True, timeout=600)
-
-
-# --------------------------------------------------------------------------- a tiny course
-MINI_ID = "week01_mini"
-
-MINI_TESTS = '''
-import pytest
-from grader.testing import assert_close
-
-
-@pytest.mark.points(2)
-def test_double(student, reference):
-    """double() doubles numbers"""
-    assert student.eval("double(1)") == reference.eval("double(1)"), "double(1) should be 2"
-    probe = "[double(x) for x in (0, 1.5, -4)]"
-    assert_close(student.eval(probe), reference.eval(probe), "double of 0, 1.5 and -4")
-
-
-@pytest.mark.points(1)
-def test_array(student, reference):
-    """double() works on arrays"""
-    probe = "import numpy as np; double(np.arange(3.0))"
-    assert_close(student.eval(probe), reference.eval(probe), "double of [0, 1, 2]")
-
-
-@pytest.mark.points(1)
-def test_seed(student, grading_seed):
-    """the grading seed stays in the grader"""
-    assert student.eval("SEED") != grading_seed, "the notebook must not see the grading seed"
-    assert student.eval("FAST") is True, "grading runs with FAST = True"
-'''
-
-
-def _mini_notebook():
-    import nbformat
-    v4 = nbformat.v4
-
-    def meta(gid, *, solution=False, grade=False, points=None):
-        m = {"grade": grade, "grade_id": gid, "locked": not solution, "schema_version": 3,
-             "solution": solution}
-        if grade:
-            m["points"] = points or 0
-        return {"nbgrader": m}
-
-    params = v4.new_code_cell("SEED = 0\nFAST = False\nDEVICE = 'cpu'\nDATA_DIR = 'data'",
-                              metadata={**meta("params"), "tags": ["parameters"]})
-    cells = [
-        v4.new_markdown_cell("# Mini exercise\nWrite `double`.", metadata=meta("intro")),
-        params,
-        v4.new_code_cell('def double(x):\n    """Return 2 * x."""\n    ### BEGIN SOLUTION\n'
-                         '    return 2 * x\n    ### END SOLUTION', metadata=meta("answer", solution=True)),
-        v4.new_code_cell('assert double(2) == 4, "double(2) should be 4"',
-                         metadata=meta("check_double", grade=True, points=0)),
-    ]
-    nb = v4.new_notebook(cells=cells)
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
-    return nb
 
 
 @pytest.fixture
@@ -104,31 +41,3 @@ def mini_course(tmp_path):
     spec = course.get(MINI_ID)
     release(spec)
     return course, spec
-
-
-def write_submission(spec, folder, student, answer_source=None, edit=None):
-    """A submission: the released notebook with the answer cell replaced."""
-    import nbformat
-    nb = nbformat.read(spec.assignment, as_version=4)
-    for cell in nb.cells:
-        if answer_source is not None and cell.metadata.get("nbgrader", {}).get("grade_id") == "answer":
-            cell.source = answer_source
-    if edit:
-        edit(nb)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{student}.ipynb"
-    nbformat.write(nb, path)
-    return path
-
-
-def add_hidden_test(spec, filename, source):
-    """Add a test file to an exercise's hidden suite; course.yaml's points follow (they must
-    equal the suite's). Returns the exercise as loaded again."""
-    import re
-    from grader.course import load_course
-    from grader.pipeline.suite import collect_points
-    (spec.tests_dir / filename).write_text(source)
-    total = sum(collect_points(spec.tests_dir).values())
-    path = spec.course.root / "course.yaml"
-    path.write_text(re.sub(r"points: [\d.]+", f"points: {total:g}", path.read_text(), count=1))
-    return load_course(spec.course.root).get(spec.id)

@@ -18,8 +18,10 @@ from grader.errors import GradingError
 from grader.batch import grade_batch
 from grader.kernels.sandbox import UID_BASE, UID_COUNT, is_root, processes_of
 
-from .conftest import run_cli, write_submission
+from .helpers import run_cli, write_submission
 from .test_engine import GOOD
+
+pytestmark = pytest.mark.slow  # real kernels or processes
 
 _PODMAN = shutil.which("podman")
 needs_podman = pytest.mark.skipif(
@@ -52,7 +54,8 @@ def test_command_line_isolates_and_mounts_only_the_kernel_folder(tmp_path):
         launcher_options=[])
     assert "--rootfs" not in argv and "--memory" not in argv
     assert argv[argv.index("course:2026") + 1:argv.index("course:2026") + 3] == ["python3", "/opt/grader/_launch.py"]
-    assert [argv[i + 1] for i, a in enumerate(argv) if a == "-v"][1:] == [f"{os.path.dirname(__import__('grader').__file__)}/kernels/_launch.py:/opt/grader/_launch.py:ro"]
+    launcher = f"{os.path.dirname(__import__('grader').__file__)}/kernels/_launch.py"
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "-v"][1:] == [f"{launcher}:/opt/grader/_launch.py:ro"]
 
 
 def test_missing_or_misconfigured_engine_is_a_clear_error(mini_course, tmp_path):

@@ -1,6 +1,8 @@
 """`kill -9` of the grader in the middle of a batch, then the same command again."""
 from __future__ import annotations
 
+import pytest
+
 import os
 import re
 import signal
@@ -10,7 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from .conftest import write_submission
+from .helpers import write_submission
+
+pytestmark = pytest.mark.slow  # real kernels or processes
 
 SLOW = 'import time\ntime.sleep(2)\n\ndef double(x):\n    return 2 * x'
 

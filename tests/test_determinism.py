@@ -82,7 +82,8 @@ def hashable(v):
     except TypeError:
         return False
 ''', timeout=20)
-        assert kernel.eval("[hashable(v) for v in (Plain(), WithEq(), Data(), Frozen(), Colour.RED, Point(1), Number(3), Error(), Slotted())]") \
+        kinds = "Plain(), WithEq(), Data(), Frozen(), Colour.RED, Point(1), Number(3), Error(), Slotted()"
+        assert kernel.eval(f"[hashable(v) for v in ({kinds})]") \
             == [True, False, False, True, True, True, True, True, True]
         assert kernel.eval("hash(Frozen(1)) == hash(Frozen(1)), Number(3) + 1, Point(2).x, Colour.RED.value") == [True, 4, 2, 1]
         assert kernel.eval("Plain.__mro__[-1] is object and isinstance(Plain(), Plain)") is True

@@ -10,7 +10,9 @@ import pytest
 from grader.errors import GradingError
 from grader.batch import grade_batch
 
-from .conftest import run_cli, write_submission
+from .helpers import run_cli, write_submission
+
+pytestmark = pytest.mark.slow  # real kernels or processes
 
 GOOD = 'def double(x):\n    """Return 2 * x."""\n    y = x + x\n    return y'
 
@@ -193,7 +195,7 @@ def test_a_worker_killed_by_the_os_loses_nothing(mini_course, tmp_path):
             time.sleep(0.1)
         def describe(pid):
             try:
-                status = dict(l.split(":", 1) for l in open(f"/proc/{pid}/status") if ":" in l)
+                status = dict(ln.split(":", 1) for ln in open(f"/proc/{pid}/status") if ":" in ln)
                 cmd = open(f"/proc/{pid}/cmdline").read().replace("\0", " ")[:200]
                 return f"{pid} ({status['State'].strip()}, parent {status['PPid'].strip()}: {cmd})"
             except OSError:

@@ -19,7 +19,9 @@ from grader.course import load_course
 from grader.batch import grade_batch
 from grader.authoring.release import check_release
 
-from .conftest import ROOT
+from .helpers import ROOT
+
+pytestmark = pytest.mark.slow  # real kernels or processes
 
 COURSE = load_course(ROOT)
 EXERCISES = list(COURSE.exercises)

@@ -21,7 +21,7 @@ import pytest
 from grader.batch import grade_batch
 from grader.kernels.sandbox import is_root, runtime_paths
 
-from .conftest import ROOT, write_submission
+from .helpers import ROOT, write_submission
 
 pytestmark = pytest.mark.slow
 

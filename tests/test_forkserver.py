@@ -20,6 +20,8 @@ from grader.kernels.launchers import fork_server
 from grader.kernels.probe import ProbeError
 from grader.kernels.sandbox import Sandbox, is_root
 
+pytestmark = pytest.mark.slow  # real kernels or processes
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

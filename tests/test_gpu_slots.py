@@ -11,7 +11,9 @@ from grader.errors import GradingError
 from grader.batch import grade_batch
 from grader.kernels.gpus import GpuSlot, visible_gpus
 
-from .conftest import add_hidden_test, write_submission
+from .helpers import add_hidden_test, write_submission
+
+pytestmark = pytest.mark.slow  # real kernels or processes
 
 
 def test_slots_are_exclusive_and_released():

@@ -15,7 +15,9 @@ from grader.errors import GradingError
 from grader.batch import grade_batch
 from grader.outputs.gradebook import Gradebook
 
-from .conftest import MINI_ID, run_cli, write_submission
+from .helpers import MINI_ID, run_cli, write_submission
+
+pytestmark = pytest.mark.slow  # real kernels or processes
 
 GOOD = 'def double(x):\n    """Return 2 * x."""\n    return x + x'
 WRONG = 'def double(x):\n    return 3 * x'

@@ -16,12 +16,12 @@ import pytest
 
 from grader import data
 
-from .conftest import ROOT
+from .helpers import ROOT
 
 REAL = Path(__file__).resolve().parents[2] / "shared" / "data" / "names.txt"
 
-pytestmark = pytest.mark.skipif(not REAL.is_file(), reason=f"the real names.txt is not at {REAL} "
-                                "(../shared/data/ exists only on the course's own machines)")
+pytestmark = [pytest.mark.slow, pytest.mark.skipif(not REAL.is_file(), reason=f"the real names.txt is not at {REAL} "
+                                "(../shared/data/ exists only on the course's own machines)")]
 
 
 def _solution_namespace(exercise: str) -> dict:

@@ -7,7 +7,9 @@ import pytest
 
 from grader.batch import grade_batch
 
-from .conftest import write_submission
+from .helpers import write_submission
+
+pytestmark = pytest.mark.slow  # real kernels or processes
 
 ray = pytest.importorskip("ray", reason="Ray is part of the [dev] extra; install it to test the backend")
 

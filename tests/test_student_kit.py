@@ -22,7 +22,9 @@ import pytest
 from grader.authoring.variants import as_submission
 from grader.authoring.bundle import BUNDLE_MARKER, KIT_LEAVES_OUT
 
-from .conftest import run_cli, write_submission
+from .helpers import run_cli, write_submission
+
+pytestmark = pytest.mark.slow  # real kernels or processes
 
 NOBODY = 65534
 

@@ -4,7 +4,10 @@ CheckCellMetadata), and the consistency check CI runs (`grader release --check`)
 from __future__ import annotations
 
 import copy
+import json
 import re
+from pathlib import Path
+from typing import Any
 
 import nbformat
 
@@ -42,6 +45,7 @@ def student_version(solution: nbformat.NotebookNode, exercise_id: str) -> nbform
             cell.execution_count = None
     nb.metadata.pop("papermill", None)
     nb.metadata.pop("widgets", None)
+    nb.metadata.pop("jupytext", None)  # the pairing is the instructor's: no .py beside students' notebooks
     nb.metadata["grader"] = {"exercise": exercise_id}
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
@@ -85,7 +89,8 @@ def release(spec: ExerciseSpec) -> bool:
 
 def _solution_lines(nb: nbformat.NotebookNode) -> tuple[set[str], set[str]]:
     """(lines inside solution regions, lines everywhere else) of a solution notebook."""
-    inside, outside = set(), set()
+    inside: set[str] = set()
+    outside: set[str] = set()
     for cell in nb.cells:
         in_region = False
         for line in cell.source.splitlines():
@@ -104,9 +109,44 @@ def _meaningful(line: str, minimum: int) -> bool:
     return len(line) >= minimum and not line.startswith("#") and not re.fullmatch(r"[\W_]+", line)
 
 
+def paired_text(spec: ExerciseSpec) -> Path:
+    """The solution as reviewable text: ``solutions/<id>.py`` in jupytext's percent format,
+    paired with the notebook (edit either in Jupyter with jupytext, or run
+    ``jupytext --sync solutions/<id>.ipynb``)."""
+    return spec.solution.with_suffix(".py")
+
+
+def _cell_key(cell: Any) -> tuple:
+    meta = cell.get("metadata", {})
+    return (cell.cell_type, cell.source.strip(), json.dumps(meta.get("nbgrader", {}), sort_keys=True),
+            tuple(meta.get("tags", [])))
+
+
+def check_pairing(spec: ExerciseSpec) -> list[str]:
+    """The notebook and its text form say the same: every cell's type, source, nbgrader
+    metadata and tags (empty list: they agree, or there is no text form)."""
+    text = paired_text(spec)
+    if not text.is_file():
+        return []
+    import jupytext
+    rel = text.relative_to(spec.course.root)
+    try:
+        paired = jupytext.read(text, fmt="py:percent")
+    except Exception as exc:  # noqa: BLE001 - jupytext raises several kinds
+        return [f"{rel} cannot be read by jupytext ({exc})"]
+    notebook = nbformat.read(spec.solution, as_version=4)
+    ours, theirs = [_cell_key(c) for c in notebook.cells], [_cell_key(c) for c in paired.cells]
+    if ours == theirs:
+        return []
+    where = next((i for i, (a, b) in enumerate(zip(ours, theirs)) if a != b), min(len(ours), len(theirs)))
+    gid = notebook.cells[where].metadata.get("nbgrader", {}).get("grade_id") if where < len(ours) else None
+    return [f"{rel} and {spec.solution.relative_to(spec.course.root)} disagree (cell {where}"
+            f"{f', {gid!r}' if gid else ''}); run `jupytext --sync {spec.solution.relative_to(spec.course.root)}`"]
+
+
 def check_release(spec: ExerciseSpec) -> list[str]:
     """Problems that make assignments/<id>.ipynb unfit to hand out (empty list: all good)."""
-    problems: list[str] = []
+    problems: list[str] = list(check_pairing(spec))
     rel = spec.assignment.relative_to(spec.course.root)
     if not spec.assignment.is_file():
         return [f"{rel} is missing (run `grader release {spec.id}`)"]

@@ -56,7 +56,7 @@ def load_variants(spec: ExerciseSpec) -> Variants:
 
 
 def _cells_by_id(nb: nbformat.NotebookNode) -> dict[str, Any]:
-    return {grade_id(c): c for c in nb.cells if grade_id(c)}
+    return {gid: c for c in nb.cells if (gid := grade_id(c))}
 
 
 def apply_mutant(solution: nbformat.NotebookNode, mutant: Mutant) -> nbformat.NotebookNode:

@@ -63,6 +63,7 @@ class LocalBackend:
             for sub in todo:
                 finish(self.grader.grade(sub))
         else:
+            assert job.state_path is not None
             _share_work(job, self.grader, self.pool, self.helpers, todo, job.state_path, finish)
 
     def close(self) -> None:
@@ -101,7 +102,8 @@ def _init_worker(course_root: str, exercise_id: str, device: str, exercise_fp: s
 
     def cleanup() -> None:
         _WORKER.close()
-        _WORKER.reference.close()
+        if _WORKER.reference is not None:
+            _WORKER.reference.close()
         forkserver.close_all()
         os._exit(0)
 

@@ -103,6 +103,7 @@ class RayBackend:
 
 def run(job: GradeJob, todo: Iterable[Submission], finish: Callable[[Graded], None]) -> None:
     import ray
+    assert job.reference is not None and job.catalog is not None
     spec, device, workers, address, container = job.spec, job.device, job.workers, job.address, job.container
     answers, catalog, exercise_fp = job.reference.answers, job.catalog.tests, job.exercise_fp
     started_here = not ray.is_initialized()
@@ -125,7 +126,7 @@ def run(job: GradeJob, todo: Iterable[Submission], finish: Callable[[Graded], No
         pending = {}
         for sub in todo:
             notebook = sub.path.read_bytes() if sub.path is not None and sub.path.is_file() else None
-            ref = remote.remote(bundle, spec.id, device, answers, catalog, exercise_fp, sub.student,
+            ref = remote.remote(bundle, spec.id, device, answers, catalog, exercise_fp, sub.student,  # type: ignore[call-arg]
                                 notebook, sub.path.name if sub.path else None, sub.problem, container)
             pending[ref] = sub
         while pending:

@@ -402,7 +402,7 @@ def apply_sandbox(single: dict[str, str], multi: dict[str, list[str]], flags: se
     persona = _c().personality(QUERY)
     report["aslr_off"] = (persona != -1 and bool(persona & ADDR_NO_RANDOMIZE)) if forked else aslr_off()
     uid = int(single["--uid"]) if "--uid" in single and rootful else None
-    gid = int(single.get("--gid", uid)) if uid is not None else None
+    gid = int(single.get("--gid", str(uid))) if uid is not None else None
     if "--nproc" in single:
         # counted per uid: meaningful once the kernel has a uid of its own
         report["processes"] = int(single["--nproc"]) if (
@@ -434,7 +434,7 @@ def apply_sandbox(single: dict[str, str], multi: dict[str, list[str]], flags: se
     if uid is not None:
         try:  # before the view, which shows the connection file read-only
             for path in multi["--chown"]:
-                os.chown(path, uid, gid)
+                os.chown(path, uid, gid if gid is not None else uid)
         except OSError as exc:
             errors["uid"] = str(exc)
     if want_view:
@@ -448,7 +448,7 @@ def apply_sandbox(single: dict[str, str], multi: dict[str, list[str]], flags: se
         try:
             _check(_c().prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "prctl(no_new_privs)")
             os.setgroups([])
-            os.setgid(gid)
+            os.setgid(gid if gid is not None else uid)
             os.setuid(uid)
             report["uid"] = uid
         except OSError as exc:

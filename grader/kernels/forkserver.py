@@ -123,6 +123,7 @@ class ForkServer:
 
 
 def _readline(proc: subprocess.Popen, timeout: float) -> bytes:
+    assert proc.stdout is not None
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
     deadline = time.monotonic() + timeout
@@ -347,7 +348,7 @@ def serve(path: str, parent: int, sandbox_opts: list[str], preload: list[str]) -
             else:
                 # anything readable from a stub means it is gone (it never sends twice)
                 try:
-                    data = key.fileobj.recv(16)
+                    data = key.fileobj.recv(16)  # type: ignore[union-attr]  # a stub's socket
                 except OSError:
                     data = b""
                 if not data:

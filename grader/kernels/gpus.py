@@ -42,7 +42,7 @@ def visible_gpus() -> list[str]:
             listing = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True, timeout=20).stdout
         except (OSError, subprocess.SubprocessError):
             return []
-        return [str(i) for i, line in enumerate(l for l in listing.splitlines() if l.startswith("GPU "))]
+        return [str(i) for i, line in enumerate(ln for ln in listing.splitlines() if ln.startswith("GPU "))]
     return []
 
 

@@ -81,6 +81,7 @@ class ContainerLauncher:
         return setup.sandbox is not None and setup.sandbox.container is not None
 
     def launch(self, setup: KernelSetup) -> Launch:
+        assert setup.sandbox is not None and setup.sandbox.container is not None
         container = setup.sandbox.container
         command, name = container.kernel_command(
             root=setup.root, workdir=setup.workdir, env=setup.env, memory=setup.limits.memory,

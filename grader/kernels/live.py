@@ -18,10 +18,11 @@ import signal
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import nbformat
 from jupyter_client import AsyncKernelManager
+from jupyter_client.asynchronous import AsyncKernelClient
 from jupyter_client.kernelspec import KernelSpecManager
 from nbclient import NotebookClient
 from nbclient.util import ensure_async, run_sync
@@ -81,8 +82,9 @@ class _LimitedClient(NotebookClient):
     exhaust the grader's memory)."""
 
     output_limit: int = 1024**2
-
     timed_out: bool = False
+    _output_bytes: dict[int, int]
+    _truncated: set[int]
 
     def output(self, outs, msg, display_id, cell_index):  # noqa: D102 - nbclient hook
         if cell_index in self._truncated:
@@ -202,7 +204,7 @@ class LiveKernel:
         """Launch (unless launched already) and wait until the kernel answers."""
         self.launch()
         if nb is not None:
-            self.client.nb = nb
+            self._active().nb = nb
         run_sync(self._connect)()
         self.isolation = self._isolation()
 
@@ -210,9 +212,9 @@ class LiveKernel:
         """nbclient's ``start_new_kernel_client`` without its fixed 0.2 s wait: the kernel is
         ready once it has answered kernel_info on the shell channel and IOPub is seen to be
         connected (a message arrived on it)."""
-        client = self.client
+        client = self._active()
         kc = client.kc = self.km.client()
-        await ensure_async(kc.start_channels())
+        kc.start_channels()
         deadline = time.monotonic() + self.limits.startup_timeout
         while True:
             msg_id = kc.kernel_info()
@@ -312,7 +314,7 @@ class LiveKernel:
             self._kill_group()
             if self.uid is not None and not swept:
                 kill_uid(self.uid)
-            if self.container_name is not None:
+            if self.container_name is not None and self.container is not None:
                 self.container.remove(self.container_name)
                 self.container_name = None
             if self._lease is not None:
@@ -326,7 +328,9 @@ class LiveKernel:
         """SIGKILL the kernel's process group (and the stub standing in for a forked kernel)."""
         if not hasattr(os, "killpg"):  # Windows: jupyter_client's shutdown kills the kernel
             return
-        for pid in {self.pid, self._process_pid()} - {None}:
+        for pid in {self.pid, self._process_pid()}:
+            if pid is None:
+                continue
             try:
                 os.killpg(pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
@@ -338,6 +342,17 @@ class LiveKernel:
     def __exit__(self, *exc: Any) -> None:
         self.close()
 
+    def _active(self) -> _LimitedClient:
+        if self.client is None:
+            raise KernelDied("the kernel was never started")
+        return self.client
+
+    def _kc(self) -> AsyncKernelClient:
+        kc = self._active().kc
+        if kc is None:
+            raise KernelDied("the kernel was never started")
+        return cast(AsyncKernelClient, kc)
+
     # execution (the notebook's cells are run by grader.pipeline.execute) -------------------
     max_restarts = 2
 
@@ -345,12 +360,13 @@ class LiveKernel:
         """Get ready to run ``nb``'s cells (starting the kernel if needed)."""
         if self.client is None or self.client.kc is None:
             self.start(nb)
-        client = self.client
+        client = self._active()
         client.nb = nb
         client.reset_execution_trackers()
         try:
-            info = run_sync(client.async_wait_for_reply)(client.kc.kernel_info())
-            nb.metadata["language_info"] = info["content"]["language_info"]
+            info = run_sync(client.async_wait_for_reply)(self._kc().kernel_info())
+            if info is not None:
+                nb.metadata["language_info"] = info["content"]["language_info"]
         except Exception:  # noqa: BLE001 - metadata only
             pass
 
@@ -358,7 +374,7 @@ class LiveKernel:
         """Run one cell of the notebook given to :meth:`begin` (outputs go into the cell);
         True if it was stopped at ``timeout`` seconds (``timeout_error`` is its error). Raises
         nbclient's DeadKernelError when the kernel dies."""
-        client = self.client
+        client = self._active()
         client.timeout = max(1, int(timeout + 0.999))
         client.error_on_timeout = timeout_error
         client.timed_out = False
@@ -370,11 +386,11 @@ class LiveKernel:
         fine) again, so the cells after the fatal one are still graded."""
         try:
             self.kill()
-            if self.container_name is not None:
+            if self.container_name is not None and self.container is not None:
                 self.container.remove(self.container_name)  # the new one gets the same name
             run_sync(self.km.restart_kernel)(now=True)
             self._helper = False
-            run_sync(self.client.kc.wait_for_ready)(timeout=self.limits.startup_timeout)
+            run_sync(self._kc().wait_for_ready)(timeout=self.limits.startup_timeout)
             self.isolation = self._isolation()  # the new kernel's pid (and measures)
             for source in replay:
                 remaining = deadline - time.monotonic()
@@ -402,8 +418,7 @@ class LiveKernel:
 
     # probes ----------------------------------------------------------------------------
     def _execute_raw(self, code: str, timeout: float) -> list[str]:
-        if self.client is None or self.client.kc is None:
-            raise KernelDied("the kernel was never started")
+        kc = self._kc()
         replies: list[str] = []
 
         def hook(msg: dict[str, Any]) -> None:
@@ -412,7 +427,6 @@ class LiveKernel:
                 if MIME in data:
                     replies.append(data[MIME])
 
-        kc = self.client.kc
         try:
             run_sync(kc.execute_interactive)(code, store_history=False, allow_stdin=False,
                                              stop_on_error=False, timeout=timeout,

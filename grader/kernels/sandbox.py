@@ -107,9 +107,10 @@ class UidLease:
         raise OperatorError("no free sandbox uid (more than 1000 kernels at once?)")
 
     def release(self) -> None:
-        if getattr(self, "_handle", None) is not None:
-            self._handle.close()
-            self._handle = None
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            handle.close()
+            del self._handle
 
 
 def processes_of(uid: int | range) -> list[int]:

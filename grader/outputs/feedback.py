@@ -45,7 +45,7 @@ class _Memo:
                            lambda: self.highlight(source, language=language, metadata=metadata))
 
 
-def _exporter():
+def _exporter() -> Any:
     """nbconvert's HTMLExporter with JupyterLab's look (template ``grader_feedback``, see its
     comment), and without the BeautifulSoup pass that HTMLExporter
     makes over the finished page (it only adds image alt texts and tab stops, and cost more

@@ -147,7 +147,7 @@ def execute(kernel: LiveKernel, nb: nbformat.NotebookNode) -> ExecutionReport:
                 if restarts < kernel.max_restarts and kernel.restart(_replay(nb, report), deadline):
                     restarts += 1
                     sent = 0
-                    report.reason += "; it ignored the interrupt, so the kernel was restarted"
+                    report.reason = f"{report.reason}; it ignored the interrupt, so the kernel was restarted"
                 else:
                     kernel.dead_reason = (f"{label(cell)} did not stop when interrupted; "
                                           "the kernel was shut down")

@@ -46,7 +46,7 @@ class Grader:
     spare is pinned to the GPU of the last slot and has not touched CUDA (importing torch
     creates no CUDA context): it becomes a GPU kernel only once the next slot is held."""
 
-    def __init__(self, spec: ExerciseSpec, device: str, reference: Reference, catalog: Catalog,
+    def __init__(self, spec: ExerciseSpec, device: str, reference: Reference | None, catalog: Catalog,
                  exercise_fp: str, sandbox: Sandbox | None = None):
         self.spec, self.device, self.reference = spec, device, reference
         self.sandbox = sandbox or default_sandbox(spec)
@@ -130,6 +130,8 @@ class Grader:
         return submission_fingerprint(self.exercise_fp, sub)
 
     def grade(self, sub: Submission) -> Graded:
+        assert self.reference is not None, "use_reference() first"
+        reference = self.reference
         started = time.monotonic()
         fingerprint = self.submission_fingerprint(sub)
         notebook_sha = sha256_file(sub.path) if sub.path is not None and sub.path.is_file() else None
@@ -155,10 +157,10 @@ class Grader:
             nb = parameterize(sanitized.nb, self.spec.grading_parameters(self.device))
             # on GPU: wait for a free GPU, hold it while this kernel lives (CPU work goes on)
             with (self._slot() or contextlib.nullcontext()) as slot, \
-                    self._kernel_for(sub.student, slot) as kernel, self.reference.on_gpu_of(slot):
+                    self._kernel_for(sub.student, slot) as kernel, reference.on_gpu_of(slot):
                 kernel.start(nb)
                 execution = execute(kernel, nb)
-                tests = run_suite(self.spec.tests_dir, kernel, self.reference, self.spec.seed)
+                tests = run_suite(self.spec.tests_dir, kernel, reference, self.spec.seed)
         except SuiteError as exc:
             raise GradingError(str(exc)) from None
         except GraderError:

@@ -77,7 +77,7 @@ class Reference:
             if self.device == "cuda":
                 if self._borrowed is None:
                     self._slot = GpuSlot(per_gpu=self.spec.kernels_per_gpu)
-                gpu = self._borrowed or self._slot.device
+                gpu = self._borrowed or (self._slot.device if self._slot is not None else None)
             kernel = LiveKernel(limits_for(self.spec), device=self.device, seed=self.spec.kernel_seed,
                                 files=kernel_files(self.spec.datasets), label="reference",
                                 sandbox=self.sandbox, gpu=gpu, preload=preload_modules(nb))
@@ -158,6 +158,7 @@ def prepare_reference(spec: ExerciseSpec, device: str, out: Path | None, exercis
     except Exception as exc:  # noqa: BLE001
         reference.close()
         raise GradingError(f"the reference notebook of {spec.id} could not be executed: {exc}") from None
+    assert reference.execution is not None
     failing = [c for c in reference.execution.cells if c.status != "ok"]
     if failing:
         first = failing[0]

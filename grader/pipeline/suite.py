@@ -47,7 +47,7 @@ def _message(exc: BaseException) -> str:
 
 
 class _Plugin:
-    def __init__(self, student: Evaluator, reference: Evaluator, seed: int):
+    def __init__(self, student: Evaluator | None, reference: Evaluator | None, seed: int):
         self._student, self._reference, self._seed = student, reference, seed
         self.items: dict[str, dict[str, Any]] = {}
         self.order: list[str] = []
@@ -60,11 +60,11 @@ class _Plugin:
         config.addinivalue_line("markers", "visibility(v): visible|hidden|after_due_date|after_published")
 
     @pytest.fixture
-    def student(self) -> Evaluator:
+    def student(self) -> Evaluator | None:
         return self._student
 
     @pytest.fixture
-    def reference(self) -> Evaluator:
+    def reference(self) -> Evaluator | None:
         return self._reference
 
     @pytest.fixture
@@ -197,7 +197,7 @@ def collect_points(tests_dir: Path) -> dict[str, float]:
     """The hidden tests of a suite and their points, without running any (``grader validate``)."""
     if not tests_dir.is_dir():
         raise SuiteError(f"hidden tests folder {tests_dir} does not exist")
-    plugin = _Plugin(None, None, 0)  # type: ignore[arg-type] - no test runs
+    plugin = _Plugin(None, None, 0)  # no test runs
     _pytest([str(tests_dir), "--collect-only"], tests_dir, plugin)
     if plugin.collect_errors:
         raise SuiteError("hidden tests are broken: " + "; ".join(plugin.collect_errors[:3]))

@@ -27,7 +27,9 @@ from grader.course import load_course
 from grader.batch import grade_batch
 from grader.kernels.sandbox import is_root, processes_of
 
-from ..conftest import ROOT
+from ..helpers import ROOT
+
+pytestmark = pytest.mark.slow  # real kernels or processes
 
 EXERCISE = "week02_autograd"
 FULL = "full"

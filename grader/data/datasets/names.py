@@ -59,7 +59,7 @@ def _table(pairs):
     return items, cum
 
 
-def _pick(rng: random.Random, table) -> str:
+def _pick(rng: random.Random, table):  # a str, or an int from the lengths table
     items, cum = table
     return rng.choices(items, cum_weights=cum, k=1)[0]
 

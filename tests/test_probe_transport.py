@@ -1,0 +1,59 @@
+"""What crosses from a kernel to the grader: plain data, never pickle (kernels.probe), and
+the messages grader.testing writes."""
+from __future__ import annotations
+
+import base64
+import io
+import json
+
+import numpy as np
+import pytest
+
+from grader.kernels.probe import ProbeError, StudentError, decode_reply
+from grader.testing import assert_close
+
+
+
+# ----------------------------------------------------------------------------- probes
+
+def _npy(array) -> str:
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=True)
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def test_decode_reply_plain_data_and_arrays():
+    text = json.dumps({"ok": True, "value": {"a": [1, 2.5, None, True], "x": {"__ndarray__": _npy(np.eye(2))}}})
+    value = decode_reply(text)
+    assert value["a"] == [1, 2.5, None, True]
+    np.testing.assert_array_equal(value["x"], np.eye(2))
+    assert decode_reply('{"ok": true, "value": NaN}') != decode_reply('{"ok": true, "value": NaN}')
+
+
+def test_decode_reply_never_unpickles():
+    text = json.dumps({"ok": True, "value": {"__ndarray__": _npy(np.array([object()], dtype=object))}})
+    with pytest.raises(ProbeError, match="unreadable array"):
+        decode_reply(text)
+
+
+@pytest.mark.parametrize("text", ["not json", "[]", '{"value": 1}', "x" * (65 * 1024 * 1024)])
+def test_decode_reply_rejects_malformed(text):
+    with pytest.raises(ProbeError):
+        decode_reply(text)
+
+
+def test_decode_reply_student_error_message():
+    with pytest.raises(StudentError) as info:
+        decode_reply(json.dumps({"ok": False, "ename": "ZeroDivisionError", "evalue": "division by zero",
+                                 "where": "Value.__truediv__"}))
+    assert str(info.value) == "ZeroDivisionError in Value.__truediv__: division by zero"
+
+
+def test_assert_close_messages():
+    assert_close([1.0, [2.0]], [1.0, [2.0 + 1e-9]], "ok")
+    with pytest.raises(AssertionError, match=r"^grad of a: \[1\] expected 3, got 2$"):
+        assert_close([1, 2], [1, 3], "grad of a")
+    with pytest.raises(AssertionError, match="expected shape \\(2,\\), got shape \\(3,\\)"):
+        assert_close(np.zeros(3), np.zeros(2), "logits")
+    with pytest.raises(AssertionError, match="expected the number 1, got 'a'"):
+        assert_close("a", 1, "x")

@@ -1,0 +1,87 @@
+"""Releasing student notebooks, the release check and the student bundle (authoring)."""
+from __future__ import annotations
+
+import nbformat
+
+from grader.authoring.release import check_release, release, student_version
+
+from .helpers import run_cli
+
+
+# ----------------------------------------------------------------------------- release
+
+def test_release_check_detects_stale_and_leaks(mini_course):
+    course, spec = mini_course
+    assert check_release(spec) == []
+    nb = nbformat.read(spec.assignment, as_version=4)
+    original = nbformat.writes(nb)
+    nb.cells[2].source = 'def double(x):\n    """Return 2 * x."""\n    return 2 * x'
+    nbformat.write(nb, spec.assignment)
+    problems = check_release(spec)
+    assert any("out of date" in p for p in problems)
+    assert any("contains solution text, e.g. 'return 2 * x'" in p for p in problems)
+    proc = run_cli("release", "--check", cwd=course.root)
+    assert proc.returncode == 1 and "out of date" in proc.stderr
+    spec.assignment.write_text(original + "\n")
+    (spec.tests_dir / "test_mini.py").write_text(
+        (spec.tests_dir / "test_mini.py").read_text() + "\n# secret = 'a hidden test line of some length'\n"
+        "SECRET_PROBE = 'double(123456789) == 246913578'\n")
+    nb = nbformat.read(spec.assignment, as_version=4)
+    nb.cells[0].source += "\nSECRET_PROBE = 'double(123456789) == 246913578'"
+    nbformat.write(nb, spec.assignment)
+    assert any("hidden-test text" in p for p in check_release(spec))
+    assert release(spec) is True and check_release(spec) == []
+
+
+def test_student_version_keeps_signature_and_docstring(mini_course):
+    _, spec = mini_course
+    nb = student_version(nbformat.read(spec.solution, as_version=4), spec.id)
+    answer = nb.cells[2]
+    assert answer.source.startswith('def double(x):\n    """Return 2 * x."""')
+    assert "raise NotImplementedError()" in answer.source and "return 2 * x" not in answer.source
+    assert nb.cells[1].metadata.get("editable") is False  # locked
+    assert nb.metadata["grader"] == {"exercise": spec.id}
+
+
+def test_bundle_has_no_solutions_or_hidden_tests(mini_course, tmp_path):
+    course, spec = mini_course
+    proc = run_cli("release", "--bundle", str(tmp_path / "bundle"), cwd=course.root)
+    assert proc.returncode == 0, proc.stderr
+    files = {p.relative_to(tmp_path / "bundle").as_posix() for p in (tmp_path / "bundle").rglob("*") if p.is_file()}
+    assert f"assignments/{spec.id}.ipynb" in files and "README.md" in files and "course.yaml" in files
+    assert not any(f.startswith(("autograde_tests", "solutions/")) for f in files)
+    assert "seed: 77" not in (tmp_path / "bundle" / "course.yaml").read_text()
+    text = "".join((tmp_path / "bundle" / f).read_text(errors="ignore") for f in files)
+    assert "return 2 * x" not in text and "double of 0, 1.5 and -4" not in text
+
+
+
+
+def test_real_course_bundle(course, tmp_path):
+    from grader.authoring.bundle import bundle
+    target = bundle(course, tmp_path / "bundle", list(course.exercises.values()))
+    files = {p.relative_to(target).as_posix() for p in target.rglob("*") if p.is_file()}
+    for exercise in course.exercises:
+        assert f"assignments/{exercise}.ipynb" in files
+    assert {"assignments/data/names.txt", "assignments/data/water_potability.csv"} <= files
+    kit = (target / "kit" / "pyproject.toml").read_text()
+    assert '"torch==2.14.1"' in kit and "sqlalchemy" not in kit and "nbgrader" not in kit
+    assert "kit/grader/pipeline/check.py" in files and "kit/grader/outputs/templates/grader_feedback/index.html.j2" in files
+    assert not any(f.startswith(("autograde_tests/", "solutions/")) for f in files)
+
+
+def test_the_text_form_of_a_solution_must_agree_with_the_notebook(mini_course):
+    """solutions/<id>.py (jupytext's percent format) is the reviewable form of the notebook:
+    `grader release --check` fails when the two say different things."""
+    import jupytext
+    course, spec = mini_course
+    text = spec.solution.with_suffix(".py")
+    jupytext.write(nbformat.read(spec.solution, as_version=4), text, fmt="py:percent")
+    assert check_release(spec) == []
+    assert "nbgrader=" in text.read_text() and "### BEGIN SOLUTION" in text.read_text()
+    text.write_text(text.read_text().replace("return 2 * x", "return x + x"))
+    problems = check_release(spec)
+    assert len(problems) == 1 and "disagree" in problems[0] and "'answer'" in problems[0]
+    assert "jupytext --sync" in problems[0]
+    done = run_cli("release", "--check", cwd=course.root)
+    assert done.returncode == 1 and "disagree" in done.stderr
