@@ -71,6 +71,7 @@ def _mismatch(actual: Any, expected: Any, rtol: float, atol: float, path: str) -
 
 
 def is_close(actual: Any, expected: Any, rtol: float = 1e-6, atol: float = 1e-6) -> bool:
+    """Whether ``actual`` agrees with ``expected`` as :func:`assert_close` judges it."""
     return _mismatch(actual, expected, rtol, atol, "") is None
 
 

@@ -470,6 +470,13 @@ class LiveKernel:
         return replies[-1]
 
     def eval(self, src: str, timeout: float | None = None) -> Any:
+        """The ``student`` fixture of a hidden test: run ``src`` in a copy of the notebook's
+        globals (random, numpy and torch seeded with ``SEED``) and return the value of its last
+        expression as plain data (None, bool, int, float, str, lists, dicts with str keys,
+        NumPy arrays; tensors arrive as arrays). Raises ``StudentError`` when the student's
+        code raised, ``ProbeTimeout`` past ``timeout`` (default: the exercise's
+        ``test_timeout``) or when the submission's tests used up their budget, ``KernelDied``
+        when the kernel is gone. Let them propagate: the grader turns them into the message."""
         if self.dead_reason:
             raise KernelDied(self.dead_reason)
         timeout = self.limits.probe_timeout if timeout is None else timeout

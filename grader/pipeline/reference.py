@@ -88,6 +88,9 @@ class Reference:
         return self._kernel
 
     def eval(self, src: str, timeout: float | None = None) -> Any:
+        """The ``reference`` fixture of a hidden test: the reference solution's answer to
+        ``src``, as ``student.eval`` gives it, cached per probe for the whole batch.
+        ``ReferenceFailure`` if the reference itself cannot answer (the exercise's fault)."""
         key = self.key(src)
         if key not in self.answers:
             kernel = self.kernel()

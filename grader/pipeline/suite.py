@@ -23,7 +23,8 @@ VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
 
 class Evaluator(Protocol):
-    def eval(self, src: str, timeout: float | None = None) -> Any: ...
+    def eval(self, src: str, timeout: float | None = None) -> Any:
+        """Run a probe, return plain data (see LiveKernel.eval)."""
 
 
 class SuiteError(Exception):
