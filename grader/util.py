@@ -43,6 +43,19 @@ def fmt_points(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.4g}"
 
 
+def try_lock(path: Path) -> Any:
+    """An exclusive lock on ``path`` held by the returned open file (closing it releases the
+    lock), or None when another process holds it. (fcntl: Linux and macOS.)"""
+    import fcntl
+    handle = open(path, "a")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from ..errors import OperatorError
+from ..util import try_lock
 
 _LOCK_DIR = Path("/tmp/grader-gpus")
 DEV = Path("/dev")
@@ -103,8 +104,7 @@ class GpuSlot:
         devices = visible_gpus() if devices is None else devices
         if not devices:
             raise OperatorError("--device cuda was asked for, but no GPU is visible "
-                               "(set GRADER_GPUS or CUDA_VISIBLE_DEVICES, or use --device cpu)")
-        import fcntl  # (not on Windows, where no grading happens)
+                                "(set GRADER_GPUS or CUDA_VISIBLE_DEVICES, or use --device cpu)")
         _LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
         deadline = None if timeout is None else time.monotonic() + timeout
         if prefer in devices:
@@ -114,11 +114,8 @@ class GpuSlot:
         self._handle = None
         while self.device is None:
             for device, i in order:
-                handle = open(_LOCK_DIR / f"gpu{device}.{i}.lock", "a")
-                try:
-                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                except OSError:
-                    handle.close()
+                handle = try_lock(_LOCK_DIR / f"gpu{device}.{i}.lock")
+                if handle is None:
                     continue
                 self.device, self._handle = device, handle
                 break

@@ -248,13 +248,14 @@ class LiveKernel:
 
     def _isolation(self) -> dict[str, Any]:
         """Which measures are in force for this kernel (as the launcher reported them)."""
-        try:
-            report = json.loads(self.report_path.read_text())
-        except (OSError, ValueError):
-            report = {"errors": {"report": "the launcher wrote no report"}}
         if self.plain:
-            report = {"errors": {"sandbox": f"not available on {sys.platform}: the notebook ran as a "
-                                            "plain process"}}
+            report: dict[str, Any] = {"errors": {"sandbox": f"not available on {sys.platform}: the "
+                                                            "notebook ran as a plain process"}}
+        else:
+            try:
+                report = json.loads(self.report_path.read_text())
+            except (OSError, ValueError):
+                report = {"errors": {"report": "the launcher wrote no report"}}
         if self.container is not None:
             # the report's pid is the kernel's pid inside the container's pid namespace
             self.pid = self._process_pid()

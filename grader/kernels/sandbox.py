@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..errors import OperatorError
-from ..util import POOL_UIDS
+from ..util import POOL_UIDS, try_lock
 
 if TYPE_CHECKING:
     from .container import Container
@@ -89,17 +89,13 @@ class UidLease:
     """An exclusive uid from the pool, held with an fcntl lock until released."""
 
     def __init__(self) -> None:
-        import fcntl
         _LOCK_DIR.mkdir(mode=0o700, exist_ok=True)
         os.chmod(_LOCK_DIR, 0o700)
         start = os.getpid() % UID_COUNT
         for step in range(UID_COUNT):
             uid = UID_BASE + (start + step) % UID_COUNT
-            handle = open(_LOCK_DIR / str(uid), "a")
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except OSError:
-                handle.close()
+            handle = try_lock(_LOCK_DIR / str(uid))
+            if handle is None:
                 continue
             self.uid, self._handle = uid, handle
             kill_uid(uid)  # nothing left over from an earlier holder that crashed
