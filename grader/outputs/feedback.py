@@ -159,7 +159,8 @@ def summary_html(result: GradeResult) -> str:
     if failed is not None:
         where = failed.get("cell") or f"cell {failed.get('index')}"
         cause = (f"<p class='cause'><b>The first cell that failed: {html.escape(where)}</b> raised "
-                 f"<code>{html.escape(str(failed.get('error')))}: {html.escape(str(failed.get('message') or ''))}</code>. "
+                 f"<code>{html.escape(str(failed.get('error')))}"
+                 f"{': ' + html.escape(str(failed['message'])) if failed.get('message') else ''}</code>. "
                  "Tests that use what it defines fail too; fix it first (it is marked below).</p>")
     return f"""
 <section id="grader-feedback" style="font-family: sans-serif; margin: 1em 2em;">
