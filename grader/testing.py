@@ -20,6 +20,28 @@ def _short(value: Any) -> str:
     return text if len(text) <= 120 else text[:117] + "..."
 
 
+def _index(where: Any) -> str:
+    return "[" + ", ".join(str(int(i)) for i in where) + "]"
+
+
+def _array_differences(a: np.ndarray, e: np.ndarray, rtol: float, atol: float) -> str:
+    """For arrays too large to print: how many entries differ, the first few of them and the
+    largest difference, with values."""
+    with np.errstate(invalid="ignore"):
+        close = np.isclose(a, e, rtol=rtol, atol=atol, equal_nan=True)
+        gap = np.where(close, 0.0, np.abs(a - e))
+    gap = np.where(np.isnan(gap), np.inf, gap)  # a NaN where a number was expected is the worst
+    bad = np.argwhere(~close)
+    first = "; ".join(f"at {_index(i)} expected {_short(float(e[tuple(i)]))}, got {_short(float(a[tuple(i)]))}"
+                      for i in bad[:3])
+    worst = np.unravel_index(int(np.argmax(gap)), a.shape)
+    largest = (f"largest difference {_short(float(gap[worst]))} at" if np.isfinite(gap[worst])
+               else "a value that is not a number at")
+    return (f"the array of shape {tuple(a.shape)} differs at {len(bad)} of {a.size} entries: {first}"
+            f"{'; ...' if len(bad) > 3 else ''}; {largest} {_index(worst)} "
+            f"(expected {_short(float(e[worst]))}, got {_short(float(a[worst]))})")
+
+
 def _mismatch(actual: Any, expected: Any, rtol: float, atol: float, path: str) -> str | None:
     """Why ``actual`` differs from ``expected`` (None when close enough)."""
     if isinstance(expected, (list, tuple)) and not isinstance(actual, np.ndarray):
@@ -52,9 +74,11 @@ def _mismatch(actual: Any, expected: Any, rtol: float, atol: float, path: str) -
         if a.shape != e.shape:
             return f"{path}expected shape {tuple(e.shape)}, got shape {tuple(a.shape)}"
         if not np.allclose(a, e, rtol=rtol, atol=atol, equal_nan=True):
-            worst = np.unravel_index(np.argmax(np.abs(a - e)), a.shape) if a.size else ()
-            return (f"{path}expected {_short(e)}, got {_short(a)}"
-                    + (f" (largest difference at index {tuple(int(i) for i in worst)})" if a.ndim else ""))
+            if a.size <= 8:
+                worst = np.unravel_index(np.argmax(np.abs(a - e)), a.shape) if a.size else ()
+                return (f"{path}expected {_short(e)}, got {_short(a)}"
+                        + (f" (largest difference at index {_index(worst)})" if a.ndim else ""))
+            return f"{path}{_array_differences(a, e, rtol, atol)}"
         return None
     if isinstance(expected, bool) or isinstance(expected, str) or expected is None:
         return None if actual == expected and type(actual) is type(expected) else \

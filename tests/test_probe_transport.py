@@ -57,3 +57,19 @@ def test_assert_close_messages():
         assert_close(np.zeros(3), np.zeros(2), "logits")
     with pytest.raises(AssertionError, match="expected the number 1, got 'a'"):
         assert_close("a", 1, "x")
+
+
+def test_assert_close_large_arrays_show_values():
+    expected = np.arange(729.0).reshape(27, 27)
+    actual = expected.copy()
+    actual[0, 1] += 0.5
+    actual[5, 5] = 99.0
+    with pytest.raises(AssertionError) as info:
+        assert_close(actual, expected, "counts")
+    message = str(info.value)
+    assert "differs at 2 of 729 entries" in message
+    assert "at [0, 1] expected 1, got 1.5" in message
+    assert "largest difference 41 at [5, 5] (expected 140, got 99)" in message
+    actual[2, 2] = np.nan
+    with pytest.raises(AssertionError, match=r"not a number at \[2, 2\]"):
+        assert_close(actual, expected, "counts")
