@@ -164,6 +164,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_variants(args: argparse.Namespace) -> int:
+    from .authoring.variants import cohort_problems, write_cohort
+    from .batch import grade_batch
+    course = _course(args)
+    spec = course.get(args.exercise)
+    folder = Path(args.out or f"grading/variants/{spec.id}")
+    subs = folder / "submissions"
+    if subs.exists():
+        shutil.rmtree(subs)
+    expect = write_cohort(spec, subs, args.names or None)
+    bar = _progress(len(expect), f"grading the variants of {spec.id}")
+    try:
+        summary = grade_batch(spec, subs, folder / "out", workers=args.workers, progress=bar.update)
+    finally:
+        bar.close()
+    print_table(summary.results, expect)
+    if args.verbose_failures:
+        for student in sorted(summary.results):
+            for test in summary.results[student]["tests"]:
+                if test["status"] != "passed":
+                    print(f"\n--- {student} :: {test['id']}\n{test['output'].strip()}")
+    problems = cohort_problems(spec, expect, summary.results)
+    for problem in problems:
+        print(f"problem: {problem}", file=sys.stderr)
+    print(f"\n{len(expect)} variants graded in {summary.seconds:.1f} s; {len(problems)} problem(s); "
+          f"feedback pages in {folder / 'out' / 'feedback'}/")
+    return 1 if problems else 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from .pipeline.suite import SuiteError, collect_points
     course = _course(args)
@@ -314,6 +343,18 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("doctor", help="check which isolation measures work on this machine")
     _container_options(p)
     p.set_defaults(func=cmd_doctor)
+
+    p = sub.add_parser("variants", help="grade an exercise's hand-written mutants and alternatives "
+                       "(variants.yaml); exit 1 when one is graded against expectations")
+    p.add_argument("exercise", metavar="EXERCISE")
+    p.add_argument("names", nargs="*", metavar="NAME", help="only these variants (default: all, "
+                   "with the reference and the untouched student version)")
+    p.add_argument("--out", metavar="DIR", help="where the submissions and grades go (default: "
+                   "grading/variants/<exercise>; unchanged variants are not graded again)")
+    p.add_argument("--workers", type=int, default=default_workers())
+    p.add_argument("--show", dest="verbose_failures", action="store_true",
+                   help="print every failing test's message")
+    p.set_defaults(func=cmd_variants)
 
     p = sub.add_parser("validate", help="check course.yaml and list the exercises")
     p.set_defaults(func=cmd_validate)

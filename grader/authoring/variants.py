@@ -4,6 +4,7 @@ them. Used by `grader demo`, the exercise contract tests and the benchmarks."""
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -94,3 +95,58 @@ def as_submission(assignment: nbformat.NotebookNode, filled: nbformat.NotebookNo
         if is_solution(cell) and grade_id(cell) in answers:
             cell.source = answers[grade_id(cell)]
     return nb
+
+
+def write_cohort(spec: ExerciseSpec, target: Path, names: list[str] | None = None) -> dict[str, str]:
+    """Write the variants cohort of an exercise under ``target``: the reference, the untouched
+    student version, every mutant (``mutant_<name>``) and alternative (``alternative_<name>``)
+    -- or, with ``names``, only the variants so named. Returns student -> what is expected
+    ("full", "zero" or "less")."""
+    target.mkdir(parents=True, exist_ok=True)
+    solution = nbformat.read(spec.solution, as_version=4)
+    assignment = nbformat.read(spec.assignment, as_version=4)
+    variants = load_variants(spec)
+    known = {m.name for m in variants.mutants} | {a.name for a in variants.alternatives}
+    unknown = sorted(set(names or ()) - known)
+    if unknown:
+        raise VariantError(f"no variant named {', '.join(unknown)} in {spec.tests_dir / 'variants.yaml'}")
+    wanted = (lambda name: name in names) if names else (lambda name: True)
+    expect: dict[str, str] = {}
+
+    def put(student: str, nb: nbformat.NotebookNode, expected: str) -> None:
+        nbformat.write(nb, target / f"{student}.ipynb")
+        expect[student] = expected
+
+    if not names:
+        put("reference", as_submission(assignment, solution), "full")
+        put("student_version", assignment, "zero")
+    for mutant in variants.mutants:
+        if wanted(mutant.name):
+            put(f"mutant_{mutant.name}", as_submission(assignment, apply_mutant(solution, mutant)), "less")
+    for alt in variants.alternatives:
+        if wanted(alt.name):
+            put(f"alternative_{alt.name}", as_submission(assignment, apply_alternative(solution, alt)), "full")
+    return expect
+
+
+def cohort_problems(spec: ExerciseSpec, expect: dict[str, str], results: dict[str, dict]) -> list[str]:
+    """What is wrong with a graded variants cohort: a mutant at full marks or without its
+    ``must_fail`` tests failing, an alternative or the reference below full marks, the student
+    version above zero."""
+    must_fail = {f"mutant_{m.name}": m.must_fail for m in load_variants(spec).mutants}
+    problems = []
+    for student, expected in sorted(expect.items()):
+        res = results[student]
+        score, top = res["score"], res["extra_data"]["max_score"]
+        failing = {t["id"] for t in res["tests"] if t["status"] != "passed"}
+        if expected == "full" and score < top:
+            problems.append(f"{student}: {score:g}/{top:g}, expected full marks (failed: {', '.join(sorted(failing))})")
+        elif expected == "zero" and score > 0:
+            problems.append(f"{student}: {score:g}/{top:g}, expected 0")
+        elif expected == "less":
+            if score >= top:
+                problems.append(f"{student}: earned full marks")
+            missing = [t for t in must_fail.get(student, []) if t not in failing]
+            if missing:
+                problems.append(f"{student}: expected {', '.join(missing)} to fail")
+    return problems
