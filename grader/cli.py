@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import logging
 import os
 import shutil
@@ -15,7 +16,8 @@ from .util import fmt_points
 
 EXIT_USAGE = 2
 # libraries the full grader needs and the student kit does not install (release.KIT_LEAVES_OUT)
-INSTRUCTOR_ONLY = {"sqlalchemy", "nbgrader", "nbconvert", "bleach", "pytest", "_pytest", "ray", "pooch"}
+INSTRUCTOR_ONLY = {"sqlalchemy", "nbgrader", "nbconvert", "bleach", "pytest", "_pytest", "ray", "pooch",
+                   "mutmut", "libcst"}
 
 
 def _course(args: argparse.Namespace, require_solutions: bool = True):
@@ -193,6 +195,54 @@ def cmd_variants(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
+def cmd_mutate(args: argparse.Namespace) -> int:
+    from .authoring.mutate import generate, run_mutation, sample, write_reports, render_markdown
+    course = _course(args)
+    specs = list(course.exercises.values()) if args.exercise == "all" else [course.get(args.exercise)]
+    if args.floor is not None and not 0 <= args.floor <= 1:
+        raise CourseError("--floor is a fraction between 0 and 1 (e.g. 0.9)")
+    floor = 0.9 if args.floor is None else args.floor
+    under = []
+    for spec in specs:
+        if args.list:
+            made = generate(spec)
+            for m in sample(made, args.sample, spec.id):
+                print(f"{m.id}  {m.function}: {m.operator} (line {m.line})")
+                if args.diff:
+                    print(m.diff)
+            print(f"{spec.id}: {len(made)} mutants made")
+            continue
+        out = Path(args.out or "grading/mutate") / spec.id
+        bar = _progress(None, f"mutants of {spec.id}")
+        try:
+            report = run_mutation(spec, out, n=args.sample, workers=args.workers, progress=bar.update,
+                                  on_total=functools.partial(setattr, bar, "total"))
+        finally:
+            bar.close()
+        md, page = write_reports(report, out, floor)
+        if args.print:
+            print(render_markdown(report, floor))
+        for m in report.survivors():
+            if m.id not in report.reviewed:
+                print(f"survived: {m.id}  {m.function}: {m.operator} (line {m.line})\n{m.diff}")
+        if report.stale:
+            print(f"warning: {spec.id}: reviewed survivors no longer made: {', '.join(report.stale)}",
+                  file=sys.stderr)
+        errors = sum(o == "error" for o in report.outcome.values())
+        print(f"{spec.id}: {report.killed}/{len(report.counted)} mutants killed ({100 * report.score:.1f}%, "
+              f"floor {100 * floor:.0f}%); {len(report.mutants)} graded of {report.made} made, "
+              f"{report.graded} graded now, {report.reused} unchanged since the last run"
+              + (f", {errors} grader error(s)" if errors else "")
+              + f" in {report.seconds:.1f} s -> {md}, {page}")
+        if report.score < floor or errors:
+            under.append(spec.id)
+    if under:
+        print(f"under the floor of {100 * floor:.0f}% (or with grader errors): {', '.join(under)}",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from .pipeline.suite import SuiteError, collect_points
     course = _course(args)
@@ -355,6 +405,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--show", dest="verbose_failures", action="store_true",
                    help="print every failing test's message")
     p.set_defaults(func=cmd_variants)
+
+    p = sub.add_parser("mutate", help="measure how strong a hidden suite is: grade automatic mutants of "
+                       "the reference's solution regions; exit 1 under the floor")
+    p.add_argument("exercise", metavar="EXERCISE", help="an exercise id, or `all`")
+    p.add_argument("--sample", type=int, metavar="N", help="grade N mutants drawn the same way "
+                   "every time, spread over the functions (default: all)")
+    p.add_argument("--floor", type=float, metavar="F", help="fraction of counted mutants that must "
+                   "lose points (default: 0.9)")
+    p.add_argument("--workers", type=int, default=default_workers())
+    p.add_argument("--out", metavar="DIR", help="grades and reports go to DIR/<exercise> (default: "
+                   "grading/mutate; unchanged mutants are not graded again)")
+    p.add_argument("--list", action="store_true", help="only list the mutants, grade nothing")
+    p.add_argument("--diff", action="store_true", help="with --list: show each mutant's diff")
+    p.add_argument("--print", action="store_true", help="print the markdown report too")
+    p.set_defaults(func=cmd_mutate)
 
     p = sub.add_parser("validate", help="check course.yaml and list the exercises")
     p.set_defaults(func=cmd_validate)

@@ -26,7 +26,7 @@ KIT_NAME = "dl-course-student-kit"
 KIT_REQUIRES = ("numpy", "nbformat", "nbclient", "jupyter_client", "ipykernel", "papermill",
                 "pyyaml", "pydantic")
 # what the full grader needs and a student never uses (cli.INSTRUCTOR_ONLY lists their modules)
-KIT_LEAVES_OUT = ("sqlalchemy", "nbgrader", "nbconvert", "bleach", "pytest", "ray", "pooch")
+KIT_LEAVES_OUT = ("sqlalchemy", "nbgrader", "nbconvert", "bleach", "pytest", "ray", "pooch", "mutmut")
 # import name -> distribution, for the libraries notebooks import (notebook.HEAVY_MODULES)
 DISTRIBUTIONS = {"skimage": "scikit-image", "sklearn": "scikit-learn", "PIL": "pillow"}
 

@@ -24,8 +24,10 @@ def exercise_fingerprint(spec: ExerciseSpec, device: str) -> str:
         digest.update(sha256_file(path).encode())
     if spec.tests_dir.is_dir():
         for path in sorted(spec.tests_dir.rglob("*")):
-            # what grading runs; variants.yaml only feeds the contract tests and the demo
-            if path.is_file() and "__pycache__" not in path.parts and path.name != "variants.yaml":
+            # what grading runs; variants.yaml and mutants.yaml only feed the contract tests,
+            # the demo and `grader mutate`
+            if (path.is_file() and "__pycache__" not in path.parts
+                    and path.name not in ("variants.yaml", "mutants.yaml")):
                 digest.update(str(path.relative_to(spec.tests_dir)).encode())
                 digest.update(path.read_bytes())
     return digest.hexdigest()
