@@ -141,3 +141,12 @@ def test_hidden_suite_kills_sampled_mutants(exercise, tmp_path):
     again = run_mutation(spec, tmp_path, n=SAMPLE, workers=1)
     assert (again.graded, again.reused) == (0, len(report.mutants))
     assert again.outcome == report.outcome
+
+
+def test_cli_lists_mutants_and_refuses_a_bad_floor(capsys):
+    from grader.cli import main
+    assert main(["--course", str(ROOT), "mutate", "week12_bigram_nn", "--list", "--sample", "3"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") == 4 and "week12_bigram_nn:" in out and "mutants made" in out
+    assert main(["--course", str(ROOT), "mutate", "week12_bigram_nn", "--floor", "90"]) == 2
+    assert "--floor is a fraction" in capsys.readouterr().err
