@@ -412,7 +412,8 @@ for name, fn in [("sigmoid", torch.sigmoid), ("relu", nn.ReLU()), ("leaky relu (
 #
 # **Task.** Write `count_parameters` (all parameters, or only the trainable ones),
 # `mlp_parameter_count`, which computes the count of a stack of linear layers from its sizes with
-# the formula above (without building a model), and `freeze`.
+# the formula above (without building a model), and `freeze`. Compare whole names: in a stack of
+# twelve layers, freezing `'1.weight'` must leave `'11.weight'` alone.
 
 # %% nbgrader={"grade": false, "grade_id": "counting", "locked": false, "schema_version": 3, "solution": true}
 def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
@@ -486,8 +487,9 @@ print("counting: all checks passed")
 #
 # $$v \leftarrow \mu\,v + g, \qquad p \leftarrow p - \eta\,v.$$
 #
-# (Some texts write $v \leftarrow \gamma v + \eta g,\ p \leftarrow p - v$; with a fixed learning rate both
-# give the same steps.) Useful values of $\mu$ lie between 0.5 and 0.99.
+# (Some texts write $v \leftarrow \gamma v + \eta g,\ p \leftarrow p - v$. With a fixed learning rate both
+# give the same steps, only their $v$ differs by the factor $\eta$; either form is accepted here.)
+# Useful values of $\mu$ lie between 0.5 and 0.99.
 #
 # **Weight decay** discourages large weights, a remedy for overfitting. `optim.SGD(...,
 # weight_decay=wd)` adds $wd \cdot p$ to the gradient before the momentum step:
@@ -497,8 +499,9 @@ print("counting: all checks passed")
 # $10^{-3}$: the larger, the stronger the regularisation and the slower the training.
 #
 # **Task.** Write `sgd_momentum_step`, which does one step of PyTorch's SGD (no dampening, no
-# Nesterov) on a list of parameters, updating the parameters and the velocity tensors **in place**.
-# Skip parameters whose `.grad` is `None` (frozen ones, for example).
+# Nesterov) on a list of parameters, updating the parameters and the velocity tensors **in place**
+# (the velocity in either of the two forms above). Skip parameters whose `.grad` is `None` (frozen
+# ones, for example).
 
 # %% nbgrader={"grade": false, "grade_id": "sgd", "locked": false, "schema_version": 3, "solution": true}
 def sgd_momentum_step(params: list, velocities: list, lr: float, momentum: float = 0.0,
@@ -856,14 +859,19 @@ print(f"default init of Linear(64, 128): [{default_layer.weight.min().item():.4f
 print("logits of one batch:", tuple(net(features).shape))
 
 # %% nbgrader={"grade": true, "grade_id": "check_model", "locked": true, "points": 0, "schema_version": 3, "solution": false}
+# the model is checked on inputs of our own, so that a problem in the data does not show up here
+_inputs = torch.rand(32, 9, generator=torch.Generator().manual_seed(0))
 assert count_parameters(net) == 353, f"WaterNet should have 353 parameters, got {count_parameters(net)}"
 assert isinstance(net.bn1, nn.BatchNorm1d) and net.bn1.num_features == 16 and net.bn2.num_features == 8, "bn1 and bn2 should be BatchNorm1d(16) and BatchNorm1d(8)"
 assert net.fc1.weight.abs().max().item() <= math.sqrt(6 / 9) + 1e-6 and net.fc1.weight.abs().max().item() > 0.5, "fc1's weights should be Kaiming-uniform: within +-sqrt(6/9), wider than the default +-1/3"
 assert torch.all(net.fc1.bias == 0), "biases should start at zero"
 net.eval()
-assert tuple(net(features).shape) == (len(features), 1), "the output should have shape (batch, 1)"
-assert torch.equal(net(features), net(features)), "in eval mode two forward passes on the same input should agree"
+assert tuple(net(_inputs).shape) == (32, 1), f"the output for a batch of 32 should have shape (32, 1), got {tuple(net(_inputs).shape)}"
+assert torch.equal(net(_inputs), net(_inputs)), "in eval mode two forward passes on the same input should agree (dropout off)"
 net.train()
+assert not torch.isnan(features).any(), \
+    "WaterNet is fine, but the training batch `features` contains NaN: preprocess should fill the missing values"
+
 print("model: all checks passed")
 
 
@@ -1025,12 +1033,25 @@ if not FAST:
 _logits = torch.tensor([[2.0], [-1.0], [0.3], [-0.2]])
 _labels = torch.tensor([[1.0], [0.0], [0.0], [0.0]])
 assert abs(binary_accuracy(_logits, _labels) - 0.75) < 1e-9, "a logit above 0 predicts 1: here 3 of 4 predictions are right"
-assert overfit_acc == 1.0 and overfit_loss < 0.2, f"the network should overfit one batch of 16 (accuracy 1.0, loss near 0), got accuracy {overfit_acc:.2f}, loss {overfit_loss:.3f}"
-assert len(history["train_loss"]) == n_epochs and history["train_loss"][-1] < history["train_loss"][0], "the training loss should go down"
+assert not torch.isnan(small_batch[0]).any(), \
+    "the batch used for overfitting contains NaN, so no network can learn from it: preprocess should fill the missing values"
+assert overfit_acc == 1.0 and overfit_loss < 0.2, f"overfit_one_batch should overfit one batch of 16 (accuracy 1.0, loss near 0), got accuracy {overfit_acc:.2f}, loss {overfit_loss:.3f}"
+assert len(history["train_loss"]) == n_epochs and history["train_loss"][-1] < history["train_loss"][0], \
+    f"the training loss (train_epoch's return value) should go down, got {[round(v, 4) for v in history['train_loss']]}"
 _probe_net = WaterNet()
 evaluate(_probe_net, val_loader, criterion)
 assert _probe_net.training, "evaluate() should leave the model in training mode"
-assert test_result["accuracy"] > majority + 0.05, f"the model should clearly beat always answering the majority class ({majority:.3f}), got {test_result['accuracy']:.3f}"
+# the test accuracy computed here directly, in eval mode, to tell evaluate's mistakes from the model's
+model.eval()
+with torch.no_grad():
+    _pairs = [(model(_x), _y) for _x, _y in test_loader]
+model.train()
+_direct = torch.cat([((_out > 0).float() == _y).float() for _out, _y in _pairs]).mean().item()
+assert abs(test_result["accuracy"] - _direct) < 1e-6, \
+    (f"evaluate(model, test_loader, criterion) reports the accuracy {test_result['accuracy']:.4f}, but the model in eval mode "
+     f"gets {_direct:.4f} right: evaluate should call model.eval(), predict 1 where the logit is above 0 and divide by the "
+     f"number of samples")
+assert _direct > majority + 0.05, f"the trained model should clearly beat always answering the majority class ({majority:.3f}), got {_direct:.3f}"
 assert set(np.unique(test_predictions)) <= {0, 1} and test_predictions.shape == (len(test_idx),), "predict returns one 0/1 value per row"
 print("training: all checks passed")
 

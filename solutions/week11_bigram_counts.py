@@ -251,7 +251,9 @@ if not FAST:
 # before normalising (section 8 explains why).
 #
 # **Task.** Write `counts_to_probs(N, smoothing=0)`: add `smoothing` to every count, convert to
-# `float32` and divide each row by its sum.
+# `float32` and divide each row by its sum. It must work for a count matrix of any size and
+# return a new tensor: leave `N` itself unchanged (the caller still needs the counts, and
+# `N.float()` is `N` itself when `N` is already a float32 tensor, so work on `N + smoothing`).
 
 # %% nbgrader={"grade": false, "grade_id": "counts_to_probs", "locked": false, "schema_version": 3, "solution": true}
 def counts_to_probs(N: torch.Tensor, smoothing: float = 0) -> torch.Tensor:
@@ -264,13 +266,20 @@ def counts_to_probs(N: torch.Tensor, smoothing: float = 0) -> torch.Tensor:
 
 
 # %% nbgrader={"grade": true, "grade_id": "check_counts_to_probs", "locked": true, "points": 0, "schema_version": 3, "solution": false}
-P = counts_to_probs(N)
-assert P.shape == (27, 27) and P.dtype == torch.float32, "P should be a 27x27 float32 tensor"
-assert torch.allclose(P.sum(1), torch.ones(27)), "every row of P should sum to 1 (keepdim=True?)"
+_counts = torch.randint(1, 50, (27, 27), generator=torch.Generator().manual_seed(0), dtype=torch.int32)
+_P = counts_to_probs(_counts)
+assert _P.shape == (27, 27) and _P.dtype == torch.float32, \
+    f"counts_to_probs of a 27x27 int32 count matrix should be a 27x27 float32 tensor, got {_P.dtype} {tuple(_P.shape)}"
+assert torch.allclose(_P.sum(1), torch.ones(27)), \
+    f"every row of counts_to_probs(counts) should sum to 1 (keepdim=True?); the row sums are {_P.sum(1)[:4].tolist()} ..."
 assert torch.allclose(counts_to_probs(torch.tensor([[1, 3], [2, 0]])), torch.tensor([[0.25, 0.75], [1.0, 0.0]])), \
     "counts [[1, 3], [2, 0]] should give probabilities [[0.25, 0.75], [1, 0]]"
 assert torch.allclose(counts_to_probs(torch.tensor([[1, 3], [2, 0]]), 1), torch.tensor([[1 / 3, 2 / 3], [0.75, 0.25]])), \
     "with smoothing=1 the counts [[1, 3], [2, 0]] become [[2, 4], [3, 1]]"
+_float_counts = torch.tensor([[1.0, 3.0], [2.0, 0.0]])
+counts_to_probs(_float_counts, 1)
+assert _float_counts.tolist() == [[1.0, 3.0], [2.0, 0.0]], \
+    f"counts_to_probs(N, 1) should leave N unchanged, but N is now {_float_counts.tolist()}"
 print("counts_to_probs: all checks passed")
 
 
@@ -365,14 +374,19 @@ for _ in range(N_SAMPLES):
     print(sample_name(P, itos, g))
 
 # %% nbgrader={"grade": true, "grade_id": "check_sample_name", "locked": true, "points": 0, "schema_version": 3, "solution": false}
+# a fixed table and vocabulary of our own, so that only sample_name is checked here
+_itos = dict(enumerate(".abcdefghijklmnopqrstuvwxyz"))
+_table = torch.rand(27, 27, generator=torch.Generator().manual_seed(0)) + torch.eye(27)[0] * 2
+_table = _table / _table.sum(1, keepdim=True)
 g = torch.Generator().manual_seed(1)
-names = [sample_name(P, itos, g) for _ in range(50)]
+names = [sample_name(_table, _itos, g) for _ in range(50)]
 assert all(name.endswith(".") and name.count(".") == 1 for name in names), \
-    "every sampled name should end with its single '.'"
-assert all(len(sample_name(P, itos, g, max_len=3)) <= 3 for _ in range(50)), "max_len=3 allows at most 3 characters"
+    f"every sampled name should end with its single '.', got for example {names[:3]}"
+short = [sample_name(_table, _itos, g, max_len=3) for _ in range(50)]
+assert all(len(name) <= 3 for name in short), f"max_len=3 allows at most 3 characters, got {max(short, key=len)!r}"
 uniform = torch.ones(27, 27) / 27
 g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
-assert sample_name(uniform, itos, g1) == sample_name(uniform, itos, g2), "the same seed should give the same name"
+assert sample_name(uniform, _itos, g1) == sample_name(uniform, _itos, g2), "the same seed should give the same name"
 print("sample_name: all checks passed")
 
 
@@ -438,12 +452,17 @@ print(f"log-likelihood {log_likelihood(P, words[:3], stoi):.4f}, NLL {nll(P, wor
 print(f"NLL of the whole data set: {nll(P, words, stoi):.4f}   (uniform model: {math.log(27):.4f})")
 
 # %% nbgrader={"grade": true, "grade_id": "check_nll", "locked": true, "points": 0, "schema_version": 3, "solution": false}
+_stoi = {ch: i for i, ch in enumerate(".abcdefghijklmnopqrstuvwxyz")}   # our own, as in section 3
 uniform = torch.full((27, 27), 1 / 27)
-assert abs(nll(uniform, ["ab", "c"], stoi) - math.log(27)) < 1e-5, "under the uniform model every bigram costs ln 27"
+_got = nll(uniform, ["ab", "c"], _stoi)
+assert abs(_got - math.log(27)) < 1e-5, f"under the uniform model every bigram costs ln 27 = 3.2958, got an NLL of {_got}"
 two = torch.zeros(27, 27)
 two[0, 1] = two[1, 0] = 0.5
-assert abs(log_likelihood(two, ["a"], stoi) - 2 * math.log(0.5)) < 1e-6, "the name 'a' has two bigrams, '.a' and 'a.'"
-assert abs(nll(two, ["a"], stoi) - math.log(2)) < 1e-6, "the NLL is the average over bigrams, not the sum"
+_got = log_likelihood(two, ["a"], _stoi)
+assert abs(_got - 2 * math.log(0.5)) < 1e-6, \
+    f"the name 'a' has two bigrams, '.a' and 'a.', each of probability 0.5: expected {2 * math.log(0.5):.4f}, got {_got}"
+_got = nll(two, ["a"], _stoi)
+assert abs(_got - math.log(2)) < 1e-6, f"the NLL is the average over bigrams, not the sum: expected {math.log(2):.4f}, got {_got}"
 print("log_likelihood and nll: all checks passed")
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "ce_md", "locked": true, "schema_version": 3, "solution": false}
