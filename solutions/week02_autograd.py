@@ -731,10 +731,19 @@ assert abs(Value(0.0).sigmoid().data - 0.5) < 1e-12, "sigmoid(0) should be 0.5"
 assert abs(_grad_at("exp", 1.0) - math.e) < 1e-12, "the derivative of exp at 1 should be e"
 assert _grad_at("relu", -1.0) == 0.0 and _grad_at("relu", 2.0) == 1.0, "relu's derivative should be 0 for negative inputs and 1 for positive ones"
 assert Value(-1.0).relu().data == 0.0, "relu(-1) should be 0"
-for _name, _fn in [("tanh", math.tanh), ("exp", math.exp), ("sigmoid", lambda t: 1 / (1 + math.exp(-t)))]:
+_exact = {  # the derivatives written out, so that this check does not rely on your numeric_derivative
+    "tanh": lambda t: 1 - math.tanh(t) ** 2,
+    "exp": math.exp,
+    "sigmoid": lambda t: math.exp(-t) / (1 + math.exp(-t)) ** 2,
+}
+for _name, _deriv in _exact.items():
     for _x in [-1.3, 0.4, 2.0]:
-        _num = numeric_derivative(_fn, _x)
-        assert abs(_grad_at(_name, _x) - _num) < 1e-6, f"gradient of {_name} at {_x} should be about {_num:.6f}, got {_grad_at(_name, _x)}"
+        _want = _deriv(_x)
+        assert abs(_grad_at(_name, _x) - _want) < 1e-9, f"gradient of {_name} at {_x} should be {_want:.9f}, got {_grad_at(_name, _x)}"
+_v = Value(0.7)
+(_v.exp() + _v).backward()
+assert abs(_v.grad - (math.exp(0.7) + 1)) < 1e-9, \
+    f"for y = exp(v) + v the gradient of v should be exp(0.7) + 1 = {math.exp(0.7) + 1:.6f}, got {_v.grad}: exp's backward must add to v.grad (+=), not overwrite it"
 print("activation functions: all checks passed")
 
 
