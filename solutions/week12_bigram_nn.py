@@ -114,7 +114,8 @@ print(f"counting model: average NLL {count_nll:.4f} on {int(N.sum())} bigrams")
 # | `a` (1) | `.` (0) |
 #
 # **Task.** Write `make_bigram_xy(words, stoi)`, returning two 1-D `torch.int64` tensors `xs`
-# (inputs) and `ys` (targets) with one entry per bigram of all the names, in order.
+# (inputs) and `ys` (targets) with one entry per bigram of all the names, in order. Look the
+# indices up in the `stoi` you are given (the grader also calls it with other vocabularies).
 
 # %% nbgrader={"grade": false, "grade_id": "make_bigram_xy", "locked": false, "schema_version": 3, "solution": true}
 def make_bigram_xy(words: list[str], stoi: dict[str, int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -154,9 +155,12 @@ print(f"{xs.numel()} training pairs")
 #
 # 1. **`num_classes`.** Without it PyTorch guesses the number of classes as `xs.max() + 1`. For
 #    `emma` that is 14, so the vectors are too short, and a batch whose largest index differs
-#    gets vectors of another length. Always pass `num_classes=27`.
+#    gets vectors of another length. Always pass `num_classes` (27 for our vocabulary).
 # 2. **The dtype.** `F.one_hot` returns `int64`. Neural networks compute with floating-point
 #    numbers (and `int64 @ float32` raises an error), so convert with `.float()`.
+#
+# **Task.** Write `encode_one_hot(xs, num_classes=27)`: the float32 one-hot rows of the indices
+# `xs`, each of length `num_classes` (use the argument: the grader tries other values).
 
 # %% nbgrader={"grade": false, "grade_id": "onehot_demo", "locked": true, "schema_version": 3, "solution": false}
 xs_emma, _ = make_bigram_xy(["emma"], stoi)
@@ -177,6 +181,7 @@ enc = encode_one_hot(xs_emma)
 assert enc.shape == (5, 27), f"encoding 'emma' should give shape (5, 27), got {tuple(enc.shape)} (num_classes?)"
 assert enc.dtype == torch.float32, f"the encoding should be float32, got {enc.dtype}"
 assert enc[2, 13] == 1 and enc.sum() == 5, "each row should hold a single 1 at the input's index"
+assert encode_one_hot(xs_emma, num_classes=20).shape == (5, 20), "encode_one_hot(xs, num_classes=20) should give 20 columns"
 print("encode_one_hot: all checks passed")
 
 
@@ -200,11 +205,12 @@ print("encode_one_hot: all checks passed")
 # plain that the network does what the table did, with `exp(W)` in place of the counts.
 #
 # **Task.** Write `bigram_probs(xenc, W)`: logits, exponentiate, normalise each row (over the 27
-# possible next characters). Do not call `F.softmax` or `torch.softmax`.
+# possible next characters; in general over the columns of `W`, whatever its size). Do not call
+# `F.softmax` or `torch.softmax`.
 
 # %% nbgrader={"grade": false, "grade_id": "bigram_probs", "locked": false, "schema_version": 3, "solution": true}
 def bigram_probs(xenc: torch.Tensor, W: torch.Tensor) -> torch.Tensor:
-    """Next-character probabilities, shape (n, 27): softmax of xenc @ W over each row, by hand."""
+    """Next-character probabilities, shape (n, V) for W of shape (V, V): softmax of xenc @ W over each row, by hand."""
     ### BEGIN SOLUTION
     logits = xenc @ W
     counts = logits.exp()
@@ -244,7 +250,8 @@ print("bigram_probs: all checks passed")
 # the squared weights.
 #
 # **Task.** Write `bigram_loss(probs, ys, W, lam=0.0)`, returning $J$ as a scalar tensor (keep it
-# a tensor: we will call `.backward()` on it).
+# a tensor: we will call `.backward()` on it). The mean runs over the `n` targets and over all the
+# entries of `W`, whatever their numbers.
 
 # %% nbgrader={"grade": false, "grade_id": "bigram_loss", "locked": false, "schema_version": 3, "solution": true}
 def bigram_loss(probs: torch.Tensor, ys: torch.Tensor, W: torch.Tensor, lam: float = 0.0) -> torch.Tensor:
@@ -258,10 +265,10 @@ def bigram_loss(probs: torch.Tensor, ys: torch.Tensor, W: torch.Tensor, lam: flo
 
 # %% nbgrader={"grade": true, "grade_id": "check_bigram_loss", "locked": true, "points": 0, "schema_version": 3, "solution": false}
 zero = torch.zeros(V, V)
-loss0 = bigram_loss(bigram_probs(enc, zero), ys_emma, zero, lam=0.5)
+loss0 = bigram_loss(torch.full((5, V), 1 / 27), ys_emma, zero, lam=0.5)
 assert abs(loss0.item() - math.log(27)) < 1e-5, "with W = 0 every probability is 1/27, so the loss is ln 27 (whatever lam is)"
 ref = F.cross_entropy(enc @ W_demo, ys_emma) + 0.1 * (W_demo ** 2).mean()
-assert abs(bigram_loss(bigram_probs(enc, W_demo), ys_emma, W_demo, 0.1).item() - ref.item()) < 1e-5, \
+assert abs(bigram_loss(F.softmax(enc @ W_demo, dim=1), ys_emma, W_demo, 0.1).item() - ref.item()) < 1e-5, \
     "the loss should equal F.cross_entropy(logits, ys) + lam * (W ** 2).mean()"
 print("bigram_loss: all checks passed")
 

@@ -190,7 +190,8 @@ print("build_dataset: all checks passed")
 # `random.Random(seed).shuffle(...)` (a private generator, so the split does not depend on other
 # random draws in the notebook; the caller's list must not change). With `n = len(words)`,
 # `n1 = int(0.8 * n)` and `n2 = int(0.9 * n)`, return the three lists `shuffled[:n1]`,
-# `shuffled[n1:n2]` and `shuffled[n2:]`.
+# `shuffled[n1:n2]` and `shuffled[n2:]`. (Leave the global `words` in the order of the file: the
+# next cell splits it, and every student's split must be the same.)
 
 # %% nbgrader={"grade": false, "grade_id": "split_words", "locked": false, "schema_version": 3, "solution": true}
 def split_words(words, seed=42):
@@ -214,12 +215,17 @@ print(f"names: {len(train_words)} train, {len(dev_words)} dev, {len(test_words)}
 print("examples:", tuple(Xtr.shape), tuple(Xdev.shape), tuple(Xte.shape))
 
 # %% nbgrader={"grade": true, "grade_id": "check_split_words", "locked": true, "points": 0, "schema_version": 3, "solution": false}
-_tr, _dev, _te = split_words(list("abcdefghij"), seed=0)
+_ten = list("abcdefghij")
+_tr, _dev, _te = split_words(_ten, seed=0)
+assert _ten == list("abcdefghij"), "split_words changed the list it was given: shuffle a copy"
 assert (len(_tr), len(_dev), len(_te)) == (8, 1, 1), "10 words should be split 8 / 1 / 1"
 assert sorted(_tr + _dev + _te) == list("abcdefghij"), "the three splits together should hold every word exactly once"
-assert len(train_words) + len(dev_words) + len(test_words) == len(words), "the splits should cover all names"
+_file = open(DATA_DIR + "/names.txt").read().split()   # names.txt afresh, in the order of the file
+random.Random(42).shuffle(_file)
 assert set(train_words).isdisjoint(dev_words) and set(train_words).isdisjoint(test_words), "no name may be in two splits"
-assert train_words[:5] != words[:5], "the names should be shuffled before splitting"
+assert len(train_words) + len(dev_words) + len(test_words) == len(_file), "the splits should cover all names"
+assert (train_words[:3], dev_words[:3]) == (_file[:3], _file[int(0.8 * len(_file)):][:3]), \
+    "the splits should be names.txt shuffled with random.Random(42), cut at int(0.8 n) and int(0.9 n)"
 assert len(Xtr) == sum(len(w) + 1 for w in train_words), "Xtr should have one row per character plus one per name"
 print("split_words: all checks passed")
 
@@ -408,6 +414,13 @@ _first = train_step(_p, _xb, _yb, 0.1)
 assert isinstance(_first, float), "train_step should return the loss as a Python float"
 _later = [train_step(_p, _xb, _yb, 0.1) for _ in range(20)]
 assert _later[-1] < _first, "20 steps on the same batch should lower its loss"
+_p = init_params(10, 200, generator=torch.Generator().manual_seed(0))
+_w = _p["W2"].detach().clone()
+train_step(_p, _xb, _yb, 0.0)
+assert torch.equal(_p["W2"].detach(), _w), "train_step(..., lr=0.0) must not change the parameters (use the lr argument)"
+_g = _p["W2"].grad.clone()
+train_step(_p, _xb, _yb, 0.0)
+assert torch.allclose(_p["W2"].grad, _g), "with lr=0 a second train_step should give the same gradient: reset p.grad first"
 print(f"loss on one batch: {_first:.3f} -> {_later[-1]:.3f}")
 print("train_step: all checks passed")
 
@@ -583,9 +596,10 @@ print("kaiming_std: all checks passed")
 #   a minibatch with `get_batch` and do one `train_step` with the rate `lrs[i]` (as a float).
 #   Return `(lre, losses)`, two lists of `n` floats.
 # * `pick_lr(lre, losses, window=50)`: compute the averages
-#   `avg[j] = mean(losses[j : j + window])` for `j = 0 .. n - window`, find the `j` with the
-#   smallest average, and return the learning rate at the middle of that window,
-#   `10 ** lre[j + window // 2]`.
+#   `avg[j] = mean(losses[j : j + window])` for `j = 0 .. n - window` (both ends included:
+#   `n - window + 1` full windows), find the `j` with the smallest average, and return the
+#   learning rate at the middle of that window, `10 ** lre[j + window // 2]` (also for an odd
+#   `window`).
 
 # %% nbgrader={"grade": false, "grade_id": "lr_sweep", "locked": false, "schema_version": 3, "solution": true}
 def lr_sweep(params, X, Y, n=1000, batch_size=32, generator=None):
@@ -643,7 +657,8 @@ print("lr_sweep: all checks passed")
 #
 # **Task.** Write `train(params, X, Y, steps, lr=0.1, decay_at=None, batch_size=32, generator=None)`:
 # `steps` calls of `train_step`, each on a fresh `get_batch`; step `i` (counting from 0) uses
-# `lr` while `decay_at` is `None` or `i < decay_at`, and `lr / 10` from step `decay_at` on.
+# `lr` while `decay_at` is `None` or `i < decay_at`, and `lr / 10` from step `decay_at` on (so
+# `decay_at=0` trains at `lr / 10` throughout).
 # Return the list of the losses returned by `train_step`.
 
 # %% nbgrader={"grade": false, "grade_id": "train", "locked": false, "schema_version": 3, "solution": true}

@@ -6,10 +6,16 @@ otherwise append its own explanation to failed `assert`s).
 
 Total: 20 points over 11 tests.
 
-Hidden inputs (index tensors, weight matrices, random words) are drawn from `grading_seed`
-with local NumPy generators and sent into the kernels as literals. Expected values (the
-softmax, the loss, its gradient, gradient-descent steps, the counting model's NLL) are
-computed here, in the grader process, with PyTorch in float64.
+Hidden inputs (index tensors, weight matrices, random words, vocabularies) are drawn from
+`grading_seed` with local NumPy generators and sent into the kernels as literals. Expected
+values (the softmax, the loss, its gradient, gradient-descent steps, the counting model's NLL)
+are computed here, in the grader process, with PyTorch in float64; the names data comes from
+the reference kernel, never from the student's globals.
+
+Each function is graded on its own: bigram_loss gets probabilities made here, and the tests of
+train_bigram run the student's train_bigram with correct versions of encode_one_hot,
+bigram_probs and bigram_loss in place of the student's (its code is rebound to a namespace
+where those names are the test's), so a bug in a helper costs its points once.
 """
 
 from __future__ import annotations
@@ -40,13 +46,13 @@ def _words(rng: np.random.Generator, n: int, lo: int = 1, hi: int = 8) -> list[s
             for _ in range(n)]
 
 
-def _pairs(words: list[str]) -> tuple[list[int], list[int]]:
+def _pairs(words: list[str], stoi: dict[str, int] = STOI) -> tuple[list[int], list[int]]:
     xs, ys = [], []
     for word in words:
         tokens = [".", *word, "."]
         for a, b in zip(tokens, tokens[1:]):
-            xs.append(STOI[a])
-            ys.append(STOI[b])
+            xs.append(stoi[a])
+            ys.append(stoi[b])
     return xs, ys
 
 
@@ -54,9 +60,9 @@ def _indices(rng: np.random.Generator, n: int, high: int = V) -> list[int]:
     return rng.integers(0, high, size=n).tolist()
 
 
-def _weights(rng: np.random.Generator, scale: float = 1.0) -> np.ndarray:
+def _weights(rng: np.random.Generator, scale: float = 1.0, size: int = V) -> np.ndarray:
     """Random weights, rounded to float32 so that the kernel and the oracle start identical."""
-    return (rng.standard_normal((V, V)) * scale).astype(np.float32)
+    return (rng.standard_normal((size, size)) * scale).astype(np.float32)
 
 
 def _tensor(array, dtype: str = "torch.float32", grad: bool = False) -> str:
@@ -66,6 +72,14 @@ def _tensor(array, dtype: str = "torch.float32", grad: bool = False) -> str:
 
 def _long(values) -> str:
     return f"torch.tensor({list(values)!r}, dtype=torch.int64)"
+
+
+def _first_difference(got: list, want: list) -> str:
+    """Where two lists first differ, in words."""
+    for i, (a, b) in enumerate(zip(got, want)):
+        if a != b:
+            return f"entry #{i} should be {b}, got {a} (expected starts {want[:8]}, got {got[:8]})"
+    return f"expected {len(want)} entries, got {len(got)}"
 
 
 def _loss64(W: torch.Tensor, xs, ys, lam: float) -> torch.Tensor:
@@ -108,36 +122,93 @@ def _data_pairs(reference, n_words: int) -> tuple[list[int], list[int]]:
     return _pairs(reference.eval(f"words[:{n_words}]"))
 
 
+# Probe code: `_train_bigram` is the student's train_bigram running with correct helpers (the
+# test's, not the student's encode_one_hot / bigram_probs / bigram_loss), so that only the
+# training loop itself is graded. Anything that is not a plain function is used as it is.
+ISOLATED = '''import torch
+import types as _types
+def _ok_one_hot(xs, num_classes=27):
+    return torch.nn.functional.one_hot(xs, num_classes=num_classes).float()
+def _ok_probs(xenc, W):
+    _c = (xenc @ W).exp()
+    return _c / _c.sum(1, keepdim=True)
+def _ok_loss(probs, ys, W, lam=0.0):
+    return -probs[torch.arange(ys.shape[0]), ys].log().mean() + lam * (W ** 2).mean()
+_train_bigram = train_bigram
+if isinstance(train_bigram, _types.FunctionType):
+    _train_bigram = _types.FunctionType(
+        train_bigram.__code__,
+        dict(train_bigram.__globals__, encode_one_hot=_ok_one_hot, bigram_probs=_ok_probs, bigram_loss=_ok_loss),
+        train_bigram.__name__, train_bigram.__defaults__, train_bigram.__closure__)
+    _train_bigram.__kwdefaults__ = train_bigram.__kwdefaults__
+'''
+
+
 # --------------------------------------------------------------------------- data
 @pytest.mark.points(2)
 def test_training_pairs(student, reference, grading_seed):
     """make_bigram_xy: one (input, target) pair per bigram"""
     got = student.eval("_x, _y = make_bigram_xy(['emma'], stoi); [_x.tolist(), _y.tolist()]")
     assert got == [[0, 5, 13, 13, 1], [5, 13, 13, 1, 0]], \
-        f"'emma' should give xs = [0, 5, 13, 13, 1] and ys = [5, 13, 13, 1, 0], got xs = {got[0]}, ys = {got[1]}"
-    words = _words(_rng(grading_seed, 1), 25)
-    xs, ys = _pairs(words)
-    got = student.eval(f"_x, _y = make_bigram_xy({words!r}, stoi); [_x.tolist(), _y.tolist(), str(_x.dtype), str(_y.dtype)]")
-    assert got[2:] == ["torch.int64", "torch.int64"], f"xs and ys should be int64 tensors, got {got[2]} and {got[3]}"
-    assert len(got[0]) == len(xs), f"25 hidden words with {len(xs) - 25} letters give {len(xs)} pairs, got {len(got[0])}"
-    assert got[0] == xs, "xs for 25 hidden words: the index of the first character of every bigram, '.' around each name"
-    assert got[1] == ys, "ys for 25 hidden words: the index of the character that follows, '.' around each name"
-    n_data = reference.eval("sum(len(w) + 1 for w in words)")
-    assert student.eval("xs.numel()") == n_data, f"the whole data set should give {n_data} training pairs"
+        (f"make_bigram_xy(['emma'], stoi) should give xs = [0, 5, 13, 13, 1] and ys = [5, 13, 13, 1, 0], "
+         f"got xs = {got[0]}, ys = {got[1]}")
+    rng = _rng(grading_seed, 1)
+    words = _words(rng, 25)
+    # another vocabulary: '.' stays 0, the letters get other indices
+    perm = rng.permutation(26) + 1
+    other = {".": 0, **{ch: int(perm[i]) for i, ch in enumerate(LETTERS)}}
+    names = reference.eval("list(words[:300])")
+    cases = [("25 hidden words", words, STOI, "stoi"),
+             ("the same 25 words", words, other, "another vocabulary (the letters shuffled, '.' = 0)"),
+             ("the first 300 names of names.txt", names, STOI, "stoi")]
+    probe = ("_out = []\n"
+             f"for _ws, _st in {[(c[1], c[2]) for c in cases]!r}:\n"
+             "    _x, _y = make_bigram_xy(_ws, _st)\n"
+             "    _out.append([type(_x).__name__, type(_y).__name__, str(_x.dtype), str(_y.dtype), _x.tolist(), _y.tolist()])\n"
+             "_out")
+    got = student.eval(probe)
+    for (what, ws, stoi, which), (tx, ty, dx, dy, gx, gy) in zip(cases, got):
+        xs, ys = _pairs(ws, stoi)
+        call = f"make_bigram_xy({what}, {which})"
+        assert tx == ty == "Tensor", f"{call} should return two torch tensors, got a {tx} and a {ty}"
+        assert (dx, dy) == ("torch.int64", "torch.int64"), \
+            f"{call}: xs and ys should be int64 tensors (torch.long), got {dx} and {dy}"
+        letters = sum(len(w) for w in ws)
+        assert len(gx) == len(xs) and len(gy) == len(ys), \
+            (f"{call}: {len(ws)} names with {letters} letters give {len(xs)} pairs (one per letter, plus one for "
+             f"the '.' that ends each name), got {len(gx)} inputs and {len(gy)} targets")
+        assert gx == xs, (f"{call}, xs (the index of the first character of every bigram, '.' before each name, "
+                          f"from the stoi you are given): {_first_difference(gx, xs)}")
+        assert gy == ys, (f"{call}, ys (the index of the character that follows, '.' after each name, from the "
+                          f"stoi you are given): {_first_difference(gy, ys)}")
 
 
 @pytest.mark.points(2)
 def test_one_hot(student, grading_seed):
-    """encode_one_hot: float32 rows of length 27 with a single 1"""
-    idx = _indices(_rng(grading_seed, 2), 12, high=10)   # largest index below 10: num_classes matters
-    enc, dtype = student.eval(f"import torch\n_e = encode_one_hot({_long(idx)}); [_e, str(_e.dtype)]")
-    enc = np.asarray(enc)
-    assert enc.shape == (12, V), (
-        f"encoding 12 indices that are all below 10 should still give shape (12, 27), got {enc.shape} "
-        "(pass num_classes to F.one_hot)")
-    assert dtype == "torch.float32", f"the encoding should be float32 (neural networks need floats), got {dtype}"
-    expected = np.eye(V)[idx]
-    assert_close(enc, expected, "one-hot encoding of hidden indices", rtol=0, atol=0)
+    """encode_one_hot: float32 rows of length num_classes with a single 1"""
+    rng = _rng(grading_seed, 2)
+    idx = _indices(rng, 12, high=10)   # largest index below 10: num_classes matters
+    idx5 = _indices(rng, 9, high=5)
+    idx40 = _indices(rng, 7, high=40)
+    cases = [(idx, None), (idx5, 5), (idx, 12), (idx40, 40), ([0, 26, 3], 27)]
+    probe = ("import torch\n_out = []\n"
+             f"for _i, _n in {cases!r}:\n"
+             "    _e = encode_one_hot(torch.tensor(_i, dtype=torch.int64)) if _n is None else "
+             "encode_one_hot(torch.tensor(_i, dtype=torch.int64), num_classes=_n)\n"
+             "    _out.append([_e, str(_e.dtype)])\n_out")
+    got = student.eval(probe)
+    for (i, n), (enc, dtype) in zip(cases, got):
+        width = 27 if n is None else n
+        call = (f"encode_one_hot(xs) for {len(i)} indices that are all below {max(i) + 1}" if n is None
+                else f"encode_one_hot(xs, num_classes={n}) for {len(i)} indices {i}")
+        enc = np.asarray(enc)
+        assert enc.shape == (len(i), width), \
+            (f"{call} should give shape ({len(i)}, {width}), got {enc.shape} "
+             + ("(pass num_classes to F.one_hot; the default is 27)" if n is None
+                else "(use the num_classes argument, do not fix 27)"))
+        assert dtype == "torch.float32", f"{call}: the encoding should be float32 (networks compute with floats), got {dtype}"
+        assert_close(enc, np.eye(width)[i], f"{call}: row k should be 0 everywhere but 1 at column xs[k]",
+                     rtol=0, atol=0)
 
 
 # --------------------------------------------------------------------------- forward and loss
@@ -146,55 +217,82 @@ def test_forward(student, grading_seed):
     """bigram_probs: the softmax of xenc @ W, row by row"""
     rng = _rng(grading_seed, 3)
     W = _weights(rng, 1.5)
-    idx = _indices(rng, 40)
-    got = student.eval(f"import torch\n_W = {_tensor(W)}\nbigram_probs(encode_one_hot({_long(idx)}), _W)")
-    got = np.asarray(got, dtype=np.float64)
-    assert got.shape == (40, V), f"40 inputs should give probabilities of shape (40, 27), got {got.shape}"
-    sums = got.sum(axis=1)
-    assert np.allclose(sums, 1, atol=1e-5), \
-        f"each row (one input) should sum to 1, but a row sums to {sums[np.argmax(np.abs(sums - 1))]:.4f}"
-    assert np.all(got > 0), "all probabilities should be positive (exponentiate the logits)"
-    assert_close(got, _softmax_rows(W)[idx], "probabilities for hidden inputs and weights (exp of the logits, "
-                 "then each row divided by its sum)", rtol=1e-4, atol=1e-6)
-    emma = [0, 5, 13, 13, 1]
-    got = student.eval(f"import torch\nbigram_probs(encode_one_hot({_long(emma)}), {_tensor(W)})")
-    assert_close(np.asarray(got, dtype=np.float64), _softmax_rows(W)[emma],
-                 "probabilities for the inputs of 'emma' (. e m m a)", rtol=1e-4, atol=1e-6)
+    W6 = _weights(rng, 1.5, size=6)
+    cases = [("40 hidden inputs", _indices(rng, 40), W, 27),
+             ("the inputs of 'emma' (. e m m a)", [0, 5, 13, 13, 1], W, 27),
+             ("27 hidden inputs (as many rows as columns)", _indices(rng, 27), W, 27),
+             ("6 inputs with a vocabulary of 6 and W of shape (6, 6)", _indices(rng, 6, high=6), W6, 6)]
+    probe = "import torch\n[" + ", ".join(
+        f"bigram_probs(torch.nn.functional.one_hot({_long(i)}, {v}).float(), {_tensor(w)})" for _, i, w, v in cases) + "]"
+    got = student.eval(probe)
+    for (what, idx, w, v), probs in zip(cases, got):
+        probs = np.asarray(probs, dtype=np.float64)
+        call = f"bigram_probs(xenc, W) for {what}"
+        assert probs.shape == (len(idx), v), \
+            f"{call} should give one row of {v} probabilities per input, shape {(len(idx), v)}, got {probs.shape}"
+        sums = probs.sum(axis=1)
+        worst = int(np.argmax(np.abs(sums - 1)))
+        assert np.allclose(sums, 1, atol=1e-5), \
+            (f"{call}: each row (one input) should sum to 1, but row {worst} sums to {sums[worst]:.6f} "
+             "(divide each row by its own sum: counts.sum(1, keepdim=True))")
+        assert np.all(probs > 0), f"{call}: every probability should be positive (exponentiate the logits)"
+        assert_close(probs, _softmax_rows(w)[idx], f"{call} (exp of the logits xenc @ W, then each row divided "
+                     "by its sum)", rtol=1e-5, atol=1e-7)
 
 
 @pytest.mark.points(2)
 def test_loss(student, grading_seed):
     """bigram_loss: average NLL plus lam times the mean squared weight"""
     rng = _rng(grading_seed, 4)
-    W = _weights(rng)
-    xs, ys = _indices(rng, 50), _indices(rng, 50)
-    Wt = torch.tensor(W, dtype=F64)
-    setup = f"import torch\n_W = {_tensor(W)}\n_p = bigram_probs(encode_one_hot({_long(xs)}), _W)\n_y = {_long(ys)}\n"
-    got = student.eval(setup + "[float(bigram_loss(_p, _y, _W)), float(bigram_loss(_p, _y, _W, 0.3)), "
-                       "float(bigram_loss(bigram_probs(encode_one_hot(_y), torch.zeros(27, 27)), _y, torch.zeros(27, 27), 2.0))]")
-    nll = _loss64(Wt, xs, ys, 0.0).item()
-    assert_close(got[0], nll, "loss of 50 hidden pairs without regularisation (minus the mean log-probability "
-                 "of the targets)", rtol=1e-4, atol=1e-6)
-    assert_close(got[1], _loss64(Wt, xs, ys, 0.3).item(), "loss with lam = 0.3 (NLL + 0.3 * mean of W**2)",
-                 rtol=1e-4, atol=1e-6)
-    assert_close(got[2], math.log(27), "loss when every weight is 0 (uniform model, ln 27)", rtol=1e-5, atol=1e-6)
+    cases = []
+    for n, size, lam, default in [(50, V, 0.0, True), (50, V, 0.3, False), (13, 5, 0.7, False), (8, V, 2.0, False)]:
+        W = _weights(rng, size=size) * (0 if lam == 2.0 else 1)
+        xs, ys = _indices(rng, n, high=size), _indices(rng, n, high=size)
+        probs = torch.softmax(torch.tensor(W, dtype=F64)[xs], dim=1).numpy().astype(np.float32)
+        cases.append((n, size, lam, default, W, ys, probs))
+    probe = "import torch\n[" + ", ".join(
+        (f"float(bigram_loss({_tensor(p)}, {_long(y)}, {_tensor(w)}))" if default else
+         f"float(bigram_loss({_tensor(p)}, {_long(y)}, {_tensor(w)}, {lam}))")
+        for _, _, lam, default, w, y, p in cases) + "]"
+    got = student.eval(probe)
+    for (n, size, lam, default, W, ys, probs), value in zip(cases, got):
+        p64 = torch.tensor(probs, dtype=F64)
+        nll = -p64[torch.arange(n), torch.tensor(ys)].log().mean().item()
+        want = nll + lam * float((torch.tensor(W, dtype=F64) ** 2).mean())
+        call = (f"bigram_loss(probs, ys, W{'' if default else f', lam={lam}'}) for {n} hidden targets, "
+                f"W of shape ({size}, {size})" + (" all zero" if lam == 2.0 else ""))
+        hint = ("minus the mean log-probability of the targets" if lam == 0 else
+                f"the mean NLL plus {lam} times the mean of W**2 over all {size * size} weights")
+        assert_close(value, want, f"{call}: {hint}", rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.points(2)
 def test_gradient(student, grading_seed):
-    """the gradient of the loss with respect to W"""
+    """the gradients of bigram_probs and bigram_loss with respect to W"""
     rng = _rng(grading_seed, 5)
     W = _weights(rng)
     xs, ys = _indices(rng, 60), _indices(rng, 60)
+    R = rng.standard_normal((60, V)).astype(np.float32)
     lam = 0.2
-    got = student.eval(f"import torch\n_W = {_tensor(W, grad=True)}\n"
-                       f"_l = bigram_loss(bigram_probs(encode_one_hot({_long(xs)}), _W), {_long(ys)}, _W, {lam})\n"
-                       "_l.backward()\n_W.grad")
+    got = student.eval(
+        f"import torch\n_W = {_tensor(W, grad=True)}\n_xenc = torch.nn.functional.one_hot({_long(xs)}, 27).float()\n"
+        f"(bigram_probs(_xenc, _W) * {_tensor(R)}).sum().backward()\n_g1 = _W.grad\n"
+        f"_V = {_tensor(W, grad=True)}\n_c = (_xenc @ _V).exp()\n"
+        f"_l = bigram_loss(_c / _c.sum(1, keepdim=True), {_long(ys)}, _V, {lam})\n"
+        "_l.backward()\n[_g1, _V.grad]")
     Wt = torch.tensor(W, dtype=F64, requires_grad=True)
-    (grad,) = torch.autograd.grad(_loss64(Wt, xs, ys, lam), Wt)
-    assert got is not None, "after loss.backward(), W.grad should hold the gradient"
-    assert_close(np.asarray(got), grad.numpy(), f"gradient of the loss (lam = {lam}) with respect to W",
-                 rtol=1e-3, atol=1e-5)
+    probs = torch.softmax(Wt[torch.tensor(xs)], dim=1)
+    (g_probs,) = torch.autograd.grad((probs * torch.tensor(R, dtype=F64)).sum(), Wt)
+    (g_loss,) = torch.autograd.grad(_loss64(Wt, xs, ys, lam), Wt)
+    assert got[0] is not None, \
+        ("after backward() through bigram_probs(xenc, W), W.grad is None: compute the probabilities from W with "
+         "torch operations so that autograd can follow them")
+    assert_close(np.asarray(got[0]), g_probs.numpy(), "gradient with respect to W of sum(R * bigram_probs(xenc, W)) "
+                 "for 60 hidden inputs and weights R", rtol=1e-4, atol=1e-6)
+    assert got[1] is not None, \
+        "after bigram_loss(probs, ys, W, lam).backward(), W.grad is None: keep the loss a tensor built from probs and W"
+    assert_close(np.asarray(got[1]), g_loss.numpy(), f"gradient with respect to W of bigram_loss(softmax(xenc @ W), "
+                 f"ys, W, lam={lam}) for 60 hidden pairs", rtol=1e-4, atol=1e-6)
 
 
 # --------------------------------------------------------------------------- training
@@ -204,18 +302,29 @@ def test_gradient_descent_steps(student, grading_seed):
     rng = _rng(grading_seed, 6)
     W0 = _weights(rng)
     xs, ys = _indices(rng, 200), _indices(rng, 200)
-    steps, lr, lam = 4, 2.0, 0.1
-    got = student.eval(f"import torch\n_W = {_tensor(W0, grad=True)}\n"
-                       f"_l = train_bigram({_long(xs)}, {_long(ys)}, _W, {steps}, {lr}, {lam})\n"
-                       "[[float(v) for v in _l], _W.detach()]")
-    losses, W = got
-    want_losses, want_W = _train64(W0, xs, ys, steps, lr, lam)
-    assert isinstance(losses, list) and len(losses) == steps, \
-        f"train_bigram(..., steps={steps}) should return {steps} losses, got {losses!r}"
-    assert_close(losses[0], want_losses[0], "the first loss (before any update)", rtol=1e-4, atol=1e-6)
-    assert_close(losses, want_losses, f"the {steps} losses of gradient descent with lr = {lr}, lam = {lam} "
-                 "(reset W.grad before every backward; step against the gradient)", rtol=1e-4, atol=1e-5)
-    assert_close(np.asarray(W), want_W, f"W after {steps} steps, updated in place", rtol=1e-4, atol=1e-4)
+    runs = [(4, 2.0, 0.1, True), (3, 0.5, 0.0, False), (2, 7.0, 1.5, True)]
+    probe = ISOLATED + "_out = []\n"
+    for steps, lr, lam, pass_lam in runs:
+        probe += (f"_W = {_tensor(W0, grad=True)}\n"
+                  f"_l = _train_bigram({_long(xs)}, {_long(ys)}, _W, {steps}, {lr}{f', {lam}' if pass_lam else ''})\n"
+                  "_out.append([[type(_v).__name__ for _v in _l] if isinstance(_l, list) else type(_l).__name__, "
+                  "[float(_v) for _v in _l], _W.detach()])\n")
+    got = student.eval(probe + "_out")
+    for (steps, lr, lam, pass_lam), (types, losses, W) in zip(runs, got):
+        want_losses, want_W = _train64(W0, xs, ys, steps, lr, lam)
+        call = (f"train_bigram(xs, ys, W, steps={steps}, lr={lr}{f', lam={lam}' if pass_lam else ''}) on 200 hidden "
+                "pairs and weights")
+        assert isinstance(types, list), f"{call} should return a list of losses, got a {types}"
+        assert len(losses) == steps, f"{call} should return {steps} losses (one per step), got {len(losses)}"
+        assert all(t == "float" for t in types), \
+            (f"{call} should return the losses as Python floats (loss.item()), got {sorted(set(types))}: a list of "
+             "tensors keeps every step's graph alive")
+        assert_close(losses[0], want_losses[0], f"{call}: the first loss (the loss of the initial W, before any "
+                     "update)", rtol=1e-5, atol=1e-6)
+        assert_close(losses, want_losses, f"{call}: the losses, each measured before its update (reset W.grad before "
+                     "every backward; step against the gradient with this lr and lam)", rtol=1e-5, atol=1e-6)
+        assert_close(np.asarray(W), want_W, f"{call}: the caller's W after {steps} steps (update it in place)",
+                     rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.points(1)
@@ -223,21 +332,21 @@ def test_loss_at_init(student, reference, grading_seed):
     """the loss of random weights on the names data"""
     xs, ys = _data_pairs(reference, 1500)
     W0 = _weights(_rng(grading_seed, 7))
-    got = student.eval(f"import torch\n_W = {_tensor(W0, grad=True)}\n"
-                       f"train_bigram({_long(xs)}, {_long(ys)}, _W, 1, 0.0)[0]")
-    assert_close(got, _loss64(torch.tensor(W0, dtype=F64), xs, ys, 0.0).item(),
-                 f"loss of random weights on the first 1500 names ({len(xs)} pairs)", rtol=1e-4, atol=1e-6)
-    nb, ref = student.eval("losses[0]"), reference.eval("losses[0]")
-    assert_close(nb, ref, "the first loss of the notebook's training run (seed 2147483647)", rtol=1e-4, atol=1e-6)
+    got = student.eval(ISOLATED + f"_W = {_tensor(W0, grad=True)}\n"
+                       f"_l = _train_bigram({_long(xs)}, {_long(ys)}, _W, 1, 0.0)\n[_l[0], _W.detach()]")
+    assert_close(got[0], _loss64(torch.tensor(W0, dtype=F64), xs, ys, 0.0).item(),
+                 f"train_bigram(xs, ys, W, steps=1, lr=0.0)[0] for random W on the first 1500 names ({len(xs)} pairs): "
+                 "the loss of W itself", rtol=1e-5, atol=1e-6)
+    assert_close(np.asarray(got[1]), W0, "train_bigram(..., lr=0.0) should leave W unchanged", rtol=0, atol=0)
 
 
 def _trained(student, reference, grading_seed):
     xs, ys = _data_pairs(reference, 1200)
     W0 = _weights(_rng(grading_seed, 8))
     steps, lr = 80, 50.0
-    got = student.eval(f"import torch\n_W = {_tensor(W0, grad=True)}\n"
-                       f"_l = train_bigram({_long(xs)}, {_long(ys)}, _W, {steps}, {lr}, 0.0)\n"
-                       "[_l[0], _l[-1], _W.detach()]")
+    got = student.eval(ISOLATED + f"_W = {_tensor(W0, grad=True)}\n"
+                       f"_l = _train_bigram({_long(xs)}, {_long(ys)}, _W, {steps}, {lr}, 0.0)\n"
+                       "[float(_l[0]), float(_l[-1]), _W.detach()]")
     return xs, ys, W0, got, steps, lr
 
 
@@ -248,35 +357,36 @@ def test_training_reaches_counting_loss(student, reference, grading_seed):
     _, _, count_nll = _count_model(xs, ys)
     ce = _cross_entropy(W, xs, ys)
     start = _cross_entropy(W0, xs, ys)
-    assert ce < start - 0.5, (
-        f"{steps} steps of gradient descent (lr = {lr}) on {len(xs)} pairs should lower the loss from "
-        f"{start:.4f} by far, got {ce:.4f}")
+    call = f"train_bigram(xs, ys, W, steps={steps}, lr={lr}) on the first 1200 names ({len(xs)} pairs)"
+    assert ce < start - 0.5, f"{call} should lower the loss from {start:.4f} by far, got {ce:.4f}"
     assert ce > count_nll - 1e-3, (
-        f"the network reached {ce:.4f}, below the counting model's {count_nll:.4f}: that is impossible "
+        f"{call}: the network reached {ce:.4f}, below the counting model's {count_nll:.4f}: that is impossible "
         "for a bigram model on its own training data")
     assert ce < count_nll + 0.07, (
-        f"after {steps} steps the cross-entropy should be within 0.07 of the counting model's "
+        f"{call}: the cross-entropy after training should be within 0.07 of the counting model's "
         f"{count_nll:.4f}, got {ce:.4f}")
-    assert last < first, f"the losses returned by train_bigram should go down, got {first:.4f} then {last:.4f}"
-    assert abs(first - start) < 1e-3 * start, f"the first loss should be the loss of the initial weights, {start:.4f}"
+    assert last < first, f"{call}: the losses it returns should go down, got {first:.4f} first and {last:.4f} last"
+    assert abs(first - start) < 1e-5 * start, \
+        f"{call}: the first loss should be the loss of the initial weights, {start:.6f}, got {first:.6f}"
 
 
 @pytest.mark.points(2)
 def test_learned_probs_match_counts(student, reference, grading_seed):
     """the trained network's probabilities agree with the counting model"""
-    xs, ys, _, (_, _, W), steps, _ = _trained(student, reference, grading_seed)
+    xs, ys, _, (_, _, W), steps, lr = _trained(student, reference, grading_seed)
     counts, P_count, _ = _count_model(xs, ys)
     P_nn = _softmax_rows(W)
     share = counts.sum(axis=1) / counts.sum()
     gap = 0.5 * np.abs(P_nn - P_count).sum(axis=1)          # total-variation distance per row
     weighted = float((share * gap).sum())
+    call = f"train_bigram(xs, ys, W, steps={steps}, lr={lr}) on the first 1200 names"
     assert weighted < 0.05, (
-        f"after {steps} steps softmax(W) should be close to the counting model's probabilities: "
+        f"after {call}, softmax(W) should be close to the counting model's probabilities: "
         f"the average distance between their rows is {weighted:.3f} (should be below 0.05)")
     row0 = float(np.abs(P_nn[0] - P_count[0]).max())
     assert row0 < 0.01, (
-        f"the first-letter probabilities (row '.') of the network and of the counts should agree within "
-        f"0.01, differ by up to {row0:.3f}")
+        f"after {call}, the first-letter probabilities (row '.') of the network and of the counts should agree "
+        f"within 0.01, differ by up to {row0:.3f}")
 
 
 @pytest.mark.points(1)
@@ -285,17 +395,18 @@ def test_regularisation(student, reference, grading_seed):
     xs, ys = _data_pairs(reference, 600)
     steps, lr = 15, 10.0
     got = student.eval(
-        "import torch\n_out = []\n"
+        ISOLATED + "_out = []\n"
         f"for _lam in (0.0, 1.0):\n"
         "    _W = torch.zeros((27, 27), requires_grad=True)\n"
-        f"    _l = train_bigram({_long(xs)}, {_long(ys)}, _W, {steps}, {lr}, _lam)\n"
-        "    _out.append([_l[0], _W.detach()])\n_out")
+        f"    _l = _train_bigram({_long(xs)}, {_long(ys)}, _W, {steps}, {lr}, _lam)\n"
+        "    _out.append([float(_l[0]), _W.detach()])\n_out")
     (first0, W0), (first1, W1) = got
     for first, lam in ((first0, 0.0), (first1, 1.0)):
-        assert_close(first, math.log(27), f"the first loss from W = 0 with lam = {lam} (uniform: ln 27)",
-                     rtol=1e-5, atol=1e-6)
+        assert_close(first, math.log(27), f"train_bigram(xs, ys, W = 0, steps={steps}, lr={lr}, lam={lam}): the first "
+                     "loss (uniform: ln 27)", rtol=1e-6, atol=1e-6)
     _, want = _train64(np.zeros((V, V)), xs, ys, steps, lr, 1.0)
-    assert_close(np.asarray(W1), want, f"W after {steps} steps with lam = 1.0 from W = 0", rtol=1e-3, atol=1e-4)
+    assert_close(np.asarray(W1), want, f"W after train_bigram(xs, ys, W = 0, steps={steps}, lr={lr}, lam=1.0) on the "
+                 f"first 600 names", rtol=1e-4, atol=1e-5)
     assert (np.asarray(W1) ** 2).mean() < (np.asarray(W0) ** 2).mean(), \
         "with lam = 1 the weights should stay smaller than without regularisation"
 

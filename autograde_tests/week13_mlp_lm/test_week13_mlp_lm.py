@@ -7,14 +7,20 @@ reference kernel) and return plain data: floats, lists, dicts and NumPy arrays. 
 possible the expected answer is computed here, in the grader process, with PyTorch (float64
 for forward passes and gradients, float32 replays of short training runs): datasets built
 from word lists made up from `grading_seed`, parameters drawn from a seeded generator, losses
-and gradients recomputed from the parameters the student's code returns.
+and gradients recomputed from the parameters the student's code returns. The names data comes
+from the reference kernel, never from the student's globals (a student may shuffle `words`).
+
+Each function is graded on its own: the tests of evaluate, train_step, lr_sweep and train run
+the student's function with correct versions of the helpers it calls (forward, get_batch,
+train_step) in place of the student's: its code is rebound to a namespace where those names
+are the test's. A bug in a helper then costs its points once.
 
 The trained dev loss (test_trained_dev_loss) is compared with a bound calibrated from the
-reference: the reference's dev loss under the same SEED and step budget plus DEV_MARGIN. The
-margin (0.06) was calibrated on the offline `names` stand-in with FAST_STEPS = 2000: over SEED
-0-19 the reference's dev loss ranged over 2.279-2.304 (a spread of 0.025), so a correct solution
-that draws its random numbers in another order still passes, while a model that did not train
-(about 3.3) or trained the wrong way fails.
+reference: the reference's dev loss under the same SEED and step budget plus DEV_MARGIN, both
+measured on the reference's dev split. The margin (0.06) was calibrated on the offline `names`
+stand-in with FAST_STEPS = 2000: over SEED 0-19 the reference's dev loss ranged over
+2.279-2.304 (a spread of 0.025), so a correct solution that draws its random numbers in another
+order still passes, while a model that did not train (about 3.3) or trained the wrong way fails.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import math
 import random
 import string
+from collections import Counter
 
 import numpy as np
 import pytest
@@ -35,6 +42,35 @@ STOI = {ch: i for i, ch in enumerate(CHARS)}
 LN27 = math.log(27)
 DEV_MARGIN = 0.06
 KEYS = ["C", "W1", "b1", "W2", "b2"]
+
+# Probe code: correct helpers, and `_rebind(f)`, the student's function f running with them in
+# place of the student's forward / get_batch / train_step. Anything that is not a plain function
+# is used as it is.
+HELPERS = '''import torch
+import types as _types
+def _good_forward(params, X):
+    _e = params["C"][X].reshape(X.shape[0], -1)
+    _a = torch.tanh(_e @ params["W1"] + params["b1"])
+    return _a @ params["W2"] + params["b2"], _a
+def _good_get_batch(X, Y, batch_size, generator=None):
+    _i = torch.randint(0, X.shape[0], (batch_size,), generator=generator)
+    return X[_i], Y[_i]
+def _good_train_step(params, X, Y, lr):
+    _loss = torch.nn.functional.cross_entropy(_good_forward(params, X)[0], Y)
+    for _t in params.values():
+        _t.grad = None
+    _loss.backward()
+    for _t in params.values():
+        _t.data -= lr * _t.grad
+    return _loss.item()
+def _rebind(f):
+    if not isinstance(f, _types.FunctionType):
+        return f
+    _names = dict(f.__globals__, forward=_good_forward, get_batch=_good_get_batch, train_step=_good_train_step)
+    _g = _types.FunctionType(f.__code__, _names, f.__name__, f.__defaults__, f.__closure__)
+    _g.__kwdefaults__ = f.__kwdefaults__
+    return _g
+'''
 
 
 # --------------------------------------------------------------------------- oracles
@@ -53,6 +89,34 @@ def _random_words(rng: random.Random, count: int) -> list[str]:
     return ["".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(1, 8))) for _ in range(count)]
 
 
+def _unique_words(rng: random.Random, count: int) -> list[str]:
+    out: list[str] = []
+    while len(out) < count:
+        word = "".join(rng.choice(string.ascii_lowercase) for _ in range(rng.randint(3, 8)))
+        if word not in out:
+            out.append(word)
+    return out
+
+
+def _split(words, seed):
+    shuffled = list(words)
+    random.Random(seed).shuffle(shuffled)
+    n = len(shuffled)
+    n1, n2 = int(0.8 * n), int(0.9 * n)
+    return [shuffled[:n1], shuffled[n1:n2], shuffled[n2:]]
+
+
+def _overlaps(parts) -> str | None:
+    """Which splits share names, in words (None when they are disjoint)."""
+    names = ["training", "dev", "test"]
+    for a, b in [(0, 1), (0, 2), (1, 2)]:
+        common = set(parts[a]) & set(parts[b])
+        if common:
+            return (f"{len(common)} names of the {names[b]} split are also in the {names[a]} split (for example "
+                    f"{sorted(common)[0]!r}): the three splits must not share a name")
+    return None
+
+
 def _forward64(params: dict, X):
     """Logits and h in float64 from parameter arrays."""
     p = {k: torch.as_tensor(np.asarray(params[k]), dtype=F64) for k in KEYS}
@@ -62,29 +126,29 @@ def _forward64(params: dict, X):
     return h @ p["W2"] + p["b2"], h
 
 
-def _params_code(seed: int, n_embd: int, n_hidden: int, block_size: int, scale: float = 0.5) -> str:
+def _params_code(seed: int, n_embd: int, n_hidden: int, block_size: int, scale: float = 0.5, vocab: int = 27) -> str:
     """Probe code that makes `_p`, a parameter dict drawn here (not by the student's init)."""
     return (
         f"_g = torch.Generator().manual_seed({seed})\n"
-        f"_p = {{'C': torch.randn(27, {n_embd}, generator=_g),\n"
+        f"_p = {{'C': torch.randn({vocab}, {n_embd}, generator=_g),\n"
         f"      'W1': torch.randn({block_size * n_embd}, {n_hidden}, generator=_g) * {scale / math.sqrt(block_size * n_embd)!r},\n"
         f"      'b1': torch.randn({n_hidden}, generator=_g) * 0.1,\n"
-        f"      'W2': torch.randn({n_hidden}, 27, generator=_g) * {scale!r},\n"
-        f"      'b2': torch.randn(27, generator=_g) * 0.1}}\n"
+        f"      'W2': torch.randn({n_hidden}, {vocab}, generator=_g) * {scale!r},\n"
+        f"      'b2': torch.randn({vocab}, generator=_g) * 0.1}}\n"
         "for _t in _p.values():\n"
         "    _t.requires_grad_()\n"
     )
 
 
-def _same_params(seed, n_embd, n_hidden, block_size, scale=0.5):
+def _same_params(seed, n_embd, n_hidden, block_size, scale=0.5, vocab=27):
     """The tensors `_params_code` makes, rebuilt here (float32 leaves)."""
     g = torch.Generator().manual_seed(seed)
     fan_in = block_size * n_embd
-    p = {"C": torch.randn(27, n_embd, generator=g),
+    p = {"C": torch.randn(vocab, n_embd, generator=g),
          "W1": torch.randn(fan_in, n_hidden, generator=g) * (scale / math.sqrt(fan_in)),
          "b1": torch.randn(n_hidden, generator=g) * 0.1,
-         "W2": torch.randn(n_hidden, 27, generator=g) * scale,
-         "b2": torch.randn(27, generator=g) * 0.1}
+         "W2": torch.randn(n_hidden, vocab, generator=g) * scale,
+         "b2": torch.randn(vocab, generator=g) * 0.1}
     for t in p.values():
         t.requires_grad_()
     return p
@@ -114,13 +178,18 @@ def _is_numbers(values) -> bool:
     return isinstance(values, list) and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values)
 
 
+def _first_row(got: np.ndarray, want: np.ndarray) -> str:
+    bad = [i for i in range(len(want)) if not np.array_equal(got[i], want[i])]
+    return f"row #{bad[0]} should be {want[bad[0]].tolist()}, got {got[bad[0]].tolist()}" if bad else "they agree"
+
+
 # --------------------------------------------------------------------------- dataset
 @pytest.mark.points(1.5)
 def test_build_dataset(student, reference, grading_seed):
     """build_dataset makes one (context, next character) example per character and end marker"""
     rng = random.Random(grading_seed + 1)
     words = ["emma", "olivia"] + _random_words(rng, 6)
-    cases = [(3, ["emma", "olivia"]), (3, words), (1, words[2:5]), (5, words[:4])]
+    cases = [(3, ["emma", "olivia"]), (3, words), (1, words[2:5]), (5, words[:4]), (2, words[1:6]), (4, words[3:8])]
     probe = ("_out = []\n"
              f"for _bs, _ws in {cases!r}:\n"
              "    _X, _Y = build_dataset(_ws, block_size=_bs)\n"
@@ -141,17 +210,18 @@ def test_build_dataset(student, reference, grading_seed):
              f"marker, block_size columns), got {tuple(X.shape)}")
         assert tuple(Y.shape) == Y_exp.shape, f"{what}: Y should have shape {Y_exp.shape}, got {tuple(Y.shape)}"
         assert np.array_equal(Y, Y_exp), \
-            f"{what}: the targets should be the indices of each name's characters followed by 0 ('.'); expected {Y_exp.tolist()}, got {Y.tolist()}"
-        bad = [i for i in range(len(X_exp)) if not np.array_equal(X[i], X_exp[i])]
-        assert not bad, (f"{what}: context #{bad[0]} should be {X_exp[bad[0]].tolist()}, got {X[bad[0]].tolist()} "
-                         "(each name starts from block_size dots; the context then slides left by one character)")
+            (f"{what}: the targets should be the indices of each name's characters followed by 0 ('.'); "
+             f"expected {Y_exp.tolist()}, got {Y.tolist()}")
+        assert np.array_equal(X, X_exp), \
+            (f"{what}: context {_first_row(X, X_exp)} (each name starts from block_size dots; the context then "
+             "slides left by one character)")
 
 
 @pytest.mark.points(1)
 def test_split_words(student, reference, grading_seed):
     """split_words shuffles a copy with random.Random(seed) and cuts 80/10/10"""
     rng = random.Random(grading_seed + 2)
-    cases = [(_random_words(rng, n), rng.randrange(1000)) for n in (10, 57, 203)]
+    cases = [(_unique_words(rng, n), rng.randrange(1000)) for n in (10, 57, 203, 31)]
     probe = ("_out = []\n"
              f"for _ws, _seed in {cases!r}:\n"
              "    _orig = list(_ws)\n"
@@ -162,51 +232,63 @@ def test_split_words(student, reference, grading_seed):
     ref = reference.eval(probe)
     for (words, seed), (parts, unchanged), (ref_parts, _) in zip(cases, got, ref):
         n = len(words)
-        permuted = list(words)
-        random.Random(seed).shuffle(permuted)
+        expected = _split(words, seed)
         n1, n2 = int(0.8 * n), int(0.9 * n)
-        expected = [permuted[:n1], permuted[n1:n2], permuted[n2:]]
+        call = f"split_words({n} hidden names, seed={seed})"
         assert ref_parts == expected, "the reference solution's split changed"
-        assert len(parts) == 3, f"split_words should return three lists (train, dev, test), got {len(parts)}"
+        assert len(parts) == 3, f"{call} should return three lists (train, dev, test), got {len(parts)}"
+        overlap = _overlaps(parts)
+        assert overlap is None, f"{call}: {overlap}"
         sizes = [len(p) for p in parts]
         assert sizes == [n1, n2 - n1, n - n2], \
-            f"{n} words should be split into {[n1, n2 - n1, n - n2]} (int(0.8 n) and int(0.9 n) as cut points), got {sizes}"
+            f"{call} should give {[n1, n2 - n1, n - n2]} names (int(0.8 n) and int(0.9 n) as cut points), got {sizes}"
         assert sorted(parts[0] + parts[1] + parts[2]) == sorted(words), \
-            f"the three splits of {n} words together should contain every word exactly once"
-        assert parts[0] != words[:n1] or n < 20, "the words should be shuffled before splitting"
-        assert parts == expected, (f"the split of {n} words with seed={seed} is not the one given by shuffling a copy "
-                                   "with random.Random(seed).shuffle and cutting it at int(0.8 n) and int(0.9 n)")
-        assert unchanged, "split_words should not change the caller's list (shuffle a copy)"
+            f"{call}: the three splits together should contain every name exactly once"
+        assert unchanged, f"{call} changed the caller's list: shuffle a copy (list(words)), not the list you are given"
+        assert parts[0] != words[:n1] or n < 20, f"{call}: the names should be shuffled before splitting"
+        first = next((i for i in range(3) if parts[i] != expected[i]), 0)
+        assert parts == expected, (
+            f"{call} is not the split given by shuffling a copy with random.Random({seed}).shuffle and cutting it at "
+            f"int(0.8 n) and int(0.9 n): the {['training', 'dev', 'test'][first]} split should start "
+            f"{expected[first][:3]}, got {parts[first][:3]}")
 
 
 @pytest.mark.points(1)
 def test_notebook_splits(student, reference):
-    """The notebook's train/dev/test tensors match the 80/10/10 split of names.txt"""
-    probe = ("{'words': list(words), 'split': [len(train_words), len(dev_words), len(test_words)],\n"
-             " 'shapes': [list(Xtr.shape), list(Ytr.shape), list(Xdev.shape), list(Xte.shape)],\n"
-             " 'dev': [Xdev, Ydev]}")
+    """The notebook's train/dev/test names and tensors are the 80/10/10 split of names.txt"""
+    probe = ("_missing = [_k for _k in ['train_words', 'dev_words', 'test_words', 'Xtr', 'Ytr', 'Xdev', 'Ydev', 'Xte', 'Yte']\n"
+             "            if _k not in globals()]\n"
+             "_missing or {'split': [list(train_words), list(dev_words), list(test_words)],\n"
+             "             'data': [Xtr, Ytr, Xdev, Ydev, Xte, Yte]}")
     got = student.eval(probe)
-    ref = reference.eval(probe)
-    words = got["words"]
-    shuffled = list(words)
-    random.Random(42).shuffle(shuffled)
-    n = len(words)
-    n1, n2 = int(0.8 * n), int(0.9 * n)
-    Xtr, _ = _build(shuffled[:n1], 3)
-    Xdev, Ydev = _build(shuffled[n1:n2], 3)
-    Xte, _ = _build(shuffled[n2:], 3)
-    expected_shapes = [list(Xtr.shape), [len(Xtr)], list(Xdev.shape), list(Xte.shape)]
-    assert ref["shapes"] == expected_shapes, "the reference solution's datasets changed"
-    assert got["split"] == [n1, n2 - n1, n - n2], \
-        f"the {n} names should be split into {[n1, n2 - n1, n - n2]} train/dev/test names, got {got['split']}"
-    assert got["shapes"] == ref["shapes"], \
-        (f"the shapes of Xtr, Ytr, Xdev, Xte should be {ref['shapes']} (one example per character plus one per "
-         f"name), got {got['shapes']}")
-    dev_ok = np.array_equal(got["dev"][0], Xdev) and np.array_equal(got["dev"][1], Ydev)
-    assert dev_ok, "Xdev and Ydev do not hold the examples of the dev names (split with seed 42, block_size 3)"
-
-
-# --------------------------------------------------------------------------- parameters and init
+    assert isinstance(got, dict), (f"the notebook's split cell did not run to the end ({', '.join(got)} missing): look "
+                                   "at the first error in your notebook")
+    names = reference.eval("list(words)")     # names.txt as the reference read it (the reference never shuffles it)
+    expected = _split(names, 42)
+    assert reference.eval("[list(train_words), list(dev_words), list(test_words)]") == expected, \
+        "the reference solution's split changed"
+    n = len(names)
+    sizes = [len(part) for part in expected]
+    parts = got["split"]
+    overlap = _overlaps(parts)
+    assert overlap is None, f"train_words, dev_words, test_words = split_words(words, seed=42): {overlap}"
+    assert [len(p) for p in parts] == sizes, \
+        f"the {n} names should be split into {sizes} train/dev/test names, got {[len(p) for p in parts]}"
+    assert Counter(parts[0] + parts[1] + parts[2]) == Counter(names), \
+        "train_words, dev_words and test_words together should hold every name of names.txt exactly once"
+    for part, want, label in zip(parts, expected, ["train_words", "dev_words", "test_words"]):
+        assert part == want, (
+            f"{label} should be the names of names.txt (in the order of the file) shuffled with random.Random(42) "
+            f"and cut at int(0.8 n) and int(0.9 n): it should start {want[:3]}, got {part[:3]} (did something "
+            "reorder the global `words` before the split?)")
+    for (label_x, label_y), words, X, Y in zip([("Xtr", "Ytr"), ("Xdev", "Ydev"), ("Xte", "Yte")], expected,
+                                               got["data"][0::2], got["data"][1::2]):
+        X_exp, Y_exp = _build(words, 3)
+        assert tuple(X.shape) == X_exp.shape and tuple(Y.shape) == Y_exp.shape, \
+            (f"{label_x}, {label_y} should have shapes {X_exp.shape} and {Y_exp.shape} (one example per character "
+             f"plus one per name, block_size 3), got {tuple(X.shape)} and {tuple(Y.shape)}")
+        assert np.array_equal(X, X_exp) and np.array_equal(Y, Y_exp), \
+            f"{label_x}, {label_y} should be build_dataset of the names of its split: {_first_row(X, X_exp)}"
 @pytest.mark.points(1)
 def test_kaiming_std(student, reference, grading_seed):
     """kaiming_std is gain / sqrt(fan_in), with the tanh gain 5/3 by default"""
@@ -290,34 +372,61 @@ def test_init_params(student, reference, grading_seed):
 def test_forward(student, reference, grading_seed):
     """forward returns the logits and tanh activations of the MLP; evaluate returns the mean cross-entropy"""
     rng = random.Random(grading_seed + 5)
-    for n_embd, n_hidden, block_size, batch in [(10, 200, 3, 32), (6, 16, 4, 9)]:
+    for n_embd, n_hidden, block_size, batch, vocab in [(10, 200, 3, 32, 27), (6, 16, 4, 9, 27), (3, 8, 2, 7, 5)]:
         seed = rng.randrange(10**6)
-        X = [[rng.randrange(27) for _ in range(block_size)] for _ in range(batch)]
-        Y = [rng.randrange(27) for _ in range(batch)]
-        probe = (_params_code(seed, n_embd, n_hidden, block_size) +
+        X = [[rng.randrange(vocab) for _ in range(block_size)] for _ in range(batch)]
+        Y = [rng.randrange(vocab) for _ in range(batch)]
+        R = np.round(np.asarray([[rng.gauss(0, 1) for _ in range(vocab)] for _ in range(batch)]), 3)
+        probe = (HELPERS + _params_code(seed, n_embd, n_hidden, block_size, vocab=vocab) +
                  f"_X = torch.tensor({X!r}); _Y = torch.tensor({Y!r})\n"
                  "_res = forward(_p, _X)\n"
                  "_ok = isinstance(_res, tuple) and len(_res) == 2\n"
-                 "_ev = evaluate(_p, _X, _Y)\n"
-                 "{'pair': _ok, 'logits': _res[0] if _ok else None, 'h': _res[1] if _ok else None,\n"
-                 " 'params': _p, 'eval': _ev if isinstance(_ev, float) else None, 'eval_type': type(_ev).__name__}")
+                 "_grads = None\n"
+                 "if _ok and isinstance(_res[0], torch.Tensor) and _res[0].requires_grad:\n"
+                 f"    (_res[0] * torch.tensor({R.tolist()!r})).sum().backward()\n"
+                 "    _grads = {_k: _t.grad for _k, _t in _p.items()}\n"
+                 "_saved = [0]\n"
+                 "def _count(_t):\n"
+                 "    _saved[0] += 1\n"
+                 "    return _t\n"
+                 "with torch.autograd.graph.saved_tensors_hooks(_count, lambda _t: _t):\n"
+                 "    _ev = _rebind(evaluate)(_p, _X, _Y)\n"
+                 "{'pair': _ok, 'logits': _res[0] if _ok else None, 'h': _res[1] if _ok else None, 'grads': _grads,\n"
+                 " 'eval': _ev if isinstance(_ev, float) else None, 'eval_type': type(_ev).__name__, 'saved': _saved[0]}")
         got = student.eval(probe)
         ref = reference.eval(probe)
-        logits, h = _forward64(got["params"], X)
-        size = f"n_embd={n_embd}, n_hidden={n_hidden}, block_size={block_size}"
-        assert_close(ref["logits"], logits.numpy(), "the reference solution's logits changed", rtol=1e-4, atol=1e-5)
+        params = {k: v.detach().numpy() for k, v in _same_params(seed, n_embd, n_hidden, block_size, vocab=vocab).items()}
+        logits, h = _forward64(params, X)
+        size = f"n_embd={n_embd}, n_hidden={n_hidden}, block_size={block_size}, vocab_size={vocab}, batch of {batch}"
+        assert_close(ref["logits"], logits.numpy(), "the reference solution's logits changed", rtol=1e-5, atol=1e-5)
         assert got["pair"], "forward(params, X) should return a pair (logits, h)"
         assert tuple(got["h"].shape) == (batch, n_hidden), \
-            f"h should have shape (batch, n_hidden) = {(batch, n_hidden)} ({size}), got {tuple(got['h'].shape)}"
-        assert tuple(got["logits"].shape) == (batch, 27), \
-            f"logits should have shape (batch, 27) = {(batch, 27)} ({size}), got {tuple(got['logits'].shape)}"
-        assert_close(got["h"], h.numpy(), f"hidden activations h = tanh(C[X].view(B, -1) @ W1 + b1) ({size})",
-                     rtol=1e-4, atol=1e-5)
-        assert_close(got["logits"], logits.numpy(), f"logits = h @ W2 + b2 ({size})", rtol=1e-4, atol=1e-5)
+            f"forward(params, X) ({size}): h should have shape (batch, n_hidden) = {(batch, n_hidden)}, got {tuple(got['h'].shape)}"
+        assert tuple(got["logits"].shape) == (batch, vocab), \
+            (f"forward(params, X) ({size}): logits should have shape (batch, vocab_size) = {(batch, vocab)}, "
+             f"got {tuple(got['logits'].shape)}")
+        assert_close(got["h"], h.numpy(), f"forward(params, X) ({size}): the hidden activations "
+                     "h = tanh(C[X].view(B, -1) @ W1 + b1)", rtol=1e-5, atol=1e-6)
+        assert_close(got["logits"], logits.numpy(), f"forward(params, X) ({size}): the logits h @ W2 + b2",
+                     rtol=1e-5, atol=1e-5)
+        assert got["grads"] is not None, \
+            f"forward(params, X) ({size}): the logits should require a gradient (compute them from the parameters with torch operations)"
+        p64 = {k: torch.tensor(v, dtype=F64, requires_grad=True) for k, v in params.items()}
+        hidden = torch.tanh(p64["C"][torch.tensor(X)].reshape(batch, -1) @ p64["W1"] + p64["b1"])
+        out64 = hidden @ p64["W2"] + p64["b2"]
+        grads = torch.autograd.grad((out64 * torch.tensor(R, dtype=F64)).sum(), [p64[k] for k in KEYS])
+        for key, grad in zip(KEYS, grads):
+            assert got["grads"][key] is not None, \
+                f"forward(params, X) ({size}): no gradient reaches {key}; use the parameter itself, not .data or a copy"
+            assert_close(got["grads"][key], grad.numpy(), f"forward(params, X) ({size}): the gradient of "
+                         f"sum(R * logits) with respect to {key}", rtol=1e-3, atol=1e-5)
         loss = torch.nn.functional.cross_entropy(logits, torch.tensor(Y)).item()
         assert got["eval"] is not None, f"evaluate should return a Python float, got a {got['eval_type']}"
-        assert_close(got["eval"], loss, f"evaluate(params, X, Y): mean cross-entropy of the logits with Y ({size})",
-                     rtol=1e-4, atol=1e-5)
+        assert_close(got["eval"], loss, f"evaluate(params, X, Y) ({size}): the mean cross-entropy of the logits with Y",
+                     rtol=1e-5, atol=1e-6)
+        assert got["saved"] == 0, \
+            (f"evaluate(params, X, Y) ({size}) built a graph for backpropagation: it needs no gradients, so run "
+             "it under torch.no_grad()")
 
 
 @pytest.mark.points(2)
@@ -328,44 +437,57 @@ def test_train_step(student, reference, grading_seed):
     n_embd, n_hidden, block_size, batch = 5, 12, 3, 16
     X = [[rng.randrange(27) for _ in range(block_size)] for _ in range(batch)]
     Y = [rng.randrange(27) for _ in range(batch)]
-    probe = (_params_code(seed, n_embd, n_hidden, block_size) +
+    probe = (HELPERS + _params_code(seed, n_embd, n_hidden, block_size) +
+             "_step = _rebind(train_step)\n"
              f"_X = torch.tensor({X!r}); _Y = torch.tensor({Y!r})\n"
              "_start = {k: _t.detach().clone() for k, _t in _p.items()}\n"
-             "_l1 = train_step(_p, _X, _Y, 0.0)\n"
+             "_l1 = _step(_p, _X, _Y, 0.0)\n"
              "_g1 = {k: (None if _t.grad is None else _t.grad.clone()) for k, _t in _p.items()}\n"
-             "_l2 = train_step(_p, _X, _Y, 0.0)\n"
+             "_l2 = _step(_p, _X, _Y, 0.0)\n"
              "_g2 = {k: (None if _t.grad is None else _t.grad.clone()) for k, _t in _p.items()}\n"
              "_same = {k: bool(torch.equal(_t.detach(), _start[k])) for k, _t in _p.items()}\n"
-             "_l3 = train_step(_p, _X, _Y, 0.5)\n"
-             "{'start': _start, 'g1': _g1, 'g2': _g2, 'same': _same, 'after': {k: _t for k, _t in _p.items()},\n"
-             " 'losses': [_l if isinstance(_l, float) else None for _l in (_l1, _l2, _l3)], 'type': type(_l1).__name__}")
+             "_l3 = _step(_p, _X, _Y, 0.5)\n"
+             "_mid = {k: _t.detach().clone() for k, _t in _p.items()}\n"
+             "_l4 = _step(_p, _X, _Y, 0.2)\n"
+             "{'start': _start, 'g1': _g1, 'g2': _g2, 'same': _same, 'mid': _mid, 'after': {k: _t for k, _t in _p.items()},\n"
+             " 'losses': [_l if isinstance(_l, float) else None for _l in (_l1, _l2, _l3, _l4)], 'type': type(_l1).__name__}")
     got = student.eval(probe)
     ref = reference.eval(probe)
 
-    p = {k: torch.tensor(np.asarray(got["start"][k]), dtype=F64, requires_grad=True) for k in KEYS}
-    emb = p["C"][torch.tensor(X)].reshape(batch, -1)
-    logits = torch.tanh(emb @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
-    loss = torch.nn.functional.cross_entropy(logits, torch.tensor(Y))
-    grads = dict(zip(KEYS, torch.autograd.grad(loss, [p[k] for k in KEYS])))
+    def loss_and_grads(values):
+        p = {k: torch.tensor(np.asarray(values[k]), dtype=F64, requires_grad=True) for k in KEYS}
+        emb = p["C"][torch.tensor(X)].reshape(batch, -1)
+        logits = torch.tanh(emb @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
+        loss = torch.nn.functional.cross_entropy(logits, torch.tensor(Y))
+        return p, loss, dict(zip(KEYS, torch.autograd.grad(loss, [p[k] for k in KEYS])))
 
-    assert_close(ref["losses"][0], loss.item(), "the reference solution's loss changed", rtol=1e-4, atol=1e-5)
-    assert None not in got["losses"], f"train_step should return the loss as a Python float (loss.item()), got a {got['type']}"
-    assert_close(got["losses"][0], loss.item(), "loss returned by train_step: the cross-entropy of the batch before the update",
-                 rtol=1e-4, atol=1e-5)
+    p, loss, grads = loss_and_grads(got["start"])
+    call = f"train_step(params, X, Y, lr) on a hidden batch of {batch} (n_embd={n_embd}, n_hidden={n_hidden})"
+    assert_close(ref["losses"][0], loss.item(), "the reference solution's loss changed", rtol=1e-5, atol=1e-6)
+    assert None not in got["losses"], f"{call} should return the loss as a Python float (loss.item()), got a {got['type']}"
+    assert_close(got["losses"][0], loss.item(), f"{call} with lr=0: the cross-entropy of the batch before the update",
+                 rtol=1e-5, atol=1e-6)
     for key in KEYS:
         assert got["g1"][key] is not None, \
-            f"after train_step, {key}.grad is None: the loss must be backpropagated to every parameter (C included)"
-        assert_close(got["g1"][key], grads[key].numpy(), f"gradient of the loss with respect to {key} after one train_step",
-                     rtol=1e-3, atol=1e-6)
+            f"after {call}, {key}.grad is None: the loss must be backpropagated to every parameter (C included)"
+        assert_close(got["g1"][key], grads[key].numpy(), f"{key}.grad after {call} with lr=0",
+                     rtol=1e-3, atol=1e-5)
     for key in KEYS:
-        assert got["same"][key], f"with lr=0 train_step must not change {key}"
+        assert got["same"][key], f"{call} with lr=0 must not change {key}"
         assert_close(got["g2"][key], got["g1"][key],
-                     f"{key}.grad after a second train_step with lr=0 should equal the first one: reset every p.grad "
+                     f"{key}.grad after a second {call} with lr=0 should equal the first one: reset every p.grad "
                      "(to None) before loss.backward(), or the gradients pile up", rtol=1e-5, atol=1e-7)
     for key in KEYS:
-        assert_close(got["after"][key], (p[key] - 0.5 * grads[key]).detach().numpy(),
-                     f"{key} after a train_step with lr=0.5 should be {key} - lr * {key}.grad (a step downhill)",
-                     rtol=1e-3, atol=1e-5)
+        assert_close(got["mid"][key], (p[key] - 0.5 * grads[key]).detach().numpy(),
+                     f"{key} after {call} with lr=0.5 should be {key} - 0.5 * {key}.grad (a step downhill)",
+                     rtol=1e-5, atol=1e-5)
+    p2, loss2, grads2 = loss_and_grads(got["mid"])
+    assert_close(got["losses"][3], loss2.item(), f"{call} with lr=0.2 after the step with lr=0.5: the loss before "
+                 "this update", rtol=1e-5, atol=1e-6)
+    for key in KEYS:
+        assert_close(got["after"][key], (p2[key] - 0.2 * grads2[key]).detach().numpy(),
+                     f"{key} after a further {call} with lr=0.2 should be {key} - 0.2 * {key}.grad (use the lr you "
+                     "are given)", rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.points(1)
@@ -386,10 +508,12 @@ def test_get_batch(student, reference, grading_seed):
         assert np.array_equal(ref[2 * i], X[ix]), "the reference solution's batch changed"
         xb, yb = got[2 * i], got[2 * i + 1]
         assert tuple(xb.shape) == (size, 3) and tuple(yb.shape) == (size,), \
-            f"get_batch(X, Y, {size}) with X of shape ({n}, 3) should return ({size}, 3) and ({size},), got {tuple(xb.shape)} and {tuple(yb.shape)}"
+            (f"get_batch(X, Y, {size}) with X of shape ({n}, 3) should return ({size}, 3) and ({size},), "
+             f"got {tuple(xb.shape)} and {tuple(yb.shape)}")
         assert np.array_equal(yb, Y[ix]) and np.array_equal(xb, X[ix]), \
-            (f"get_batch(X, Y, {size}, generator) should return the rows torch.randint(0, X.shape[0], ({size},), "
-             "generator=generator) of X and the same rows of Y")
+            (f"get_batch(X, Y, {size}, generator) with X of {n} rows and Y = 10 * (row number) should return the rows "
+             f"torch.randint(0, X.shape[0], ({size},), generator=generator) of X and the same rows of Y: expected Y "
+             f"rows {(Y[ix] // 10).tolist()[:8]}, got {(np.asarray(yb) // 10).tolist()[:8]}")
 
 
 # --------------------------------------------------------------------------- health checks
@@ -411,24 +535,21 @@ def test_initial_loss(student, reference, grading_seed):
 
     probe = ("_out = {}\n"
              "for _init in ['naive', 'output', 'kaiming']:\n"
-             f"    _p = init_params(10, 200, init=_init, generator=torch.Generator().manual_seed({seed}))\n"
-             f"    _out[_init] = {{'params': _p, 'loss': evaluate(_p, torch.tensor({X!r}), torch.tensor({Y!r}))}}\n"
+             f"    _out[_init] = init_params(10, 200, init=_init, generator=torch.Generator().manual_seed({seed}))\n"
              "_out")
     got = student.eval(probe)
     for mode in ("naive", "output", "kaiming"):
-        logits, _ = _forward64(got[mode]["params"], X)
+        logits, _ = _forward64(got[mode], X)
         loss = torch.nn.functional.cross_entropy(logits, torch.tensor(Y)).item()
-        assert isinstance(got[mode]["loss"], float), "evaluate should return the loss as a Python float"
-        assert_close(got[mode]["loss"], loss, f"evaluate(...) on 400 contexts with the init={mode!r} parameters",
-                     rtol=1e-4, atol=1e-5)
+        call = f"init_params(10, 200, init={mode!r})"
         if mode == "naive":
             assert loss > 3 * LN27, \
-                (f"with init='naive' (plain randn everywhere) the initial loss should be far above ln 27 (confidently "
-                 f"wrong logits), got {loss:.3f}")
+                (f"with {call} (plain randn everywhere) the initial loss on 400 hidden contexts should be far above "
+                 f"ln 27 (confidently wrong logits), got {loss:.3f}")
         else:
             assert abs(loss - LN27) < 0.1, \
-                (f"with init={mode!r} (b2 = 0 and W2 * 0.01) the initial loss should be within 0.1 of ln 27 = 3.2958, "
-                 f"got {loss:.4f}")
+                (f"with {call} (b2 = 0 and W2 * 0.01) the initial loss on 400 hidden contexts should be within 0.1 of "
+                 f"ln 27 = 3.2958, got {loss:.4f}")
 
 
 @pytest.mark.points(1.5)
@@ -445,8 +566,10 @@ def test_saturation_statistics(student, reference, grading_seed):
     h = np.round(h, 4)
     probe = (f"_h = torch.tensor({h.tolist()!r})\n"
              "_d = dead_neurons(_h)\n"
+             "_edge = torch.tensor([[0.75, -0.75, 0.8], [-0.75, 0.9, -0.8]])\n"
              "{'frac': [saturation_fraction(_h), saturation_fraction(_h, threshold=0.90005), saturation_fraction(-_h)],\n"
-             " 'dead': _d, 'dead_strict': dead_neurons(_h, threshold=0.99955), 'type': type(_d).__name__}")
+             " 'dead': _d, 'dead_strict': dead_neurons(_h, threshold=0.99955), 'type': type(_d).__name__,\n"
+             " 'edge': [saturation_fraction(_edge, threshold=0.75), dead_neurons(_edge, threshold=0.75).tolist()]}")
     got = student.eval(probe)
     ref = reference.eval(probe)
     frac = [float((np.abs(h) > 0.99).mean()), float((np.abs(h) > 0.90005).mean()), float((np.abs(h) > 0.99).mean())]
@@ -468,34 +591,36 @@ def test_saturation_statistics(student, reference, grading_seed):
         (f"dead_neurons(h) should be True exactly for the columns where |h| > 0.99 in every row (columns "
          f"{np.flatnonzero(dead).tolist()}), got columns {np.flatnonzero(got['dead']).tolist()}")
     assert got["dead_strict"].tolist() == dead_strict.tolist(), "dead_neurons(h, threshold=0.99955): use the threshold argument"
+    edge = "h = [[0.75, -0.75, 0.8], [-0.75, 0.9, -0.8]] and threshold=0.75 (an entry equal to the threshold does not exceed it)"
+    assert_close(got["edge"][0], 0.5, f"saturation_fraction(h, threshold=0.75) for {edge}", rtol=1e-6, atol=1e-7)
+    assert got["edge"][1] == [False, False, True], \
+        f"dead_neurons(h, threshold=0.75) for {edge} should be [False, False, True], got {got['edge'][1]}"
 
 
 @pytest.mark.points(0.5)
 def test_saturation_at_init(student, reference, grading_seed):
     """On real contexts, the Kaiming init keeps most tanh units out of saturation"""
     seed = random.Random(grading_seed + 10).randrange(10**6)
-    probe = ("_xb, _ = get_batch(Xtr, Ytr, 32, generator=torch.Generator().manual_seed(" + str(seed) + "))\n"
-             "_out = {}\n"
+    xb = reference.eval(f"Xtr[torch.randint(0, Xtr.shape[0], (32,), generator=torch.Generator().manual_seed({seed}))]")
+    probe = ("_out = {}\n"
              "for _init in ['output', 'kaiming']:\n"
-             "    _p = init_params(10, 200, init=_init, generator=torch.Generator().manual_seed(" + str(seed + 1) + "))\n"
-             "    with torch.no_grad():\n"
-             "        _, _h = forward(_p, _xb)\n"
-             "    _out[_init] = {'h': _h, 'frac': saturation_fraction(_h), 'W1': _p['W1']}\n"
+             f"    _p = init_params(10, 200, init=_init, generator=torch.Generator().manual_seed({seed + 1}))\n"
+             "    _out[_init] = {k: _t.detach() for k, _t in _p.items()}\n"
              "_out")
     got = student.eval(probe)
     ref = reference.eval(probe)
-    fracs = {init: float((np.abs(got[init]["h"]) > 0.99).mean()) for init in ["output", "kaiming"]}
-    ref_fracs = {init: float((np.abs(ref[init]["h"]) > 0.99).mean()) for init in ["output", "kaiming"]}
+    fracs = {init: float((np.abs(_forward64(got[init], xb)[1].numpy()) > 0.99).mean()) for init in ["output", "kaiming"]}
+    ref_fracs = {init: float((np.abs(_forward64(ref[init], xb)[1].numpy()) > 0.99).mean()) for init in ["output", "kaiming"]}
     assert ref_fracs["output"] > 0.4 and ref_fracs["kaiming"] < 0.25, "the reference solution's saturation changed"
     std = float(np.std(got["kaiming"]["W1"]))
     assert abs(std - (5 / 3) / math.sqrt(30)) < 0.03, \
-        f"with init='kaiming' W1 should have a standard deviation of (5/3)/sqrt(30) = 0.304, got {std:.3f}"
+        f"with init_params(10, 200, init='kaiming') W1 should have a standard deviation of (5/3)/sqrt(30) = 0.304, got {std:.3f}"
     assert fracs["output"] > 0.4, \
-        f"with init='output' (W1 from plain randn) most tanh units should be saturated on a batch of 32, got a fraction of {fracs['output']:.3f}"
+        (f"with init_params(10, 200, init='output') (W1 from plain randn) most tanh units should be saturated on a "
+         f"batch of 32 training contexts, got a fraction of {fracs['output']:.3f}")
     assert fracs["kaiming"] < 0.25, \
-        f"with init='kaiming' fewer than a quarter of the tanh activations should have |h| > 0.99, got {fracs['kaiming']:.3f}"
-    assert_close([got["output"]["frac"], got["kaiming"]["frac"]], [fracs["output"], fracs["kaiming"]],
-                 "saturation_fraction of the hidden activations of a batch", rtol=1e-5, atol=1e-6)
+        (f"with init_params(10, 200, init='kaiming') fewer than a quarter of the tanh activations of a batch of 32 "
+         f"training contexts should have |h| > 0.99, got {fracs['kaiming']:.3f}")
 
 
 # --------------------------------------------------------------------------- learning rate and training
@@ -510,25 +635,28 @@ def test_lr_sweep(student, reference, grading_seed):
     """lr_sweep steps through exponentially spaced learning rates, one minibatch each"""
     rng = random.Random(grading_seed + 11)
     X, Y = _tiny_data(rng)
-    pseed, bseed, n = rng.randrange(10**6), rng.randrange(10**6), 40
-    probe = (_params_code(pseed, 4, 10, 3) +
-             f"_lre, _losses = lr_sweep(_p, torch.tensor({X.tolist()!r}), torch.tensor({Y.tolist()!r}), n={n}, batch_size=8,\n"
-             f"                          generator=torch.Generator().manual_seed({bseed}))\n"
-             "[list(_lre), list(_losses)]")
-    got = student.eval(probe)
-    ref = reference.eval(probe)
-    exps = torch.linspace(-3, 0, n)
-    lrs = (10 ** exps).tolist()
-    expected = _replay(_same_params(pseed, 4, 10, 3), X, Y, lrs, 8, bseed)
-    assert_close(ref[1], expected, "the reference solution's sweep changed", rtol=1e-3, atol=1e-4)
-    lre_got, losses = got
-    assert _is_numbers(lre_got) and len(lre_got) == n, f"lr_sweep(..., n={n}) should return {n} exponents as floats"
-    assert _is_numbers(losses) and len(losses) == n, f"lr_sweep(..., n={n}) should return {n} losses as floats"
-    assert_close(lre_got, exps.tolist(), f"the exponents should be torch.linspace(-3, 0, {n}) (rates from 10**-3 to 10**0)",
-                 rtol=1e-5, atol=1e-6)
-    assert_close(losses, expected,
-                 f"losses of a {n}-step sweep replayed here: step i draws a get_batch minibatch and does one "
-                 "train_step with lr = 10**lre[i] (rates growing exponentially from 0.001 to 1)", rtol=1e-3, atol=1e-4)
+    pseed, bseed = rng.randrange(10**6), rng.randrange(10**6)
+    runs = [(40, 8), (13, 5)]
+    probe = HELPERS + "_out = []\n"
+    for n, bs in runs:
+        probe += (_params_code(pseed, 4, 10, 3) +
+                  f"_lre, _losses = _rebind(lr_sweep)(_p, torch.tensor({X.tolist()!r}), torch.tensor({Y.tolist()!r}), "
+                  f"n={n}, batch_size={bs}, generator=torch.Generator().manual_seed({bseed}))\n"
+                  "_out.append([list(_lre), list(_losses)])\n")
+    got = student.eval(probe + "_out")
+    ref = reference.eval(probe + "_out")
+    for (n, bs), (lre_got, losses), (_, ref_losses) in zip(runs, got, ref):
+        exps = torch.linspace(-3, 0, n)
+        expected = _replay(_same_params(pseed, 4, 10, 3), X, Y, (10 ** exps).tolist(), bs, bseed)
+        call = f"lr_sweep(params, X, Y, n={n}, batch_size={bs}, generator) on {len(X)} hidden examples"
+        assert_close(ref_losses, expected, "the reference solution's sweep changed", rtol=1e-5, atol=1e-6)
+        assert _is_numbers(lre_got) and len(lre_got) == n, f"{call} should return {n} exponents as floats"
+        assert _is_numbers(losses) and len(losses) == n, f"{call} should return {n} losses as floats"
+        assert_close(lre_got, exps.tolist(), f"{call}: the exponents should be torch.linspace(-3, 0, {n}) (rates "
+                     "from 10**-3 to 10**0)", rtol=1e-6, atol=1e-7)
+        assert_close(losses, expected,
+                     f"{call}: the losses, replayed here (step i draws a get_batch minibatch and does one train_step "
+                     "with lr = 10**lre[i], rates growing exponentially from 0.001 to 1)", rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.points(1)
@@ -536,27 +664,37 @@ def test_pick_lr(student, reference, grading_seed):
     """pick_lr returns the rate at the centre of the lowest moving-average window"""
     rng = random.Random(grading_seed + 12)
     cases = []
-    for _ in range(3):
-        n, window = rng.choice([(200, 20), (300, 30), (150, 10)])
+    for n, window, shape in [(200, 20, "valley"), (150, 15, "valley"), (301, 25, "valley"), (120, 10, "falling"),
+                             (90, 9, "rising"), (100, 8, "valley")]:
         best = rng.uniform(-2.2, -0.8)
         lre = [-3 + 3 * i / (n - 1) for i in range(n)]
-        losses = [2.3 + 0.8 * (e - best) ** 2 + rng.uniform(-0.05, 0.05) for e in lre]
-        far = min(range(n), key=lambda i: -abs(lre[i] - best))  # an outlier far from the valley
-        losses[far] = 0.5
-        cases.append((lre, losses, window))
-    probe = f"[pick_lr(_lre, _losses, window=_w) for _lre, _losses, _w in {cases!r}]"
+        if shape == "valley":
+            losses = [2.3 + 0.8 * (e - best) ** 2 + rng.uniform(-0.05, 0.05) for e in lre]
+            far = min(range(n), key=lambda i: -abs(lre[i] - best))  # an outlier far from the valley
+            losses[far] = 0.5
+        elif shape == "falling":                                     # lowest at the very last window
+            losses = [3.0 - 0.3 * (e + 3) + rng.uniform(-0.01, 0.01) for e in lre]
+        else:                                                        # lowest at the very first window
+            losses = [2.0 + 0.3 * (e + 3) + rng.uniform(-0.01, 0.01) for e in lre]
+        cases.append((lre, losses, window, shape))
+    probe = f"[pick_lr(_lre, _losses, window=_w) for _lre, _losses, _w, _s in {cases!r}]"
     got = student.eval(probe)
     ref = reference.eval(probe)
-    for (lre, losses, window), mine, theirs in zip(cases, got, ref):
+    for (lre, losses, window, shape), mine, theirs in zip(cases, got, ref):
         avg = [sum(losses[j:j + window]) / window for j in range(len(losses) - window + 1)]
         j = min(range(len(avg)), key=avg.__getitem__)
         want = 10 ** lre[j + window // 2]
         assert_close(theirs, want, "the reference solution's pick changed", rtol=1e-9, atol=0)
         assert isinstance(mine, (int, float)) and not isinstance(mine, bool), f"pick_lr should return a float, got {mine!r}"
+        where = {"valley": f"its valley at exponent {lre[j + window // 2]:.3f} and one outlier",
+                 "falling": "losses falling to the very end (the lowest window is the last one)",
+                 "rising": "losses rising from the start (the lowest window is the first one)"}[shape]
+        got_index = min(range(len(lre)), key=lambda i: abs(10 ** lre[i] - mine)) if mine > 0 else None
         assert_close(mine, want,
-                     f"pick_lr on a noisy sweep of {len(lre)} steps with its valley at exponent {lre[j + window // 2]:.2f} "
-                     f"and one outlier (window={window}): the rate 10**lre at the centre of the lowest {window}-step "
-                     "moving average", rtol=0.05, atol=0)
+                     f"pick_lr(lre, losses, window={window}) on a sweep of {len(lre)} steps with {where}: the rate "
+                     f"10**lre[j + window // 2] = 10**lre[{j + window // 2}] at the centre of the lowest {window}-step "
+                     f"moving average (windows j = 0 .. n - window){'' if got_index is None else f'; yours is 10**lre[{got_index}]'}",
+                     rtol=1e-6, atol=0)
 
 
 @pytest.mark.points(1.5)
@@ -565,42 +703,50 @@ def test_train(student, reference, grading_seed):
     rng = random.Random(grading_seed + 13)
     X, Y = _tiny_data(rng)
     pseed, bseed = rng.randrange(10**6), rng.randrange(10**6)
-    runs = [(24, 0.3, 16), (10, 0.2, None)]
-    probe = "_out = []\n"
-    for steps, lr, decay in runs:
+    runs = [(24, 0.3, 16, 8), (10, 0.2, None, 8), (6, 0.5, 0, 5), (7, 0.4, 10, 6), (5, 0.1, 1, 7)]
+    probe = HELPERS + "_out = []\n"
+    for steps, lr, decay, bs in runs:
         probe += (_params_code(pseed, 4, 10, 3) +
-                  f"_l = train(_p, torch.tensor({X.tolist()!r}), torch.tensor({Y.tolist()!r}), {steps}, lr={lr}, "
-                  f"decay_at={decay}, batch_size=8, generator=torch.Generator().manual_seed({bseed}))\n"
+                  f"_l = _rebind(train)(_p, torch.tensor({X.tolist()!r}), torch.tensor({Y.tolist()!r}), {steps}, lr={lr}, "
+                  f"decay_at={decay}, batch_size={bs}, generator=torch.Generator().manual_seed({bseed}))\n"
                   "_out.append(list(_l))\n")
-    probe += "_out"
-    got = student.eval(probe)
-    ref = reference.eval(probe)
-    for (steps, lr, decay), mine, theirs in zip(runs, got, ref):
+    got = student.eval(probe + "_out")
+    ref = reference.eval(probe + "_out")
+    for (steps, lr, decay, bs), mine, theirs in zip(runs, got, ref):
         lrs = [lr if decay is None or i < decay else lr / 10 for i in range(steps)]
-        expected = _replay(_same_params(pseed, 4, 10, 3), X, Y, lrs, 8, bseed)
-        what = f"train(..., steps={steps}, lr={lr}, decay_at={decay}, batch_size=8)"
-        assert_close(theirs, expected, "the reference solution's training changed", rtol=1e-3, atol=1e-4)
-        assert _is_numbers(mine) and len(mine) == steps, f"{what} should return {steps} losses as floats"
-        assert_close(mine, expected, f"losses of {what}, replayed here (lr up to step {decay}, lr / 10 from then on; "
-                                     "a fresh get_batch minibatch each step)", rtol=1e-3, atol=1e-4)
+        expected = _replay(_same_params(pseed, 4, 10, 3), X, Y, lrs, bs, bseed)
+        call = f"train(params, X, Y, steps={steps}, lr={lr}, decay_at={decay}, batch_size={bs}, generator)"
+        assert_close(theirs, expected, "the reference solution's training changed", rtol=1e-5, atol=1e-6)
+        assert _is_numbers(mine) and len(mine) == steps, f"{call} should return {steps} losses as floats"
+        rule = ("lr for every step" if decay is None else
+                "lr / 10 from the very first step" if decay == 0 else
+                f"lr for steps 0 .. {decay - 1}, lr / 10 from step {decay} on" if decay < steps else
+                f"lr for every step, since decay_at = {decay} is past the last step")
+        assert_close(mine, expected, f"{call}: the losses, replayed here ({rule}; a fresh get_batch minibatch of "
+                                     f"{bs} each step)", rtol=1e-4, atol=1e-5)
 
 
 @pytest.mark.points(2)
 def test_trained_dev_loss(student, reference):
-    """After training, the model's dev loss is as low as the reference's"""
-    probe = "{'steps': len(train_losses), 'params': dict(model), 'dev_words': list(dev_words)}"
+    """After training, the model's loss on the dev names is as low as the reference's"""
+    probe = ("[_k for _k in ['model', 'train_losses'] if _k not in globals()] or "
+             "{'steps': len(train_losses), 'params': {k: _t.detach() for k, _t in model.items()}}")
     got = student.eval(probe)
+    assert isinstance(got, dict), (f"the notebook's training cell did not run to the end ({', '.join(got)} missing): "
+                                   "look at the first error in your notebook")
     ref = reference.eval(probe)
+    dev_words = reference.eval("list(dev_words)")
+    X, Y = _build(dev_words, 3)
 
-    def dev_loss(answer):
-        X, Y = _build(answer["dev_words"], 3)
-        logits, _ = _forward64(answer["params"], X)
+    def dev_loss(params):
+        logits, _ = _forward64(params, X)
         return torch.nn.functional.cross_entropy(logits, torch.tensor(Y)).item()
 
-    ref_loss = dev_loss(ref)
+    ref_loss = dev_loss(ref["params"])
     assert ref_loss < LN27 - 0.5, "the reference solution did not train"
     assert got["steps"] == ref["steps"], f"the notebook should train for {ref['steps']} steps, got {got['steps']}"
-    loss = dev_loss(got)
+    loss = dev_loss(got["params"])
     bound = ref_loss + DEV_MARGIN
-    assert loss < bound, (f"after {got['steps']} training steps the dev loss (recomputed by the grader from your trained "
-                          f"parameters) should be below {bound:.3f} (the reference reaches {ref_loss:.3f}), got {loss:.3f}")
+    assert loss < bound, (f"after {got['steps']} training steps the loss on the {len(dev_words)} dev names (recomputed "
+                          f"by the grader from your trained parameters) should be below {bound:.3f} (the reference "
+                          f"reaches {ref_loss:.3f}), got {loss:.3f}")
