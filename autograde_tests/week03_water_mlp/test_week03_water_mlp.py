@@ -417,13 +417,14 @@ for _lr, _mu, _wd in {SGD_CONFIGS!r}:
     _frozen = torch.tensor([1.5, -2.5], dtype=torch.float64)
     _X = torch.tensor({_lit(X)}, dtype=torch.float64)
     _Y = torch.tensor({_lit(Y)}, dtype=torch.float64)
-    _vel = [torch.zeros_like(_w), torch.zeros_like(_b), torch.zeros_like(_frozen)]
+    # the parameter without a gradient sits between the others: it is skipped, the next one is not
+    _vel = [torch.zeros_like(_w), torch.zeros_like(_frozen), torch.zeros_like(_b)]
     for _step in range({steps}):
         _w.grad = None
         _b.grad = None
         ((_X @ _w + _b - _Y) ** 2).mean().backward()
-        sgd_momentum_step([_w, _b, _frozen], _vel, lr=_lr, momentum=_mu, weight_decay=_wd)
-    _runs.append({{"w": _w.detach(), "b": _b.detach(), "frozen": _frozen, "vw": _vel[0], "vb": _vel[1]}})
+        sgd_momentum_step([_w, _frozen, _b], _vel, lr=_lr, momentum=_mu, weight_decay=_wd)
+    _runs.append({{"w": _w.detach(), "b": _b.detach(), "frozen": _frozen, "vw": _vel[0], "vb": _vel[2]}})
 # the defaults: momentum=0 and weight_decay=0 when only the learning rate is given
 _w = torch.tensor({_lit(w0)}, dtype=torch.float64, requires_grad=True)
 _b = torch.tensor({_lit(b0)}, dtype=torch.float64, requires_grad=True)
@@ -444,7 +445,7 @@ _runs
                  "velocities, 0.2) (only the learning rate given: momentum and weight_decay default to 0), compared with "
                  "torch.optim.SGD(lr=0.2)", rtol=1e-9, atol=1e-10)
     for (lr, mu, wd), answer, ref_answer in zip(SGD_CONFIGS, got, ref):
-        where = (f"after {steps} calls sgd_momentum_step([w, b, frozen], velocities, lr={lr}, momentum={mu}, "
+        where = (f"after {steps} calls sgd_momentum_step([w, frozen, b], velocities, lr={lr}, momentum={mu}, "
                  f"weight_decay={wd}) on a least-squares loss")
         w, b, bufs = _sgd_oracle(w0, b0, X, Y, lr, mu, wd, steps)
         hint = []
@@ -455,7 +456,8 @@ _runs
         hint = f" ({'; '.join(hint)})" if hint else " (p -= lr * grad)"
         assert_close(answer["w"], w, f"weights {where}, compared with torch.optim.SGD{hint}", rtol=1e-9, atol=1e-10)
         assert_close(answer["b"], b, f"bias {where}, compared with torch.optim.SGD{hint}", rtol=1e-9, atol=1e-10)
-        assert_close(answer["frozen"], np.array([1.5, -2.5]), f"a parameter whose .grad is None, {where} (it must be skipped)")
+        assert_close(answer["frozen"], np.array([1.5, -2.5]), f"a parameter whose .grad is None, {where} (it must be "
+                     "skipped, and the parameters after it still updated: `continue`, not `break`)")
         if mu:
             # Both forms of the text are accepted: PyTorch's v = mu v + g (p -= lr v) keeps torch's momentum
             # buffer; v = mu v + lr g (p -= v) keeps lr times it. Either way v must be updated in place.
@@ -1021,7 +1023,8 @@ for _steps in {list(_OVERFIT_STEPS)!r}:
     _model = nn.Sequential(nn.Linear(9, 8), nn.ReLU(), nn.BatchNorm1d(8), nn.Linear(8, 1))
     _params = dict(_model.named_parameters())
     with torch.no_grad():
-{setup}    _loss, _acc = overfit_one_batch(_model, _X, _y, steps=_steps)
+{setup}    _model.eval()  # handed over in eval mode: overfit_one_batch must switch it to training mode
+    _loss, _acc = overfit_one_batch(_model, _X, _y, steps=_steps)
     _out.append({{"loss": float(_loss), "acc": float(_acc),
                  "params": {{_n: _p.detach().clone() for _n, _p in _model.named_parameters()}}}})
 _out
@@ -1031,7 +1034,7 @@ _out
     for steps, answer, ref_answer in zip(_OVERFIT_STEPS, got, ref):
         loss, acc, params = _overfit_oracle(X, y, weights, steps)
         call = (f"overfit_one_batch(model, X, y, steps={steps}) with Linear(9, 8) -> ReLU -> BatchNorm1d(8) -> "
-                f"Linear(8, 1) and hidden weights, one batch of 16 samples")
+                f"Linear(8, 1) and hidden weights, handed over in eval mode, one batch of 16 samples")
         hint = ("torch.optim.Adam(model.parameters()) with its default learning rate, nn.BCEWithLogitsLoss, the model in "
                 "training mode, optimizer.zero_grad() before every backward, exactly `steps` steps")
         for name, value in params.items():
