@@ -32,6 +32,7 @@ from ..helpers import ROOT
 pytestmark = pytest.mark.slow  # real kernels or processes
 
 EXERCISE = "week02_autograd"
+POINTS = load_course(ROOT).get(EXERCISE).points  # full marks
 FULL = "full"
 ANY_RUN = ("graded", "timeout", "died", "memory", "budget")  # whatever the attack did to itself
 
@@ -134,7 +135,7 @@ CASES = [
          lambda c: c.with_cell(c.good(), "def _spin(self):\n    while True:\n        pass\nValue.backward = _spin"),
          # each probe is stopped after 4 s; once the tests' 40 s budget is used up the rest fail
          # at once, so the submission costs at most about a minute whatever it does
-         "graded", lambda r: r["score"] < 20 and r["execution_time"] < 40 + 40 + 60,
+         "graded", lambda r: r["score"] < POINTS and r["execution_time"] < 40 + 40 + 60,
          check=lambda c, r, t: any("longer than 5 s" in x["output"] for x in r["tests"])),
     Case("ignores_interrupt_and_loops",
          lambda c: c.with_cell(c.good(), "import signal\nsignal.signal(signal.SIGINT, signal.SIG_IGN)\n"
@@ -189,7 +190,7 @@ CASES = [
                   "    except OSError as e:\n        print('BLOCKED', type(e).__name__)"),
         "graded", FULL, needs=('hidden files',), check=_no_evil_files),
     # ---- lying about the grade: never more than the same code earns honestly
-    Case("half_wrong_honest", lambda c: c.half(), "graded", lambda r: 0 < r["score"] < 20),
+    Case("half_wrong_honest", lambda c: c.half(), "graded", lambda r: 0 < r["score"] < POINTS),
     Case("monkeypatches_builtins", lambda c: c.with_cell(
         c.half(), "import builtins\nbuiltins.isinstance = lambda *a: True\nbuiltins.float = lambda *a: 6.0\n"
                   "builtins.abs = lambda x: 0"), ANY_RUN, "at_most:half_wrong_honest"),
@@ -204,7 +205,7 @@ CASES = [
                   "def _fake(data, *a, **k):\n    data = {m: json.dumps({'ok': True, 'value': 123.456}) for m in data}\n"
                   "    _real(data, *a, **k)\nd.publish_display_data = _fake"), "graded", 0),
     Case("eq_always_true", _liar, "graded", "same_as:honest_zeros"),
-    Case("honest_zeros", lambda c: c.with_cell(c.stub(), HONEST_ZEROS), "graded", lambda r: r["score"] < 20),
+    Case("honest_zeros", lambda c: c.with_cell(c.stub(), HONEST_ZEROS), "graded", lambda r: r["score"] < POINTS),
     Case("returns_unsendable_objects", lambda c: c.with_cell(
         c.stub(), HONEST_ZEROS.replace("self.data = float(0.0)", "self.data = object()")), "graded", 0),
     Case("background_threads_and_children", lambda c: c.with_cell(
@@ -219,7 +220,7 @@ CASES = [
     Case("redefines_after_public_check", lambda c: c.with_cell(
         c.good(), "def _wrong_mul(self, other):\n    other = other if isinstance(other, Value) else Value(other)\n"
                   "    return Value(self.data + other.data, (self, other), '*')\nValue.__mul__ = _wrong_mul"),
-        "graded", lambda r: r["score"] < 20,
+        "graded", lambda r: r["score"] < POINTS,
         check=lambda c, r, t: all(p["status"] == "passed" for p in r["extra_data"]["public_checks"][:3])),
     Case("edits_and_deletes_locked_cells", lambda c: _edit_locked(c), "graded", FULL,
          check=lambda c, r, t: len(r["extra_data"]["notes"]) >= 2),
@@ -324,7 +325,7 @@ def test_case(corpus, protections, case):
     assert extra["status"] in statuses, (extra["status"], extra.get("reason"))
     assert extra.get("reason") or extra["status"] == "graded"
     if case.score == FULL:
-        assert result["score"] == extra["max_score"] == 20, [
+        assert result["score"] == extra["max_score"] == POINTS, [
             (t["id"], t["output"]) for t in result["tests"] if t["status"] != "passed"]
     elif isinstance(case.score, str) and case.score.startswith("same_as:"):
         assert result["score"] == corpus.results[case.score.split(":", 1)[1]]["score"]
@@ -386,7 +387,7 @@ def test_lms_zip_with_hostile_entries(corpus, tmp_path):
         zf.writestr("dup!/x.ipynb", good)
     summary = grade_batch(corpus.spec, archive, tmp_path / "out", workers=1)
     assert sorted(summary.results) == ["Ada_Lovelace_123_week02", "José_Ñúñez_456_week02", "dup"]
-    assert summary.results["Ada_Lovelace_123_week02"]["score"] == 20
+    assert summary.results["Ada_Lovelace_123_week02"]["score"] == POINTS
     assert not (tmp_path / "escaped.ipynb").exists() and not (tmp_path.parent / "escaped.ipynb").exists()
     assert len(summary.warnings) == 4, summary.warnings  # traversal, absolute, symlink, duplicate id
     assert any("two submissions map to student id 'dup'" in w for w in summary.warnings)
