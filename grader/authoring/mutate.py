@@ -330,7 +330,7 @@ def mutants_of_cell(cell_id: str, source: str) -> list[AutoMutant]:
                 diff = "".join(difflib.unified_diff(source.splitlines(True), code.splitlines(True),
                                                     f"cell {cell_id} (reference)", f"cell {cell_id} (mutant)", n=1))
                 changed = [d for d in diff.splitlines()[2:] if d[:1] in "+-"]
-                ident = hashlib.sha1(f"{cell_id}\n{name}\n" .encode() + "\n".join(changed).encode()).hexdigest()[:10]
+                ident = hashlib.sha1("\n".join([cell_id, name, *changed]).encode()).hexdigest()[:10]
                 made.append(AutoMutant(ident, cell_id, _function_at(functions, pos.start.line, f"<{cell_id}>"),
                                        name, pos.start.line, code, diff))
     return made
@@ -369,7 +369,7 @@ def sample(mutants: list[AutoMutant], n: int | None, seed: str) -> list[AutoMuta
     return sorted(picked, key=lambda m: order[m.id])
 
 
-def mutant_notebook(spec: ExerciseSpec, mutant: AutoMutant, solution: nbformat.NotebookNode,
+def mutant_notebook(mutant: AutoMutant, solution: nbformat.NotebookNode,
                     assignment: nbformat.NotebookNode) -> nbformat.NotebookNode:
     filled = nbformat.from_dict(solution)
     for cell in filled.cells:
@@ -423,7 +423,7 @@ def run_mutation(spec: ExerciseSpec, out: Path, *, n: int | None = None, workers
         shutil.rmtree(subs)
     subs.mkdir(parents=True)
     for m in chosen:
-        nbformat.write(mutant_notebook(spec, m, solution, assignment), subs / f"m{m.id}.ipynb")
+        nbformat.write(mutant_notebook(m, solution, assignment), subs / f"m{m.id}.ipynb")
     if on_total:
         on_total(len(chosen))
     summary = grade_batch(spec, subs, out / "grades", workers=workers, progress=progress)
@@ -461,7 +461,7 @@ def render_markdown(report: MutationReport, floor: float) -> str:
     for title, want in (("Surviving mutants (not reviewed)", None), ("Accepted as ungradable", "ungradable"),
                         ("Reviewed as equivalent", "equivalent")):
         group = [m for m in report.survivors()
-                 if (report.reviewed.get(m.id).kind if m.id in report.reviewed else None) == want]  # type: ignore[union-attr]
+                 if getattr(report.reviewed.get(m.id), "kind", None) == want]
         if not group:
             continue
         lines += ["", f"## {title} ({len(group)})", ""]
