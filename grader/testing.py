@@ -135,3 +135,28 @@ def remember(function: Callable) -> Callable:
         return copy.deepcopy(_REMEMBERED[key])
 
     return wrapper
+
+
+def with_fakes(function: str, fakes: dict[str, str], as_name: str | None = None) -> str:
+    """Probe code that binds ``as_name`` (default ``_<function>``) to the student's ``function``
+    running with *fakes* in place of other graded functions it calls.
+
+    ``fakes`` maps a global name the function may call (``"bigram_loss"``) to the name of a fake
+    the probe code defines before this (``"_fake_loss"``). This grades a function on its own
+    (a bug in a helper costs its points once) without the trust-boundary breach of sending a
+    correct helper into the student's kernel (DESIGN.md section 4): a fake is a stand-in the
+    test defines that behaves *differently* from the answer (a recording spy, a lookup of data
+    the grader computed, another function with the same signature), and the test computes what
+    the function should do with the same fakes. A student who inlines the helper's work instead
+    of calling it gets the true behaviour: tests accept that as well.
+
+    Only plain Python functions are rebound; a callable of another kind is used as it is.
+    """
+    target = as_name or f"_{function}"
+    pairs = ", ".join(f"{name}={fake}" for name, fake in fakes.items())
+    return (f"import types as _types\n"
+            f"{target} = {function}\n"
+            f"if isinstance({function}, _types.FunctionType):\n"
+            f"    {target} = _types.FunctionType({function}.__code__, dict({function}.__globals__, {pairs}),\n"
+            f"                                   {function}.__name__, {function}.__defaults__, {function}.__closure__)\n"
+            f"    {target}.__kwdefaults__ = {function}.__kwdefaults__\n")

@@ -85,3 +85,47 @@ def test_the_text_form_of_a_solution_must_agree_with_the_notebook(mini_course):
     assert "jupytext --sync" in problems[0]
     done = run_cli("release", "--check", cwd=course.root)
     assert done.returncode == 1 and "disagree" in done.stderr
+
+
+def test_suite_leaks_finds_solution_code_in_probe_strings(mini_course):
+    """The trust boundary's tripwire: a hidden suite whose probe code copies solution lines."""
+    from grader.authoring.release import suite_leaks
+    _, spec = mini_course
+    nb = nbformat.read(spec.solution, as_version=4)
+    nb.cells[2].source = ('def double(x):\n    """Return 2 * x."""\n    ### BEGIN SOLUTION\n'
+                          '    doubled = [value + value for value in list(x)]\n'
+                          '    total = sum(doubled) - min(doubled)\n'
+                          '    return doubled\n    ### END SOLUTION')
+    nbformat.write(nb, spec.solution)
+    assert suite_leaks(spec) == []
+    suite = spec.tests_dir / "test_mini.py"
+    clean = suite.read_text()
+    # one copied line, prefixed the probe way and assigned to another name: short lines pass
+    suite.write_text(clean + "\nPROBE = '_t = sum(_doubled) - min(_doubled)'\n")
+    assert suite_leaks(spec) == []
+    # two of them, in an f-string
+    suite.write_text(clean + "\nN = 3\nPROBE = f'_d = [value + value for value in list(x)]\\n_t = sum(_d) - {N}'\n"
+                             "LEAK = '''def _helper(x):\n    _doubled = [value + value for value in list(x)]\n"
+                             "    return sum(doubled) - min(doubled)\n'''\n")
+    problems = suite_leaks(spec)
+    assert len(problems) == 1, problems
+    assert "test_mini.py:" in problems[0] and "'doubled = [value + value for value in list(x)]'" in problems[0]
+    assert "'total = sum(doubled) - min(doubled)'" in problems[0]
+
+
+def test_with_fakes_rebinds_only_the_named_helpers():
+    from grader.testing import with_fakes
+    namespace: dict = {}
+    exec("def helper(x):\n    return x + 1\n"
+         "def other(x):\n    return 10 * x\n"
+         "def f(x, *, k=2):\n    return helper(x) * k + other(x)\n"
+         "def _fake_helper(x):\n    return -x\n"
+         "g = lambda x: helper(x)\n", namespace)
+    exec(with_fakes("f", {"helper": "_fake_helper"}) + with_fakes("g", {"helper": "_fake_helper"}), namespace)
+    assert namespace["_f"](3) == -3 * 2 + 30 and namespace["_f"](3, k=1) == -3 + 30
+    assert namespace["f"](3) == 4 * 2 + 30, "the student's own function is left as it was"
+    assert namespace["helper"](3) == 4, "and so are its globals"
+    assert namespace["_g"](1) == -1   # a lambda is a plain function too
+    exec("class C:\n    def __call__(self, x):\n        return helper(x)\nc = C()\n"
+         + with_fakes("c", {"helper": "_fake_helper"}), namespace)
+    assert namespace["_c"] is namespace["c"], "a callable that is not a plain function is used as it is"

@@ -16,7 +16,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from grader.testing import assert_close, is_close
+from grader.testing import assert_close, is_close, with_fakes
 
 X_ROWS = [[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]]
 TRUTH = {
@@ -51,20 +51,6 @@ def _gate(params, x1, x2):
 
 
 # --------------------------------------------------------------------------- oracles
-def _oracle_train_multiplier(w0, xs, ys, lr, eps, epochs):
-    xs, ys = np.asarray(xs), np.asarray(ys)
-
-    def loss(w):
-        return float(np.mean((w * xs - ys) ** 2))
-
-    w, losses = float(w0), []
-    for _ in range(epochs):
-        base = loss(w)
-        losses.append(base)
-        w -= lr * (loss(w + eps) - base) / eps
-    return w, losses
-
-
 def _oracle_walk(rs: np.random.RandomState, n_throws: int = 100):
     """The specified walk; also which rules fired (floor at 0, a fall, a six)."""
     step, walk, events = 0, [0], set()
@@ -150,20 +136,39 @@ def test_multiplier_loss(student, reference, grading_seed):
     assert_close(got, ref, "losses compared with the reference solution", rtol=1e-9)
 
 
-# The probe-side training oracles run the specified algorithm with the student's OWN helpers
-# (multiplier_loss/numeric_derivative, gate_loss, gate_forward): a training function that is
-# right but builds on a wrong helper is accepted here (the helper loses its own points).
-_OWN_TRAIN_MULTIPLIER = """
-def _own_train_multiplier(w0, xs, ys, lr, eps, epochs):
-    try:
-        w, losses = float(w0), []
-        for _ in range(epochs):
-            losses.append(float(multiplier_loss(w, xs, ys)))
-            w = w - lr * float(numeric_derivative(lambda v: multiplier_loss(v, xs, ys), w, eps))
-        return [float(w), losses]
-    except Exception:
-        return None
+# The training functions are graded on their own with fakes in place of the helpers they call
+# (grader.testing.with_fakes): stand-ins that behave differently from the answers on purpose, so
+# that no correct implementation enters the student's kernel (DESIGN.md section 4) and a wrong
+# helper costs only its own points. The same algorithm is run here with the same fakes.
+FAKE_MULTIPLIER = """
+def _fake_loss(w, xs, ys):
+    return float(np.mean(np.log1p((w * np.asarray(xs, dtype=float) - np.asarray(ys, dtype=float)) ** 2)))
+def _fake_derivative(f, x, eps=1e-3):
+    return (f(x + eps) - f(x - eps)) / (2 * eps)
 """
+FAKE_MULTIPLIER_WHAT = ("multiplier_loss and numeric_derivative replaced by the grader's stand-ins (mean(log(1 + (w x - y)**2)) "
+                        "and a central difference), so that only the training loop is graded")
+
+
+def _fake_train_multiplier(w0, xs, ys, lr, eps, epochs, fake_loss=True, central=True):
+    """The training loop with the fake loss (or the true one) and the fake central difference (or
+    a forward difference written inline): a loop may call one helper and do the other's work."""
+    xs, ys = np.asarray(xs, dtype=float), np.asarray(ys, dtype=float)
+
+    def loss(w):
+        return float(np.mean(np.log1p((w * xs - ys) ** 2) if fake_loss else (w * xs - ys) ** 2))
+
+    w, losses = float(w0), []
+    for _ in range(epochs):
+        losses.append(loss(w))
+        w = w - lr * ((loss(w + eps) - loss(w - eps)) / (2 * eps) if central else (loss(w + eps) - loss(w)) / eps)
+    return w, losses
+
+
+def _accepted_multiplier_run(got, w0, xs, ys, lr, eps, epochs) -> bool:
+    """Whether (w, losses) is the loop run with the fakes, or with either helper's work done inline."""
+    return any(is_close(got, list(_fake_train_multiplier(w0, xs, ys, lr, eps, epochs, fake, central)), rtol=1e-7, atol=1e-12)
+               for fake, central in [(True, True), (True, False), (False, True), (False, False)])
 
 
 def _multiplier_runs(grading_seed: int):
@@ -188,45 +193,41 @@ def test_train_multiplier(student, reference, grading_seed):
     k, runs = _multiplier_runs(grading_seed)
     w0, xs, ys = runs[0][:3]
     call = "train_multiplier({w0!r}, np.array({xs}), np.array({ys}), lr={lr!r}, eps={eps!r}, epochs={epochs})"
-    probe = _OWN_TRAIN_MULTIPLIER + "_out = []\n"
+    probe = (FAKE_MULTIPLIER + with_fakes("train_multiplier", {"multiplier_loss": "_fake_loss",
+                                                                "numeric_derivative": "_fake_derivative"}) + "_out = []\n")
     for w0_, xs_, ys_, lr, eps, epochs in runs:
         args = dict(w0=w0_, xs=_lit(xs_), ys=_lit(ys_), lr=lr, eps=eps, epochs=epochs)
-        probe += (f"_w, _losses = {call.format(**args)}\n"
-                  "_out.append([float(_w), [float(_l) for _l in _losses],\n"
-                  f"             _own_train_multiplier({w0_!r}, np.array({_lit(xs_)}), np.array({_lit(ys_)}), "
-                  f"{lr!r}, {eps!r}, {epochs})])\n")
-    probe += (f"_w_long, _ = train_multiplier({w0!r}, np.array({_lit(xs)}), np.array({_lit(ys)}), "
+        probe += (f"_w, _losses = _{call.format(**args)}\n"
+                  "_out.append([float(_w), [float(_l) for _l in _losses]])\n")
+    probe += (f"_w_long, _ = _train_multiplier({w0!r}, np.array({_lit(xs)}), np.array({_lit(ys)}), "
               "lr=0.01, eps=0.001, epochs=400)\n"
               "[_out, float(_w_long)]")
     got = student.eval(probe)
     ref = reference.eval(probe)
-    own_accepted = []
-    for (w0_, xs_, ys_, lr, eps, epochs), (w, losses, own), (ref_w, ref_losses, _) in zip(runs, got[0], ref[0]):
+    for (w0_, xs_, ys_, lr, eps, epochs), (w, losses), (ref_w, ref_losses) in zip(runs, got[0], ref[0]):
         what = (f"train_multiplier({w0_}, xs, ys, lr={lr}, eps={eps}, epochs={epochs}) with xs = {xs_.tolist()}, "
                 f"ys = {ys_.tolist()}")
-        want_w, want_losses = _oracle_train_multiplier(w0_, xs_, ys_, lr, eps, epochs)
+        want_w, want_losses = _fake_train_multiplier(w0_, xs_, ys_, lr, eps, epochs)
+        assert_close([ref_w, ref_losses], [want_w, want_losses], "grader setup: the reference's training with the fakes",
+                     rtol=1e-7)
         assert isinstance(losses, list) and len(losses) == epochs, \
             f"{what} should return {epochs} recorded losses, got {len(losses) if isinstance(losses, list) else losses}"
-        if own is not None and not is_close([want_w, want_losses], own, rtol=1e-9, atol=1e-12) \
-                and is_close([w, losses], own, rtol=1e-7, atol=1e-12):
-            own_accepted.append(True)  # right training on top of the student's own (wrong) loss or derivative
-            continue
-        own_accepted.append(False)
+        if _accepted_multiplier_run([w, losses], w0_, xs_, ys_, lr, eps, epochs):
+            continue   # with the fakes, or with a helper's work done inline (no call to it): right as well
+        what += f" ({FAKE_MULTIPLIER_WHAT})"
         assert_close(losses[0], want_losses[0], f"{what}: the first recorded loss (the loss at w0 = {w0_}, "
                                                 "before any update)", rtol=1e-9)
-        assert_close(w, want_w, f"{what}: the final w (each epoch: w -= lr * forward-difference derivative of the "
-                                "loss, with the lr and eps passed in)", rtol=1e-7)
+        assert_close(w, want_w, f"{what}: the final w (each epoch: w -= lr * the derivative numeric_derivative "
+                                "estimates, with the lr and eps passed in)", rtol=1e-7)
         assert_close(losses, want_losses, f"{what}: the recorded losses (each measured before that epoch's update)",
                      rtol=1e-7)
-        assert_close([w, losses], [ref_w, ref_losses], f"{what}, compared with the reference solution", rtol=1e-7)
-    if not own_accepted[0]:
-        w_long = got[1]
-        long_w, _ = _oracle_train_multiplier(w0, xs, ys, 0.01, 1e-3, 400)
-        assert abs(w_long - (k - 1e-3 / 2)) < 0.01, \
-            (f"train_multiplier({w0}, xs, ys, lr=0.01, eps=0.001, epochs=400) on examples y = {k} * x: w should end "
-             f"close to {k}, got {w_long:.4f}")
-        assert_close(w_long, long_w, f"the final w of train_multiplier({w0}, xs, ys, lr=0.01, eps=0.001, epochs=400)",
-                     rtol=1e-7)
+    w_long = got[1]
+    call = f"train_multiplier({w0}, xs, ys, lr=0.01, eps=0.001, epochs=400) on examples y = {k} * x"
+    assert abs(w_long - k) < 0.01, f"{call} ({FAKE_MULTIPLIER_WHAT}): w should end close to {k}, got {w_long:.4f}"
+    longs = [_fake_train_multiplier(w0, xs, ys, 0.01, 1e-3, 400, fake, central)[0]
+             for fake, central in [(True, True), (True, False), (False, True), (False, False)]]
+    if not any(is_close(w_long, want, rtol=1e-7) for want in longs):
+        assert_close(w_long, longs[0], f"the final w of {call} ({FAKE_MULTIPLIER_WHAT})", rtol=1e-7)
 
 
 @pytest.mark.points(1)
@@ -274,12 +275,11 @@ def _gate_loss_cases(grading_seed: int):
     return cases
 
 
-_OWN_GATE = """
-def _own_gate_loss(params, X, y):
-    try:
-        return float(np.mean((np.asarray(gate_forward(params, X[:, 0], X[:, 1]), dtype=float) - y) ** 2))
-    except Exception:
-        return None
+# gate_loss is also run with a fake gate_forward (tanh in place of the sigmoid): a right loss on
+# top of a wrong gate_forward is accepted, without a correct gate_forward entering the kernel
+FAKE_GATE = """
+def _fake_gate(params, x1, x2):
+    return np.tanh(params[0] * np.asarray(x1, dtype=float) + params[1] * np.asarray(x2, dtype=float) + params[2])
 """
 
 
@@ -287,16 +287,18 @@ def _own_gate_loss(params, X, y):
 def test_gate_loss(student, reference, grading_seed):
     """The mean squared error of a perceptron on the rows of X"""
     cases = _gate_loss_cases(grading_seed)
-    probe = _OWN_GATE + "[" + ",\n ".join(
+    probe = FAKE_GATE + with_fakes("gate_loss", {"gate_forward": "_fake_gate"}) + "[" + ",\n ".join(
         f"[float(gate_loss({params!r}, np.array({_lit(X)}), np.array({_lit(y)}))), "
-        f"_own_gate_loss({params!r}, np.array({_lit(X)}), np.array({_lit(y)}))]"
+        f"float(_gate_loss({params!r}, np.array({_lit(X)}), np.array({_lit(y)})))]"
         for params, X, y in cases) + "]"
     got = student.eval(probe)
     ref = reference.eval(probe)
-    for (params, X, y), (value, own), (ref_value, _) in zip(cases, got, ref):
+    for (params, X, y), (value, fake), (ref_value, ref_fake) in zip(cases, got, ref):
         want = float(np.mean((_gate(params, X[:, 0], X[:, 1]) - y) ** 2))
-        if own is not None and not is_close(own, want, rtol=1e-9, atol=1e-12) and is_close(value, own, rtol=1e-9):
-            continue  # right loss on top of the student's own (wrong) gate_forward
+        want_fake = float(np.mean((np.tanh(params[0] * X[:, 0] + params[1] * X[:, 1] + params[2]) - y) ** 2))
+        assert_close(ref_fake, want_fake, "grader setup: the reference's gate_loss with the fake gate_forward", rtol=1e-9)
+        if not is_close(value, want, rtol=1e-9) and is_close(fake, want_fake, rtol=1e-9):
+            continue  # right loss on top of the student's own (wrong) gate_forward, which its own test grades
         assert_close(value, want, f"gate_loss({params}, X, y) on the {len(y)} rows X = {X.tolist()} with targets "
                                   f"y = {y.tolist()} (the mean over the rows of X passed in of "
                                   "(gate_forward(params, x1, x2) - y)**2)", rtol=1e-9)
@@ -304,23 +306,28 @@ def test_gate_loss(student, reference, grading_seed):
                      rtol=1e-9)
 
 
-_OWN_TRAIN_GATE = """
-def _own_train_gate(params0, X, y, lr, eps, epochs):
-    try:
-        params, losses = [float(p) for p in params0], []
-        for _ in range(epochs):
-            base = float(gate_loss(params, X, y))
-            losses.append(base)
-            grads = []
-            for i in range(3):
-                nudged = list(params)
-                nudged[i] += eps
-                grads.append((float(gate_loss(nudged, X, y)) - base) / eps)
-            params = [p - lr * g for p, g in zip(params, grads)]
-        return [params, losses]
-    except Exception:
-        return None
+FAKE_GATE_LOSS = """
+def _fake_gate_loss(params, X, y):
+    _X = np.asarray(X, dtype=float)
+    return float(np.mean(np.log1p((_X[:, 0] * params[0] + _X[:, 1] * params[1] + params[2] - np.asarray(y, dtype=float)) ** 2)))
 """
+FAKE_GATE_WHAT = ("gate_loss replaced by the grader's stand-in, mean(log(1 + (w1 x1 + w2 x2 + b - y)**2)), so that only "
+                  "the training loop is graded")
+
+
+def _fake_train_gate(params0, X, y, lr, eps, epochs):
+    X, y = np.asarray(X, dtype=float), np.asarray(y, dtype=float)
+
+    def loss(p):
+        return float(np.mean(np.log1p((X[:, 0] * p[0] + X[:, 1] * p[1] + p[2] - y) ** 2)))
+
+    params, losses = [float(p) for p in params0], []
+    for _ in range(epochs):
+        base = loss(params)
+        losses.append(base)
+        grads = [(loss([p + eps if j == i else p for j, p in enumerate(params)]) - base) / eps for i in range(3)]
+        params = [p - lr * g for p, g in zip(params, grads)]
+    return params, losses
 
 
 def _oracle_train_gate_X(params0, X, y, lr, eps, epochs):
@@ -356,30 +363,29 @@ def test_train_gate(student, reference, grading_seed):
          0.4, 0.05, 17),
     ]
     long_gate = "AND" if gate != "AND" else "OR"
-    probe = _OWN_TRAIN_GATE + "_out = []\n"
+    probe = FAKE_GATE_LOSS + with_fakes("train_gate", {"gate_loss": "_fake_gate_loss"}) + "_out = []\n"
     for _, p0, X, y, lr, eps, epochs in runs:
         args = f"{p0!r}, np.array({_lit(X)}), np.array({_lit(y)}), lr={lr!r}, eps={eps!r}, epochs={epochs}"
-        probe += (f"_p, _l = train_gate({args})\n"
-                  "_out.append([[float(_v) for _v in _p], [float(_v) for _v in _l], "
-                  f"_own_train_gate({p0!r}, np.array({_lit(X)}), np.array({_lit(y)}), {lr!r}, {eps!r}, {epochs})])\n")
+        probe += (f"_p, _l = _train_gate({args})\n"
+                  "_out.append([[float(_v) for _v in _p], [float(_v) for _v in _l]])\n")
+    # the long run is the student's training itself, with the student's own gate_loss
     probe += (f"_X = np.array({X_ROWS!r})\n"
               f"_pl, _ll = train_gate({params0!r}, _X, np.array({TRUTH[long_gate]!r}), lr=1.0, eps=1e-3, epochs=1500)\n"
-              "[_out, [float(_v) for _v in _pl], float(_ll[-1])]")
+              f"[_out, [float(_v) for _v in _pl], float(_ll[-1]), float(gate_loss({params0!r}, _X, "
+              f"np.array({TRUTH[long_gate]!r}, dtype=float)))]")
     got = student.eval(probe)
     ref = reference.eval(probe)
-    own_accepted = []
-    for (what, p0, X, y, lr, eps, epochs), (params, losses, own), ref_run in zip(runs, got[0], ref[0]):
+    for (what, p0, X, y, lr, eps, epochs), (params, losses), ref_run in zip(runs, got[0], ref[0]):
         call = f"train_gate({p0}, X, y, lr={lr}, eps={eps}, epochs={epochs}) on {what}"
+        want_p, want_l = _fake_train_gate(p0, X, y, lr, eps, epochs)
+        assert_close(ref_run, [want_p, want_l], "grader setup: the reference's training with the fake gate_loss", rtol=1e-6)
         assert isinstance(params, list) and len(params) == 3, \
             f"{call} should return the 3 parameters [w1, w2, b], got {str(params)[:200]}"
         assert isinstance(losses, list) and len(losses) == epochs, \
             f"{call} should record one loss per epoch ({epochs}), got {len(losses) if isinstance(losses, list) else losses}"
-        want_p, want_l = _oracle_train_gate_X(p0, X, y, lr, eps, epochs)
-        if own is not None and not is_close([want_p, want_l], own, rtol=1e-9, atol=1e-12) \
-                and is_close([params, losses], own, rtol=1e-6, atol=1e-12):
-            own_accepted.append(True)  # right training on top of the student's own (wrong) gate_loss
-            continue
-        own_accepted.append(False)
+        if is_close([params, losses], list(_oracle_train_gate_X(p0, X, y, lr, eps, epochs)), rtol=1e-6, atol=1e-12):
+            continue   # the loss computed inline (no call to gate_loss): right as well
+        call += f" ({FAKE_GATE_WHAT})"
         assert_close(losses[0], want_l[0], f"{call}: the first recorded loss (the loss at the starting parameters)",
                      rtol=1e-9)
         assert_close(params, want_p,
@@ -388,10 +394,11 @@ def test_train_gate(student, reference, grading_seed):
                      "then update all three with p -= lr * derivative)", rtol=1e-6)
         assert_close(losses, want_l, f"{call}: the recorded losses (each measured before that epoch's update)",
                      rtol=1e-6)
-        assert_close([params, losses], ref_run[:2], f"{call}, compared with the reference solution", rtol=1e-6)
-    if not own_accepted[0]:
-        long_params, last_loss = got[1], got[2]
-        outputs = _gate(long_params, np.array(X_ROWS)[:, 0], np.array(X_ROWS)[:, 1])
+    long_params, last_loss, own_loss = got[1], got[2], got[3]
+    x = np.array(X_ROWS)
+    right_loss = float(np.mean((_gate(params0, x[:, 0], x[:, 1]) - np.array(TRUTH[long_gate])) ** 2))
+    if is_close(own_loss, right_loss, rtol=1e-9, atol=1e-12):   # a wrong gate_loss costs its own points only
+        outputs = _gate(long_params, x[:, 0], x[:, 1])
         call = f"train_gate({params0}, X, y, lr=1.0, eps=0.001, epochs=1500) on the {long_gate} gate"
         assert np.round(outputs).tolist() == TRUTH[long_gate], \
             (f"after {call} the gate should round to {TRUTH[long_gate]}, "
@@ -410,17 +417,14 @@ def test_xor_network(student, reference, grading_seed):
     other2 = {"h1": [0.5, -0.5, 1.0], "h2": [2.0, 1.0, 0.0], "h3": [1.0, 1.0, 1.0], "out": [1.0, -1.0, 0.5]}
     probe = (f"_X = np.array({X_ROWS!r})\n"
              f"_hidden = {hidden!r}\n"
-             "def _own_xor(params):\n"
-             "    try:\n"
-             "        _o = gate_forward(params['or'], _X[:, 0], _X[:, 1])\n"
-             "        _n = gate_forward(params['nand'], _X[:, 0], _X[:, 1])\n"
-             "        return np.asarray(gate_forward(params['and'], _o, _n), dtype=float)\n"
-             "    except Exception:\n"
-             "        return None\n"
+             "def _fake_gate(params, x1, x2):\n"
+             "    return np.tanh(params[0] * np.asarray(x1, dtype=float) + params[1] * np.asarray(x2, dtype=float) + params[2])\n" +
+             with_fakes("xor_forward", {"gate_forward": "_fake_gate"}) +
              "{'params': {str(_k): [float(_v) for _v in _ps] for _k, _ps in XOR_PARAMS.items()},\n"
              " 'own': np.asarray(xor_forward(XOR_PARAMS, _X[:, 0], _X[:, 1]), dtype=float),\n"
              " 'hidden': np.asarray(xor_forward(_hidden, _X[:, 0], _X[:, 1]), dtype=float),\n"
-             " 'hidden_own': _own_xor(_hidden), 'own_own': _own_xor(XOR_PARAMS),\n"
+             " 'hidden_fake': np.asarray(_xor_forward(_hidden, _X[:, 0], _X[:, 1]), dtype=float),\n"
+             " 'gate': np.asarray(gate_forward([1.5, -2.0, 0.5], _X[:, 0], _X[:, 1]), dtype=float),\n"
              " 'count': count_parameters(XOR_PARAMS),\n"
              f" 'count_other': count_parameters({other!r}),\n"
              f" 'count_other2': count_parameters({other2!r})}}")
@@ -438,19 +442,23 @@ def test_xor_network(student, reference, grading_seed):
     h_or = _gate(hidden["or"], x[:, 0], x[:, 1])
     h_nand = _gate(hidden["nand"], x[:, 0], x[:, 1])
     want_hidden = _gate(hidden["and"], h_or, h_nand)
-    wrong_gate = got["hidden_own"] is not None and not is_close(got["hidden_own"], want_hidden, rtol=1e-9, atol=1e-12)
-    if wrong_gate:  # gate_forward is wrong (its own test says so): xor_forward must still wire it up right
-        assert_close(got["hidden"], got["hidden_own"],
-                     f"xor_forward({hidden}, x1, x2) on the four rows: gate_forward(params['and'], OR output, "
-                     "NAND output) with your gate_forward", rtol=1e-9)
-        assert_close(got["own"], got["own_own"], "xor_forward(XOR_PARAMS, x1, x2) with your gate_forward", rtol=1e-9)
-    else:
+    fake_hidden = np.tanh(hidden["and"][0] * np.tanh(hidden["or"][0] * x[:, 0] + hidden["or"][1] * x[:, 1] + hidden["or"][2])
+                          + hidden["and"][1] * np.tanh(hidden["nand"][0] * x[:, 0] + hidden["nand"][1] * x[:, 1]
+                                                       + hidden["nand"][2]) + hidden["and"][2])
+    assert_close(ref["hidden_fake"], fake_hidden, "grader setup: the reference's xor_forward with the fake gate", rtol=1e-9)
+    if not is_close(got["hidden_fake"], want_hidden, rtol=1e-9, atol=1e-12):   # gates computed inline: right too
+        assert_close(got["hidden_fake"], fake_hidden,
+                     f"xor_forward({hidden}, x1, x2) on the four rows, with gate_forward replaced by the grader's "
+                     "stand-in (tanh in place of the sigmoid, so that only the wiring is graded): the output perceptron "
+                     "params['and'] must read the hidden outputs (OR output, NAND output), which both read (x1, x2)",
+                     rtol=1e-9)
+    if is_close(got["gate"], _gate([1.5, -2.0, 0.5], x[:, 0], x[:, 1]), rtol=1e-9, atol=1e-12):
+        # the student's whole network (with the student's gate_forward, right: a wrong one costs its own points)
         assert_close(got["hidden"], want_hidden,
                      f"xor_forward({hidden}, x1, x2) on the four rows: the output perceptron params['and'] must "
                      "read the hidden outputs (OR output, NAND output), which both read (x1, x2)", rtol=1e-9)
         assert np.all(np.abs(got["own"] - np.array([0.0, 1.0, 1.0, 0.0])) < 0.1), \
             f"xor_forward(XOR_PARAMS, x1, x2) should output [0, 1, 1, 0], got {np.round(got['own'], 3).tolist()}"
-        assert_close(got["hidden"], ref["hidden"], "xor_forward compared with the reference solution", rtol=1e-9)
     for key, dict_, want in [("count", "XOR_PARAMS", 9), ("count_other", other, 8), ("count_other2", other2, 12)]:
         value = got[key]
         assert isinstance(value, int) and not isinstance(value, bool), \
@@ -891,13 +899,14 @@ def test_random_walk(student, reference, grading_seed):
     assert got == ref, "the walks should match the reference solution"
 
 
-_OWN_WIN = """
-def _own_win(n_walks, target, n_throws):
-    try:
-        ends = [random_walk(n_throws)[-1] for _ in range(n_walks)]
-        return float(np.mean(np.array(ends) >= target))
-    except Exception:
-        return None
+# win_probability with a fake random_walk (its walks end on steps the test chooses after a peak
+# at 150, and it
+# records the n_throws it is asked for): a right estimate on top of a wrong random_walk is accepted
+FAKE_WALK = """
+_walk_calls = []
+def _fake_walk(n_throws=100):
+    _walk_calls.append(n_throws)
+    return [0] * (n_throws - 1) + [150, _ENDS[(len(_walk_calls) - 1) % len(_ENDS)]]
 """
 
 
@@ -920,15 +929,23 @@ def test_win_probability(student, reference, grading_seed):
     own = None
     if not is_close(got, wants, rtol=0, atol=1e-9):
         # the same estimates from the student's own random_walk (is it the walk that is wrong?)
-        own = student.eval(_OWN_WIN + "_out = []\n" + "".join(
-            f"np.random.seed({s})\n_out.append(_own_win({n_walks}, {target}, {n_throws}))\n"
-            for s, n_walks, target, n_throws, _ in cases) + "_out")
+        # is it the walk that is wrong? the estimates with a fake random_walk
+        ends = [int(v) for v in _rng(grading_seed, 19).integers(20, 100, 37)]
+        fake = student.eval(FAKE_WALK + f"_ENDS = {ends!r}\n" + with_fakes("win_probability", {"random_walk": "_fake_walk"}) +
+                            "_out = []\n" + "".join(
+            f"_walk_calls.clear()\n_out.append([float(_{call}), list(_walk_calls)])\n"
+            for s, n_walks, target, n_throws, call in cases) + "_out")
+        own = []
+        for (_s, n_walks, target, n_throws, _), (estimate, calls) in zip(cases, fake):
+            right = (calls == [n_throws] * n_walks and
+                     is_close(estimate, float(np.mean([ends[i % len(ends)] >= target for i in range(n_walks)])), rtol=0,
+                              atol=1e-9))
+            own.append(None if not right else estimate)
     for i, ((s, n_walks, target, n_throws, call), value, want, ref_value) in enumerate(zip(cases, got, wants, ref)):
         what = (f"np.random.seed({s}); {call}: the fraction of {n_walks} walks of {n_throws} throws, simulated one "
                 f"after the other, whose LAST step is {target} or higher")
-        if own is not None and own[i] is not None and not is_close(own[i], want, rtol=0, atol=1e-9) \
-                and is_close(value, own[i], rtol=0, atol=1e-9):
-            continue  # right estimate on top of the student's own (wrong) random_walk
+        if own is not None and own[i] is not None:
+            continue  # right estimate on top of the student's own (wrong) random_walk, which its own test grades
         if s == 123 and n_walks == 500:
             what += " (the course's number: 0.784)"
         assert_close(value, want, what, rtol=0, atol=1e-9)

@@ -18,7 +18,7 @@ from collections import Counter
 import pytest
 import torch
 
-from grader.testing import assert_close, is_close, remember
+from grader.testing import assert_close, is_close, remember, with_fakes
 
 XS = [[2.0, 3.0, -1.0], [3.0, -1.0, 0.5], [0.5, 1.0, 1.0], [1.0, 1.0, -1.0]]
 YS = [1.0, -1.0, -1.0, 1.0]
@@ -127,9 +127,10 @@ def _positive(rng: random.Random, lo: float = 0.5, hi: float = 2.0) -> float:
     return round(rng.uniform(lo, hi), 3)
 
 
-def _torch_mlp(params: torch.Tensor, x, sizes=SIZES):
+def _torch_mlp(params: torch.Tensor, x, sizes=SIZES, activation=torch.tanh):
     """The course's MLP with a flat parameter vector in the order of MLP.parameters():
-    layer by layer, neuron by neuron, each neuron's weights followed by its bias."""
+    layer by layer, neuron by neuron, each neuron's weights followed by its bias (and with
+    another activation: the MLP of FAKE_NEURON's neurons)."""
     h = x if isinstance(x, torch.Tensor) else torch.tensor(x, dtype=F64)
     i = 0
     for nin, nout in zip(sizes[:-1], sizes[1:]):
@@ -137,7 +138,7 @@ def _torch_mlp(params: torch.Tensor, x, sizes=SIZES):
         for _ in range(nout):
             w, b = params[i:i + nin], params[i + nin]
             i += nin + 1
-            outs.append(torch.tanh((w * h).sum() + b))
+            outs.append(activation((w * h).sum() + b))
         h = torch.stack(outs)
     return h[0] if sizes[-1] == 1 else h
 
@@ -641,9 +642,11 @@ _plain = _n({x!r})
     assert_close(_flat(got), _flat(ref), "neuron output and gradients compared with the reference solution")
 
 
-# A model written for the tests: one tanh neuron over the 3 features whose output node carries a
-# backward rule of its own, with its own parameters() and zero_grad(). train_step and train are
-# graded on it, so that a bug in Neuron, Layer, MLP or zero_grad costs only its own test.
+# A model written for the tests (a fake, DESIGN.md section 4): one neuron over the 3 features with
+# sin where the course's neuron has tanh, whose output node carries a backward rule of its own,
+# with its own parameters() and zero_grad(). train_step and train are graded on it, so that a bug
+# in Neuron, Layer, MLP or zero_grad costs only its own test, and no correct Neuron enters the
+# student's kernel.
 TINY_MODEL = """
 import math as _math
 class _TinyModel:
@@ -657,10 +660,10 @@ class _TinyModel:
     def __call__(self, x):
         xs = [float(v.data) if isinstance(v, Value) else float(v) for v in x]
         ws, b = self.ps[:-1], self.ps[-1]
-        t = _math.tanh(sum(w.data * xi for w, xi in zip(ws, xs)) + b.data)
-        out = Value(t, tuple(self.ps), 'tiny')
+        z = sum(w.data * xi for w, xi in zip(ws, xs)) + b.data
+        out = Value(_math.sin(z), tuple(self.ps), 'tiny')
         def _backward():
-            d = (1.0 - t * t) * out.grad
+            d = _math.cos(z) * out.grad
             for w, xi in zip(ws, xs):
                 w.grad += xi * d
             b.grad += d
@@ -675,7 +678,7 @@ def _tiny_params(seed: int) -> list[float]:
 
 
 def _torch_tiny_loss(params: torch.Tensor) -> torch.Tensor:
-    return sum((torch.tanh((params[:3] * torch.tensor(x, dtype=F64)).sum() + params[3]) - y) ** 2
+    return sum((torch.sin((params[:3] * torch.tensor(x, dtype=F64)).sum() + params[3]) - y) ** 2
                for x, y in zip(XS, YS))
 
 
@@ -820,7 +823,8 @@ def test_train_step(student, reference, grading_seed):
     if own is not None and not is_close(own, [loss, grad]):
         loss, grad = own  # the student's mse_loss or backward is wrong (their own tests say so)
         source = "what your own mse_loss(...) and backward() give for this model"
-    model = f"a tanh neuron with parameters {params} (weights, then bias) on the course's 4 examples"
+    model = (f"the grader's model, a neuron with sin in place of tanh, with parameters {params} (weights, then bias) on "
+             "the course's 4 examples")
     assert got["types"][0] == "float", \
         f"train_step(model, xs, ys, 0.0) should return the loss as a plain float (loss.data), got a {got['types'][0]}"
     assert_close(got["losses"][0], loss, f"the loss returned by train_step(model, xs, ys, 0.0) for {model} "
@@ -851,63 +855,67 @@ def _training_runs(grading_seed: int):
     return [(params, 40, 0.05), (params, 6, 0.2)]
 
 
+SPY_TRAIN_STEP = """
+_spy_calls = []
+def _spy_train_step(model, xs, ys, lr):
+    _spy_calls.append([model is _m, list(xs) == list(_xs), list(ys) == list(_ys)])
+    return 1000.0 * float(lr) + len(_spy_calls)
+"""
+
+
 @pytest.mark.points(1)
 def test_training(student, reference, grading_seed):
-    """Training on the tiny dataset follows gradient descent step by step"""
+    """train calls train_step once per step and returns its losses"""
     runs = _training_runs(grading_seed)
-    code = [TINY_MODEL, "_res = []"]
+    # train runs with a spy in place of train_step (it records its arguments and returns
+    # 1000 * lr + the call's number), so only train's loop is graded; a train that does the
+    # steps itself is graded against plain gradient descent instead
+    code = [TINY_MODEL, SPY_TRAIN_STEP, with_fakes("train", {"train_step": "_spy_train_step"}), "_res = []",
+            f"_xs, _ys = {XS!r}, {YS!r}"]
     for params, steps, lr in runs:
-        code += [f"_m = _TinyModel({params!r})",
-                 f"_losses = train(_m, {XS!r}, {YS!r}, steps={steps}, lr={lr!r})",
-                 "try:",
-                 f"    _m2 = _TinyModel({params!r})",
-                 f"    _own = [float(train_step(_m2, {XS!r}, {YS!r}, {lr!r})) for _ in range({steps})]",
-                 "except Exception:",
-                 "    _own = None",
+        code += ["_spy_calls.clear()",
+                 f"_m = _TinyModel({params!r})",
+                 f"_losses = _train(_m, _xs, _ys, steps={steps}, lr={lr!r})",
                  "_res.append([[float(_l) if isinstance(_l, (int, float)) else None for _l in _losses]"
-                 " if isinstance(_losses, list) else None,"
-                 " [float(p.data) for p in _m.parameters()], _own])"]
+                 " if isinstance(_losses, list) else None, list(_spy_calls)])"]
     code.append("_res")
     probe = "\n".join(code)
     got = student.eval(probe)
     ref = reference.eval(probe)
-    for (params, steps, lr), (losses, final, own), ref_run in zip(runs, got, ref):
-        call = (f"train(model, xs, ys, steps={steps}, lr={lr}) for a tanh neuron with parameters {params} "
-                "(weights, then bias) on the course's 4 examples")
+    for (params, steps, lr), (losses, calls), ref_run in zip(runs, got, ref):
+        call = f"train(model, xs, ys, steps={steps}, lr={lr}) on the course's 4 examples"
+        spied = [1000.0 * lr + i for i in range(1, steps + 1)]
+        assert_close(ref_run[0], spied, "grader setup: the reference's train with the spy")
         assert isinstance(losses, list) and len(losses) == steps, \
             f"{call} should return a list of {steps} losses, got {str(losses)[:200]}"
         assert None not in losses, f"{call} should return plain float losses (the values train_step returns)"
-        want = _tiny_train(params, steps, lr)
-        if own is not None and not is_close(own, want) and is_close(losses, own):
-            continue  # train repeats the student's own (wrong) train_step, which its test grades
-        _assert_close_each(losses, want, f"the losses of {call}, compared with plain gradient descent in "
-                                         "PyTorch (each step: zero the gradients, loss, backward, update with "
-                                         "the lr passed in; each loss measured before its update)",
-                           [f"step {i}" for i in range(steps)])
-        assert_close(losses, ref_run[0], f"the losses of {call}, compared with the reference solution")
-        assert_close(final, ref_run[1], f"the parameters after {call}, compared with the reference solution")
+        if not calls:   # no call to train_step: the steps are done inline, graded as gradient descent
+            _assert_close_each(losses, _tiny_train(params, steps, lr),
+                               f"the losses of {call} for the grader's sin neuron with parameters {params}, compared "
+                               "with plain gradient descent in PyTorch (each step: zero the gradients, loss, backward, "
+                               "update with the lr passed in; each loss measured before its update)",
+                               [f"step {i}" for i in range(steps)])
+            continue
+        assert len(calls) == steps, f"{call} should call train_step once per step, {steps} times, got {len(calls)}"
+        assert all(all(c) for c in calls), \
+            f"{call} should hand train_step the model, xs and ys it was given, unchanged, at every step"
+        assert_close(losses, spied, f"the losses {call} returns, with train_step replaced by the grader's spy (which "
+                     "returns 1000 * lr + the call's number): the value of every step's train_step(model, xs, ys, lr), "
+                     "in order, with the lr passed in")
 
 
-# MLP and Layer graded with a reference neuron: Neuron.__call__ is replaced, for this probe only,
-# by one that computes tanh(w . x + b) from the neuron's parameters() (weights, then bias).
-REF_NEURON = """
+# MLP and Layer graded on their own: Neuron.__call__ is replaced, for this probe only, by a fake
+# neuron that computes sin(w . x + b) from the neuron's parameters() (weights, then bias) -- on
+# purpose not the answer (tanh), so no correct implementation enters the student's kernel
+# (DESIGN.md section 4). The expected outputs are computed here with the same fake.
+FAKE_NEURON = """
 import math as _math
-def _ref_neuron_call(self, x):
+def _fake_neuron_call(self, x):
     ps = self.parameters()
-    ws, b = ps[:-1], ps[-1]
-    xv = [v if isinstance(v, Value) else Value(v) for v in x]
-    t = _math.tanh(sum(w.data * v.data for w, v in zip(ws, xv)) + b.data)
-    out = Value(t, tuple(ps) + tuple(xv), 'neuron')
-    def _backward():
-        d = (1.0 - t * t) * out.grad
-        for w, v in zip(ws, xv):
-            w.grad += v.data * d
-            v.grad += w.data * d
-        b.grad += d
-    out._backward = _backward
-    return out
+    xs = [v.data if isinstance(v, Value) else v for v in x]
+    return Value(_math.sin(sum(w.data * v for w, v in zip(ps[:-1], xs)) + ps[-1].data))
 _student_neuron_call = Neuron.__call__
-Neuron.__call__ = _ref_neuron_call
+Neuron.__call__ = _fake_neuron_call
 """
 
 
@@ -922,7 +930,7 @@ def test_mlp_forward(student, reference, grading_seed):
         n = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
         cases.append((nin, nouts, [round(rng.uniform(-1, 1), 6) for _ in range(n)],
                       [round(rng.uniform(-2, 2), 3) for _ in range(nin)]))
-    code = [REF_NEURON, "_res = []", "try:"]
+    code = [FAKE_NEURON, "_res = []", "try:"]
     for nin, nouts, params, x in cases:
         code += [f"    _m = MLP({nin}, {nouts!r})",
                  "    _ps = _m.parameters()",
@@ -940,7 +948,10 @@ def test_mlp_forward(student, reference, grading_seed):
         sizes = [nin] + nouts
         call = f"MLP({nin}, {nouts})"
         assert count == len(params), f"{call} should have {len(params)} parameters, got {count}"
-        want = _torch_mlp(torch.tensor(params, dtype=F64), x, sizes)
+        fake = _torch_mlp(torch.tensor(params, dtype=F64), x, sizes, activation=torch.sin)
+        true = _torch_mlp(torch.tensor(params, dtype=F64), x, sizes)
+        # a Layer that works out its neurons' outputs itself instead of calling them gets the true outputs
+        want = true if is_close(out, true.item() if nouts[-1] == 1 else true.tolist()) else fake
         want = want.item() if nouts[-1] == 1 else want.tolist()
         if nouts[-1] == 1:
             assert isinstance(out, float), \
@@ -949,5 +960,7 @@ def test_mlp_forward(student, reference, grading_seed):
             assert isinstance(out, list), f"{call} on the input {x} should return a list of {nouts[-1]} Values"
         assert_close(out, want, f"the output of {call} on the input {x}, with parameters set in the order of "
                                 f"parameters() (layer by layer, neuron by neuron, each neuron's weights then its "
-                                f"bias) and each layer fed the previous layer's outputs")
-        assert_close(out, ref_case[1], f"the output of {call}, compared with the reference solution")
+                                f"bias) and each layer fed the previous layer's outputs; Neuron.__call__ replaced by "
+                                f"the grader's stand-in sin(w . x + b) so that only Layer and MLP are graded here)")
+        fake = fake.item() if nouts[-1] == 1 else fake.tolist()
+        assert_close(ref_case[1], fake, f"grader setup: the reference's {call} with the fake neuron")

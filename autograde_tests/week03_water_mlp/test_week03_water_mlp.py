@@ -31,7 +31,7 @@ import torch
 import torch.nn.functional as F
 
 from grader.data.datasets.water import FEATURES, LABEL, make_rows
-from grader.testing import assert_close
+from grader.testing import assert_close, with_fakes
 
 F64 = torch.float64
 
@@ -1086,19 +1086,21 @@ def _predict_case(grading_seed: int):
     return rows, stats, weights, buffers, logits
 
 
-def _preprocess_src() -> str:
-    return (
-        "\ndef _grader_preprocess(X, stats):\n"
-        "    filled = np.where(np.isnan(X), stats['median'], X)\n"
-        "    return ((filled - stats['min']) / (stats['max'] - stats['min'])).astype(np.float32)\n")
-
-
 @pytest.mark.points(2)
 def test_predict(student, reference, grading_seed):
     """predict: training statistics, eval mode, 1 where the logit is above 0 (probability above 0.5)"""
     rows, stats, weights, buffers, logits = _predict_case(grading_seed)
     setup = "".join(f"    _state[{name!r}].copy_(torch.tensor({_lit(value)}))\n" for name, value in {**weights, **buffers}.items())
-    probe = _preprocess_src() + f"""
+    # predict is graded with a fake preprocess (a mistake there costs its points in its own test):
+    # it hands back the rows preprocessed here, as data (never a preprocess implementation)
+    z = ((np.where(np.isnan(rows), stats["median"], rows) - stats["min"]) / (stats["max"] - stats["min"])).astype(np.float32)
+    probe = f"""
+_Z = np.array({_lit(z)}, dtype=np.float32)
+_calls = []
+def _fake_preprocess(X, stats):
+    _calls.append([np.asarray(X, dtype=float), {{_k: np.asarray(_v, dtype=float) for _k, _v in dict(stats).items()}}])
+    return _Z.copy()
+""" + with_fakes("predict", {"preprocess": "_fake_preprocess"}) + f"""
 _model = nn.Sequential(nn.Linear(9, 6), nn.BatchNorm1d(6), nn.ReLU(), nn.Dropout(0.5), nn.Linear(6, 1))
 _state = dict(_model.state_dict(keep_vars=True))
 with torch.no_grad():
@@ -1106,21 +1108,23 @@ with torch.no_grad():
 _stats = {{_k: np.array(_v) for _k, _v in {{"median": {_lit(stats["median"])}, "min": {_lit(stats["min"])},
                                            "max": {_lit(stats["max"])}}}.items()}}
 _rows = np.array({_lit(rows)}, dtype=float)
-# predict is graded with a correct preprocess (a mistake there costs its points in its own test)
-_namespace = predict.__globals__
-_saved = _namespace.get("preprocess")
-_namespace["preprocess"] = _grader_preprocess
-try:
-    _pred = predict(_model, _stats, _rows.copy())
-finally:
-    _namespace["preprocess"] = _saved
+_pred = _predict(_model, _stats, _rows.copy())
 _pred = np.asarray(_pred)
-{{"pred": _pred.astype(float), "dtype": str(_pred.dtype), "shape": list(_pred.shape)}}
+{{"pred": _pred.astype(float), "dtype": str(_pred.dtype), "shape": list(_pred.shape), "calls": _calls}}
 """
     got = student.eval(probe)
     call = ("predict(model, stats, X_raw) for a Linear(9, 6) -> BatchNorm1d(6) -> ReLU -> Dropout(0.5) -> Linear(6, 1) "
             "handed over in training mode, training statistics made by the grader and 40 raw rows (NaN where missing, "
-            "two values outside the training range)")
+            "two values outside the training range; preprocess replaced by a stand-in that returns these rows preprocessed by the "
+            "grader, so that a mistake in your preprocess is not counted twice)")
+    for X, given in got["calls"]:   # what predict handed to preprocess (the stand-in records it)
+        X = np.asarray(X)
+        assert X.shape == rows.shape and np.allclose(X, rows, rtol=1e-6, atol=0, equal_nan=True), \
+            f"{call}: predict should hand preprocess the raw rows X_raw (NaNs included), not another array"
+        for key in ("median", "min", "max"):
+            assert key in given and np.allclose(np.asarray(given[key], dtype=float), stats[key], rtol=0, atol=1e-12), \
+                (f"{call}: predict should preprocess the rows with the training statistics it is given "
+                 f"(stats['{key}']), never statistics refitted on X_raw: a model only knows its training data")
     assert got["shape"] == [40], f"{call}: expected one prediction per row, shape (40,), got shape {tuple(got['shape'])}"
     assert np.dtype(got["dtype"]).kind in "iu", f"{call}: expected an integer array of 0/1, got dtype {got['dtype']}"
     expected = (logits > 0).astype(float)

@@ -13,9 +13,14 @@ are computed here, in the grader process, with PyTorch in float64; the names dat
 the reference kernel, never from the student's globals.
 
 Each function is graded on its own: bigram_loss gets probabilities made here, and the tests of
-train_bigram run the student's train_bigram with correct versions of encode_one_hot,
-bigram_probs and bigram_loss in place of the student's (its code is rebound to a namespace
-where those names are the test's), so a bug in a helper costs its points once.
+train_bigram's loop run the student's train_bigram with *fakes* in place of the student's
+encode_one_hot, bigram_probs and bigram_loss (its code rebound to a namespace where those names
+are the test's, grader.testing.with_fakes), so a bug in a helper costs its points once. The
+fakes compute something else on purpose (a fixed random code per index, xenc @ W without a
+softmax, a squared error against random targets): no correct implementation of a graded
+function is ever sent into the student's kernel (DESIGN.md section 4). What the loop should do
+with them is computed here. The two tests of what training achieves (the counting model's loss,
+its probabilities) grade the student's training itself, with the student's own helpers.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader.testing import assert_close
+from grader.testing import assert_close, is_close, with_fakes
 
 LETTERS = string.ascii_lowercase
 STOI = {".": 0, **{ch: i + 1 for i, ch in enumerate(LETTERS)}}
@@ -122,26 +127,59 @@ def _data_pairs(reference, n_words: int) -> tuple[list[int], list[int]]:
     return _pairs(reference.eval(f"words[:{n_words}]"))
 
 
-# Probe code: `_train_bigram` is the student's train_bigram running with correct helpers (the
-# test's, not the student's encode_one_hot / bigram_probs / bigram_loss), so that only the
-# training loop itself is graded. Anything that is not a plain function is used as it is.
-ISOLATED = '''import torch
-import types as _types
-def _ok_one_hot(xs, num_classes=27):
-    return torch.nn.functional.one_hot(xs, num_classes=num_classes).float()
-def _ok_probs(xenc, W):
-    _c = (xenc @ W).exp()
-    return _c / _c.sum(1, keepdim=True)
-def _ok_loss(probs, ys, W, lam=0.0):
-    return -probs[torch.arange(ys.shape[0]), ys].log().mean() + lam * (W ** 2).mean()
-_train_bigram = train_bigram
-if isinstance(train_bigram, _types.FunctionType):
-    _train_bigram = _types.FunctionType(
-        train_bigram.__code__,
-        dict(train_bigram.__globals__, encode_one_hot=_ok_one_hot, bigram_probs=_ok_probs, bigram_loss=_ok_loss),
-        train_bigram.__name__, train_bigram.__defaults__, train_bigram.__closure__)
-    _train_bigram.__kwdefaults__ = train_bigram.__kwdefaults__
+# Probe code: fakes for the helpers train_bigram calls. They behave differently from the answers
+# on purpose (never send a correct implementation into the student's kernel): `_CODES` and
+# `_TARGETS` are random (V, V) matrices the test sends as data.
+FAKES = '''import torch
+def _fake_one_hot(xs, num_classes=27):
+    return _CODES[xs]
+def _fake_probs(xenc, W):
+    return xenc @ W
+def _fake_loss(probs, ys, W, lam=0.0):
+    return ((probs - _TARGETS[ys]) ** 2).mean() + 0.5 * lam * (W ** 2).mean()
 '''
+WITH_FAKES = ("train_bigram ran with the grader's stand-ins for encode_one_hot, bigram_probs and bigram_loss (they "
+              "compute something else on purpose -- a random code per index, xenc @ W without a softmax, a squared "
+              "error -- so that only your loop is graded)")
+
+
+def _fakes_probe(rng: np.random.Generator) -> tuple[str, np.ndarray, np.ndarray]:
+    """Probe code defining the fakes and `_train_bigram` (the student's, running with them), and
+    the fakes' data."""
+    codes = rng.standard_normal((V, V)).round(4).astype(np.float32)
+    targets = rng.standard_normal((V, V)).round(4).astype(np.float32)
+    code = (FAKES + f"_CODES = {_tensor(codes)}\n_TARGETS = {_tensor(targets)}\n" +
+            with_fakes("train_bigram", {"encode_one_hot": "_fake_one_hot", "bigram_probs": "_fake_probs",
+                                        "bigram_loss": "_fake_loss"}))
+    return code, codes, targets
+
+
+def _fake_train64(W0: np.ndarray, codes: np.ndarray, targets: np.ndarray, xs, ys, steps: int, lr: float, lam: float):
+    """The losses and final W of train_bigram's loop running with the fakes, in float64."""
+    W = torch.tensor(np.asarray(W0), dtype=F64, requires_grad=True)
+    enc = torch.tensor(codes, dtype=F64)[torch.tensor(xs)]
+    wanted = torch.tensor(targets, dtype=F64)[torch.tensor(ys)]
+    losses = []
+    for _ in range(steps):
+        loss = ((enc @ W - wanted) ** 2).mean() + 0.5 * lam * (W ** 2).mean()
+        losses.append(loss.item())
+        (grad,) = torch.autograd.grad(loss, W)
+        with torch.no_grad():
+            W -= lr * grad
+    return losses, W.detach().numpy()
+
+
+def _check_run(call: str, losses, W, fake: tuple, true: tuple, rtol: float = 1e-5) -> None:
+    """train_bigram's losses and final W against the fakes' run; the true run is accepted too
+    (the helpers' work written inline instead of called)."""
+    if is_close(losses, true[0], rtol=rtol, atol=1e-6) and is_close(np.asarray(W), true[1], rtol=rtol, atol=1e-5):
+        return
+    assert_close(losses[0], fake[0][0], f"{call}: the first loss (the loss of the initial W, before any update; "
+                 f"{WITH_FAKES})", rtol=rtol, atol=1e-6)
+    assert_close(losses, fake[0], f"{call}: the losses, each measured before its update (reset W.grad before every "
+                 f"backward; step against the gradient with this lr and lam; {WITH_FAKES})", rtol=rtol, atol=1e-6)
+    assert_close(np.asarray(W), fake[1], f"{call}: the caller's W after the steps (update it in place; {WITH_FAKES})",
+                 rtol=rtol, atol=1e-5)
 
 
 # --------------------------------------------------------------------------- data
@@ -302,8 +340,9 @@ def test_gradient_descent_steps(student, grading_seed):
     rng = _rng(grading_seed, 6)
     W0 = _weights(rng)
     xs, ys = _indices(rng, 200), _indices(rng, 200)
+    fakes, codes, targets = _fakes_probe(rng)
     runs = [(4, 2.0, 0.1, True), (3, 0.5, 0.0, False), (2, 7.0, 1.5, True)]
-    probe = ISOLATED + "_out = []\n"
+    probe = fakes + "_out = []\n"
     for steps, lr, lam, pass_lam in runs:
         probe += (f"_W = {_tensor(W0, grad=True)}\n"
                   f"_l = _train_bigram({_long(xs)}, {_long(ys)}, _W, {steps}, {lr}{f', {lam}' if pass_lam else ''})\n"
@@ -311,7 +350,6 @@ def test_gradient_descent_steps(student, grading_seed):
                   "[float(_v) for _v in _l], _W.detach()])\n")
     got = student.eval(probe + "_out")
     for (steps, lr, lam, pass_lam), (types, losses, W) in zip(runs, got):
-        want_losses, want_W = _train64(W0, xs, ys, steps, lr, lam)
         call = (f"train_bigram(xs, ys, W, steps={steps}, lr={lr}{f', lam={lam}' if pass_lam else ''}) on 200 hidden "
                 "pairs and weights")
         assert isinstance(types, list), f"{call} should return a list of losses, got a {types}"
@@ -319,33 +357,33 @@ def test_gradient_descent_steps(student, grading_seed):
         assert all(t == "float" for t in types), \
             (f"{call} should return the losses as Python floats (loss.item()), got {sorted(set(types))}: a list of "
              "tensors keeps every step's graph alive")
-        assert_close(losses[0], want_losses[0], f"{call}: the first loss (the loss of the initial W, before any "
-                     "update)", rtol=1e-5, atol=1e-6)
-        assert_close(losses, want_losses, f"{call}: the losses, each measured before its update (reset W.grad before "
-                     "every backward; step against the gradient with this lr and lam)", rtol=1e-5, atol=1e-6)
-        assert_close(np.asarray(W), want_W, f"{call}: the caller's W after {steps} steps (update it in place)",
-                     rtol=1e-5, atol=1e-5)
+        _check_run(call, losses, W, _fake_train64(W0, codes, targets, xs, ys, steps, lr, lam),
+                   _train64(W0, xs, ys, steps, lr, lam))
 
 
 @pytest.mark.points(1)
-def test_loss_at_init(student, reference, grading_seed):
-    """the loss of random weights on the names data"""
-    xs, ys = _data_pairs(reference, 1500)
-    W0 = _weights(_rng(grading_seed, 7))
-    got = student.eval(ISOLATED + f"_W = {_tensor(W0, grad=True)}\n"
+def test_loss_at_init(student, grading_seed):
+    """train_bigram returns the loss before the first update and leaves W alone with lr = 0"""
+    rng = _rng(grading_seed, 7)
+    W0 = _weights(rng)
+    xs, ys = _indices(rng, 150), _indices(rng, 150)
+    fakes, codes, targets = _fakes_probe(rng)
+    got = student.eval(fakes + f"_W = {_tensor(W0, grad=True)}\n"
                        f"_l = _train_bigram({_long(xs)}, {_long(ys)}, _W, 1, 0.0)\n[_l[0], _W.detach()]")
-    assert_close(got[0], _loss64(torch.tensor(W0, dtype=F64), xs, ys, 0.0).item(),
-                 f"train_bigram(xs, ys, W, steps=1, lr=0.0)[0] for random W on the first 1500 names ({len(xs)} pairs): "
-                 "the loss of W itself", rtol=1e-5, atol=1e-6)
-    assert_close(np.asarray(got[1]), W0, "train_bigram(..., lr=0.0) should leave W unchanged", rtol=0, atol=0)
+    call = "train_bigram(xs, ys, W, steps=1, lr=0.0) for random W and 150 hidden pairs"
+    if not is_close(got[0], _train64(W0, xs, ys, 1, 0.0, 0.0)[0][0], rtol=1e-5, atol=1e-6):
+        assert_close(got[0], _fake_train64(W0, codes, targets, xs, ys, 1, 0.0, 0.0)[0][0],
+                     f"{call}: the loss it returns should be the loss of W itself ({WITH_FAKES})", rtol=1e-5, atol=1e-6)
+    assert_close(np.asarray(got[1]), W0, f"{call} should leave W unchanged", rtol=0, atol=0)
 
 
 def _trained(student, reference, grading_seed):
+    """The student's training itself (with the student's own helpers) on the first 1200 names."""
     xs, ys = _data_pairs(reference, 1200)
     W0 = _weights(_rng(grading_seed, 8))
     steps, lr = 80, 50.0
-    got = student.eval(ISOLATED + f"_W = {_tensor(W0, grad=True)}\n"
-                       f"_l = _train_bigram({_long(xs)}, {_long(ys)}, _W, {steps}, {lr}, 0.0)\n"
+    got = student.eval(f"_W = {_tensor(W0, grad=True)}\n"
+                       f"_l = train_bigram({_long(xs)}, {_long(ys)}, _W, {steps}, {lr}, 0.0)\n"
                        "[float(_l[0]), float(_l[-1]), _W.detach()]")
     return xs, ys, W0, got, steps, lr
 
@@ -390,25 +428,25 @@ def test_learned_probs_match_counts(student, reference, grading_seed):
 
 
 @pytest.mark.points(1)
-def test_regularisation(student, reference, grading_seed):
-    """regularisation pulls the weights to 0 and the model towards uniform"""
-    xs, ys = _data_pairs(reference, 600)
-    steps, lr = 15, 10.0
+def test_regularisation(student, grading_seed):
+    """train_bigram passes lam on to the loss"""
+    rng = _rng(grading_seed, 9)
+    xs, ys = _indices(rng, 120), _indices(rng, 120)
+    fakes, codes, targets = _fakes_probe(rng)
+    W0 = _weights(rng, scale=0.5)
+    steps, lr, lams = 15, 3.0, (0.0, 1.0, 3.0)
     got = student.eval(
-        ISOLATED + "_out = []\n"
-        f"for _lam in (0.0, 1.0):\n"
-        "    _W = torch.zeros((27, 27), requires_grad=True)\n"
+        fakes + "_out = []\n"
+        f"for _lam in {lams!r}:\n"
+        f"    _W = {_tensor(W0, grad=True)}\n"
         f"    _l = _train_bigram({_long(xs)}, {_long(ys)}, _W, {steps}, {lr}, _lam)\n"
-        "    _out.append([float(_l[0]), _W.detach()])\n_out")
-    (first0, W0), (first1, W1) = got
-    for first, lam in ((first0, 0.0), (first1, 1.0)):
-        assert_close(first, math.log(27), f"train_bigram(xs, ys, W = 0, steps={steps}, lr={lr}, lam={lam}): the first "
-                     "loss (uniform: ln 27)", rtol=1e-6, atol=1e-6)
-    _, want = _train64(np.zeros((V, V)), xs, ys, steps, lr, 1.0)
-    assert_close(np.asarray(W1), want, f"W after train_bigram(xs, ys, W = 0, steps={steps}, lr={lr}, lam=1.0) on the "
-                 f"first 600 names", rtol=1e-4, atol=1e-5)
-    assert (np.asarray(W1) ** 2).mean() < (np.asarray(W0) ** 2).mean(), \
-        "with lam = 1 the weights should stay smaller than without regularisation"
+        "    _out.append([[float(_v) for _v in _l], _W.detach()])\n_out")
+    for lam, (losses, W) in zip(lams, got):
+        call = f"train_bigram(xs, ys, W, steps={steps}, lr={lr}, lam={lam}) on 120 hidden pairs"
+        assert len(losses) == steps, f"{call} should return {steps} losses, got {len(losses)}"
+        _check_run(call + " (the penalty lam * ... should change the losses and the steps)", losses, W,
+                   _fake_train64(W0, codes, targets, xs, ys, steps, lr, lam), _train64(W0, xs, ys, steps, lr, lam),
+                   rtol=1e-4)
 
 
 # --------------------------------------------------------------------------- short answers

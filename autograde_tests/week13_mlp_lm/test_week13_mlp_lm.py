@@ -11,9 +11,15 @@ and gradients recomputed from the parameters the student's code returns. The nam
 from the reference kernel, never from the student's globals (a student may shuffle `words`).
 
 Each function is graded on its own: the tests of evaluate, train_step, lr_sweep and train run
-the student's function with correct versions of the helpers it calls (forward, get_batch,
-train_step) in place of the student's: its code is rebound to a namespace where those names
-are the test's. A bug in a helper then costs its points once.
+the student's function with *fakes* in place of the helpers it calls (forward, get_batch,
+train_step): its code is rebound to a namespace where those names are the test's
+(grader.testing.with_fakes). A bug in a helper then costs its points once. The fakes behave
+differently from the answers on purpose, so that no correct implementation of a graded
+function enters the student's kernel (DESIGN.md section 4): a forward pass with sin where the
+model has tanh, a get_batch drawing with torch.randperm, and a train_step spy that changes
+nothing and returns 1000 * lr plus the batch's mean target. What the function should do with
+them is computed here; a function that does its helpers' work itself (no call) gets the true
+results, which are accepted as well.
 
 The trained dev loss (test_trained_dev_loss) is compared with a bound calibrated from the
 reference: the reference's dev loss under the same SEED and step budget plus DEV_MARGIN, both
@@ -25,6 +31,7 @@ order still passes, while a model that did not train (about 3.3) or trained the 
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 import string
@@ -34,7 +41,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader.testing import assert_close
+from grader.testing import assert_close, is_close, with_fakes
 
 F64 = torch.float64
 CHARS = "." + string.ascii_lowercase
@@ -43,34 +50,26 @@ LN27 = math.log(27)
 DEV_MARGIN = 0.06
 KEYS = ["C", "W1", "b1", "W2", "b2"]
 
-# Probe code: correct helpers, and `_rebind(f)`, the student's function f running with them in
-# place of the student's forward / get_batch / train_step. Anything that is not a plain function
-# is used as it is.
-HELPERS = '''import torch
-import types as _types
-def _good_forward(params, X):
+# Probe code: the fakes (see the module's docstring); `_rebind(name)` is probe code defining
+# `_<name>`, the student's function running with them.
+FAKES = '''import torch
+def _fake_forward(params, X):
     _e = params["C"][X].reshape(X.shape[0], -1)
-    _a = torch.tanh(_e @ params["W1"] + params["b1"])
+    _a = torch.sin(_e @ params["W1"] + params["b1"])
     return _a @ params["W2"] + params["b2"], _a
-def _good_get_batch(X, Y, batch_size, generator=None):
-    _i = torch.randint(0, X.shape[0], (batch_size,), generator=generator)
+def _fake_get_batch(X, Y, batch_size, generator=None):
+    _i = torch.randperm(X.shape[0], generator=generator)[:batch_size]
     return X[_i], Y[_i]
-def _good_train_step(params, X, Y, lr):
-    _loss = torch.nn.functional.cross_entropy(_good_forward(params, X)[0], Y)
-    for _t in params.values():
-        _t.grad = None
-    _loss.backward()
-    for _t in params.values():
-        _t.data -= lr * _t.grad
-    return _loss.item()
-def _rebind(f):
-    if not isinstance(f, _types.FunctionType):
-        return f
-    _names = dict(f.__globals__, forward=_good_forward, get_batch=_good_get_batch, train_step=_good_train_step)
-    _g = _types.FunctionType(f.__code__, _names, f.__name__, f.__defaults__, f.__closure__)
-    _g.__kwdefaults__ = f.__kwdefaults__
-    return _g
+def _fake_train_step(params, X, Y, lr):
+    return 1000.0 * float(lr) + float(Y.float().mean())
 '''
+FAKE_NAMES = {"forward": "_fake_forward", "get_batch": "_fake_get_batch", "train_step": "_fake_train_step"}
+SPIES = ("the grader's stand-ins for get_batch (rows drawn with torch.randperm) and train_step (a spy that changes "
+         "nothing and returns 1000 * lr + the mean target of the batch it is given), so that only your loop is graded")
+
+
+def _rebind(name: str) -> str:
+    return FAKES + with_fakes(name, {k: v for k, v in FAKE_NAMES.items() if k != name})
 
 
 # --------------------------------------------------------------------------- oracles
@@ -117,12 +116,12 @@ def _overlaps(parts) -> str | None:
     return None
 
 
-def _forward64(params: dict, X):
-    """Logits and h in float64 from parameter arrays."""
+def _forward64(params: dict, X, activation=torch.tanh):
+    """Logits and h in float64 from parameter arrays (with activation=torch.sin: the fake forward)."""
     p = {k: torch.as_tensor(np.asarray(params[k]), dtype=F64) for k in KEYS}
     X = torch.as_tensor(np.asarray(X), dtype=torch.int64)
     emb = p["C"][X].reshape(X.shape[0], -1)
-    h = torch.tanh(emb @ p["W1"] + p["b1"])
+    h = activation(emb @ p["W1"] + p["b1"])
     return h @ p["W2"] + p["b2"], h
 
 
@@ -172,6 +171,17 @@ def _replay(params, X, Y, lrs, batch_size, seed):
             p.data -= lr * p.grad
         losses.append(loss.item())
     return losses
+
+
+def _spy_replay(Y, lrs, batch_size, seed):
+    """What a loop over get_batch and train_step returns when they are the fakes."""
+    Y = torch.as_tensor(Y)
+    g = torch.Generator().manual_seed(seed)
+    out = []
+    for lr in lrs:
+        ix = torch.randperm(Y.shape[0], generator=g)[:batch_size]
+        out.append(1000.0 * float(lr) + float(Y[ix].float().mean()))
+    return out
 
 
 def _is_numbers(values) -> bool:
@@ -377,7 +387,7 @@ def test_forward(student, reference, grading_seed):
         X = [[rng.randrange(vocab) for _ in range(block_size)] for _ in range(batch)]
         Y = [rng.randrange(vocab) for _ in range(batch)]
         R = np.round(np.asarray([[rng.gauss(0, 1) for _ in range(vocab)] for _ in range(batch)]), 3)
-        probe = (HELPERS + _params_code(seed, n_embd, n_hidden, block_size, vocab=vocab) +
+        probe = (_rebind("evaluate") + _params_code(seed, n_embd, n_hidden, block_size, vocab=vocab) +
                  f"_X = torch.tensor({X!r}); _Y = torch.tensor({Y!r})\n"
                  "_res = forward(_p, _X)\n"
                  "_ok = isinstance(_res, tuple) and len(_res) == 2\n"
@@ -390,7 +400,7 @@ def test_forward(student, reference, grading_seed):
                  "    _saved[0] += 1\n"
                  "    return _t\n"
                  "with torch.autograd.graph.saved_tensors_hooks(_count, lambda _t: _t):\n"
-                 "    _ev = _rebind(evaluate)(_p, _X, _Y)\n"
+                 "    _ev = _evaluate(_p, _X, _Y)\n"
                  "{'pair': _ok, 'logits': _res[0] if _ok else None, 'h': _res[1] if _ok else None, 'grads': _grads,\n"
                  " 'eval': _ev if isinstance(_ev, float) else None, 'eval_type': type(_ev).__name__, 'saved': _saved[0]}")
         got = student.eval(probe)
@@ -421,9 +431,15 @@ def test_forward(student, reference, grading_seed):
             assert_close(got["grads"][key], grad.numpy(), f"forward(params, X) ({size}): the gradient of "
                          f"sum(R * logits) with respect to {key}", rtol=1e-3, atol=1e-5)
         loss = torch.nn.functional.cross_entropy(logits, torch.tensor(Y)).item()
+        fake_logits, _ = _forward64(params, X, activation=torch.sin)
+        fake_loss = torch.nn.functional.cross_entropy(fake_logits, torch.tensor(Y)).item()
+        assert_close(ref["eval"], fake_loss, "grader setup: the reference's evaluate with the fake forward", rtol=1e-5, atol=1e-6)
         assert got["eval"] is not None, f"evaluate should return a Python float, got a {got['eval_type']}"
-        assert_close(got["eval"], loss, f"evaluate(params, X, Y) ({size}): the mean cross-entropy of the logits with Y",
-                     rtol=1e-5, atol=1e-6)
+        if not is_close(got["eval"], loss, rtol=1e-5, atol=1e-6):   # evaluate's own forward pass is right too
+            assert_close(got["eval"], fake_loss,
+                         f"evaluate(params, X, Y) ({size}): the mean cross-entropy of forward(params, X)'s logits with "
+                         "Y (forward replaced by the grader's stand-in, the model with sin in place of tanh, so that "
+                         "only evaluate is graded here)", rtol=1e-5, atol=1e-6)
         assert got["saved"] == 0, \
             (f"evaluate(params, X, Y) ({size}) built a graph for backpropagation: it needs no gradients, so run "
              "it under torch.no_grad()")
@@ -437,8 +453,8 @@ def test_train_step(student, reference, grading_seed):
     n_embd, n_hidden, block_size, batch = 5, 12, 3, 16
     X = [[rng.randrange(27) for _ in range(block_size)] for _ in range(batch)]
     Y = [rng.randrange(27) for _ in range(batch)]
-    probe = (HELPERS + _params_code(seed, n_embd, n_hidden, block_size) +
-             "_step = _rebind(train_step)\n"
+    probe = (_rebind("train_step") + _params_code(seed, n_embd, n_hidden, block_size) +
+             "_step = _train_step\n"
              f"_X = torch.tensor({X!r}); _Y = torch.tensor({Y!r})\n"
              "_start = {k: _t.detach().clone() for k, _t in _p.items()}\n"
              "_l1 = _step(_p, _X, _Y, 0.0)\n"
@@ -454,16 +470,23 @@ def test_train_step(student, reference, grading_seed):
     got = student.eval(probe)
     ref = reference.eval(probe)
 
-    def loss_and_grads(values):
+    def loss_and_grads(values, activation=torch.sin):
         p = {k: torch.tensor(np.asarray(values[k]), dtype=F64, requires_grad=True) for k in KEYS}
         emb = p["C"][torch.tensor(X)].reshape(batch, -1)
-        logits = torch.tanh(emb @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
+        logits = activation(emb @ p["W1"] + p["b1"]) @ p["W2"] + p["b2"]
         loss = torch.nn.functional.cross_entropy(logits, torch.tensor(Y))
         return p, loss, dict(zip(KEYS, torch.autograd.grad(loss, [p[k] for k in KEYS])))
 
     p, loss, grads = loss_and_grads(got["start"])
-    call = f"train_step(params, X, Y, lr) on a hidden batch of {batch} (n_embd={n_embd}, n_hidden={n_hidden})"
-    assert_close(ref["losses"][0], loss.item(), "the reference solution's loss changed", rtol=1e-5, atol=1e-6)
+    assert_close(ref["losses"][0], loss.item(), "grader setup: the reference's train_step with the fake forward",
+                 rtol=1e-5, atol=1e-6)
+    call = (f"train_step(params, X, Y, lr) on a hidden batch of {batch} (n_embd={n_embd}, n_hidden={n_hidden}; forward "
+            "replaced by the grader's stand-in, the model with sin in place of tanh, so that only train_step is graded)")
+    true = loss_and_grads(got["start"], torch.tanh)
+    if got["losses"][0] is not None and is_close(got["losses"][0], true[1].item(), rtol=1e-5, atol=1e-6):
+        # train_step does forward's work itself: graded against the true model
+        p, loss, grads = true
+        loss_and_grads = functools.partial(loss_and_grads, activation=torch.tanh)
     assert None not in got["losses"], f"{call} should return the loss as a Python float (loss.item()), got a {got['type']}"
     assert_close(got["losses"][0], loss.item(), f"{call} with lr=0: the cross-entropy of the batch before the update",
                  rtol=1e-5, atol=1e-6)
@@ -637,26 +660,29 @@ def test_lr_sweep(student, reference, grading_seed):
     X, Y = _tiny_data(rng)
     pseed, bseed = rng.randrange(10**6), rng.randrange(10**6)
     runs = [(40, 8), (13, 5)]
-    probe = HELPERS + "_out = []\n"
+    probe = _rebind("lr_sweep") + "_out = []\n"
     for n, bs in runs:
         probe += (_params_code(pseed, 4, 10, 3) +
-                  f"_lre, _losses = _rebind(lr_sweep)(_p, torch.tensor({X.tolist()!r}), torch.tensor({Y.tolist()!r}), "
+                  f"_lre, _losses = _lr_sweep(_p, torch.tensor({X.tolist()!r}), torch.tensor({Y.tolist()!r}), "
                   f"n={n}, batch_size={bs}, generator=torch.Generator().manual_seed({bseed}))\n"
                   "_out.append([list(_lre), list(_losses)])\n")
     got = student.eval(probe + "_out")
     ref = reference.eval(probe + "_out")
     for (n, bs), (lre_got, losses), (_, ref_losses) in zip(runs, got, ref):
         exps = torch.linspace(-3, 0, n)
-        expected = _replay(_same_params(pseed, 4, 10, 3), X, Y, (10 ** exps).tolist(), bs, bseed)
+        true = _replay(_same_params(pseed, 4, 10, 3), X, Y, (10 ** exps).tolist(), bs, bseed)
+        expected = _spy_replay(Y, (10 ** exps).tolist(), bs, bseed)
         call = f"lr_sweep(params, X, Y, n={n}, batch_size={bs}, generator) on {len(X)} hidden examples"
-        assert_close(ref_losses, expected, "the reference solution's sweep changed", rtol=1e-5, atol=1e-6)
+        assert_close(ref_losses, expected, "grader setup: the reference's sweep with the fakes", rtol=1e-6, atol=1e-6)
         assert _is_numbers(lre_got) and len(lre_got) == n, f"{call} should return {n} exponents as floats"
         assert _is_numbers(losses) and len(losses) == n, f"{call} should return {n} losses as floats"
         assert_close(lre_got, exps.tolist(), f"{call}: the exponents should be torch.linspace(-3, 0, {n}) (rates "
                      "from 10**-3 to 10**0)", rtol=1e-6, atol=1e-7)
-        assert_close(losses, expected,
-                     f"{call}: the losses, replayed here (step i draws a get_batch minibatch and does one train_step "
-                     "with lr = 10**lre[i], rates growing exponentially from 0.001 to 1)", rtol=1e-4, atol=1e-5)
+        if not is_close(losses, true, rtol=1e-4, atol=1e-5):   # the helpers' work done inline is right too
+            assert_close(losses, expected,
+                         f"{call}: the values train_step returned, replayed here (step i draws a get_batch minibatch "
+                         f"with the generator and does one train_step with lr = 10**lre[i], rates growing exponentially "
+                         f"from 0.001 to 1), with {SPIES}", rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.points(1)
@@ -704,26 +730,29 @@ def test_train(student, reference, grading_seed):
     X, Y = _tiny_data(rng)
     pseed, bseed = rng.randrange(10**6), rng.randrange(10**6)
     runs = [(24, 0.3, 16, 8), (10, 0.2, None, 8), (6, 0.5, 0, 5), (7, 0.4, 10, 6), (5, 0.1, 1, 7)]
-    probe = HELPERS + "_out = []\n"
+    probe = _rebind("train") + "_out = []\n"
     for steps, lr, decay, bs in runs:
         probe += (_params_code(pseed, 4, 10, 3) +
-                  f"_l = _rebind(train)(_p, torch.tensor({X.tolist()!r}), torch.tensor({Y.tolist()!r}), {steps}, lr={lr}, "
+                  f"_l = _train(_p, torch.tensor({X.tolist()!r}), torch.tensor({Y.tolist()!r}), {steps}, lr={lr}, "
                   f"decay_at={decay}, batch_size={bs}, generator=torch.Generator().manual_seed({bseed}))\n"
                   "_out.append(list(_l))\n")
     got = student.eval(probe + "_out")
     ref = reference.eval(probe + "_out")
     for (steps, lr, decay, bs), mine, theirs in zip(runs, got, ref):
         lrs = [lr if decay is None or i < decay else lr / 10 for i in range(steps)]
-        expected = _replay(_same_params(pseed, 4, 10, 3), X, Y, lrs, bs, bseed)
+        true = _replay(_same_params(pseed, 4, 10, 3), X, Y, lrs, bs, bseed)
+        expected = _spy_replay(Y, lrs, bs, bseed)
         call = f"train(params, X, Y, steps={steps}, lr={lr}, decay_at={decay}, batch_size={bs}, generator)"
-        assert_close(theirs, expected, "the reference solution's training changed", rtol=1e-5, atol=1e-6)
+        assert_close(theirs, expected, "grader setup: the reference's training with the fakes", rtol=1e-6, atol=1e-6)
         assert _is_numbers(mine) and len(mine) == steps, f"{call} should return {steps} losses as floats"
         rule = ("lr for every step" if decay is None else
                 "lr / 10 from the very first step" if decay == 0 else
                 f"lr for steps 0 .. {decay - 1}, lr / 10 from step {decay} on" if decay < steps else
                 f"lr for every step, since decay_at = {decay} is past the last step")
-        assert_close(mine, expected, f"{call}: the losses, replayed here ({rule}; a fresh get_batch minibatch of "
-                                     f"{bs} each step)", rtol=1e-4, atol=1e-5)
+        if not is_close(mine, true, rtol=1e-4, atol=1e-5):   # the helpers' work done inline is right too
+            assert_close(mine, expected, f"{call}: the values train_step returned, replayed here ({rule}; a fresh "
+                                         f"get_batch minibatch of {bs} each step, drawn with the generator), with {SPIES}",
+                         rtol=1e-6, atol=1e-6)
 
 
 @pytest.mark.points(2)

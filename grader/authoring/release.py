@@ -3,11 +3,12 @@ preprocessors (ClearSolutions, ClearHiddenTests, ClearOutput, LockCells, Compute
 CheckCellMetadata), and the consistency check CI runs (`grader release --check`)."""
 from __future__ import annotations
 
+import ast
 import copy
 import json
 import re
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import nbformat
 
@@ -109,6 +110,52 @@ def _meaningful(line: str, minimum: int) -> bool:
     return len(line) >= minimum and not line.startswith("#") and not re.fullmatch(r"[\W_]+", line)
 
 
+def _code_key(line: str) -> str:
+    """A code line compared by what it computes: probe code's ``_``-prefixed names are read
+    without the prefix, and an assignment's target or a ``return`` is left out."""
+    line = re.sub(r"(?<![\w.])_+(?=[A-Za-z])", "", line.strip())
+    line = re.sub(r"^return\s+", "", line)
+    return re.sub(r"^[A-Za-z]\w*(\s*,\s*[A-Za-z]\w*)*\s*=(?!=)\s*", "", line)
+
+
+def _strings(tree: ast.AST) -> Iterator[tuple[int, str]]:
+    """(line, text) of every string literal of a module, f-strings by their literal parts."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            yield node.lineno, node.value
+        elif isinstance(node, ast.JoinedStr):
+            yield node.lineno, "".join(v.value for v in node.values
+                                       if isinstance(v, ast.Constant) and isinstance(v.value, str))
+
+
+def suite_leaks(spec: ExerciseSpec) -> list[str]:
+    """Solution code the hidden suite would send into a student's kernel (DESIGN.md section 4):
+    a string literal of the suite (probe code) with two or more lines, or one long line, that
+    compute what lines of the solution regions compute. A test that isolates a function uses
+    fakes that behave differently (grader.testing.with_fakes), never the reference's code.
+
+    A tripwire for copied code, not a proof: a rewritten solution passes it. One short common
+    line (``out._backward = _backward``, an ``itos`` inversion) is not a leak."""
+    inside, outside = _solution_lines(nbformat.read(spec.solution, as_version=4))
+    keys = {_code_key(line): line for line in inside - outside}
+    keys = {k: v for k, v in keys.items() if _meaningful(k, 16)}
+    problems = []
+    for path in sorted(spec.tests_dir.rglob("*.py")) if spec.tests_dir.is_dir() else []:
+        rel = path.relative_to(spec.course.root)
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except SyntaxError as exc:
+            problems.append(f"{rel} is not valid Python: {exc}")
+            continue
+        for lineno, text in _strings(tree):
+            found = sorted({keys[k] for k in map(_code_key, text.splitlines()) if k in keys})
+            if len(found) >= 2 or any(len(_code_key(line)) >= 40 for line in found):
+                problems.append(f"{rel}:{lineno}: a string the suite may send to the student's kernel holds "
+                                f"solution code: {'; '.join(repr(line) for line in found[:3])} (isolate the "
+                                "function with fakes, grader.testing.with_fakes)")
+    return problems
+
+
 def paired_text(spec: ExerciseSpec) -> Path:
     """The solution as reviewable text: ``solutions/<id>.py`` in jupytext's percent format,
     paired with the notebook (edit either in Jupyter with jupytext, or run
@@ -175,4 +222,4 @@ def check_release(spec: ExerciseSpec) -> list[str]:
                           if _meaningful(line, 25) and line in released_lines)
     if leaked_tests:
         problems.append(f"{rel} contains hidden-test text, e.g. {leaked_tests[0]!r}")
-    return problems
+    return problems + suite_leaks(spec)
