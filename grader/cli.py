@@ -12,7 +12,7 @@ from pathlib import Path
 from . import __version__, backends
 from .course import load_course
 from .errors import CourseError, GraderError
-from .util import fmt_points
+from .util import fmt_points, write_atomic
 
 EXIT_USAGE = 2
 # libraries the full grader needs and the student kit does not install (release.KIT_LEAVES_OUT)
@@ -101,9 +101,44 @@ def cmd_grade(args: argparse.Namespace) -> int:
     for warning in summary.warnings:
         print(f"warning: {warning}", file=sys.stderr)
     print_table(summary.results)
+    from .outputs import report
+    report.write(out, course.name)
     print(f"\n{len(summary.results)} submissions ({summary.graded} graded, {summary.reused} unchanged "
           f"since the last run) in {summary.seconds:.1f} s -> {out}/ "
-          "(results/, feedback/, grades.csv, gradebook.sqlite)")
+          "(report.html, results/, feedback/, grades.csv, gradebook.sqlite)")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from .outputs import report
+    try:
+        title = _course(args).name
+    except CourseError:
+        title = None   # a report can be built from a copy of the outputs, without the course
+    built = []
+    for out in args.outs:
+        path = report.write(Path(out), title)
+        built.append((Path(out), report.load(Path(out))))
+        print(f"{path}")
+    if len(built) > 1 or args.index:
+        index = Path(args.index or "course-report.html")
+        links = [(os.path.relpath(out / "report.html", index.resolve().parent), r) for out, r in built]
+        write_atomic(index, report.render_course(links, title))
+        print(index)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .outputs import exports, report
+    batch = report.load(Path(args.out))
+    roster = exports.load_roster(Path(args.roster)) if args.roster else None
+    text = exports.export(batch.results, args.format, roster=roster, column=args.column or batch.exercise)
+    if args.output == "-":
+        sys.stdout.write(text)
+        return 0
+    path = Path(args.output or Path(args.out) / f"export-{exports.SUFFIX[args.format]}")
+    write_atomic(path, text)
+    print(f"{len(batch.results)} students -> {path}")
     return 0
 
 
@@ -372,6 +407,22 @@ def build_parser() -> argparse.ArgumentParser:
                    help="with --backend ray: the cluster to join (default: start a local one)")
     _container_options(p)
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("report", help="the class report of graded batches (OUT/report.html), and a course "
+                       "page linking them")
+    p.add_argument("outs", nargs="+", metavar="OUT", help="a folder `grader grade` wrote")
+    p.add_argument("--index", metavar="FILE", help="the course page (default with several OUT: "
+                   "course-report.html here)")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("export", help="export a graded batch for an LMS or a CI system")
+    p.add_argument("out", metavar="OUT", help="a folder `grader grade` wrote")
+    p.add_argument("--format", required=True, choices=["tests-csv", "canvas", "moodle", "junit", "gradescope"])
+    p.add_argument("--roster", metavar="CSV", help="id,name,email,lms_id per student (canvas and moodle need it)")
+    p.add_argument("--column", metavar="NAME", help="canvas: the assignment's column, as Canvas names it, "
+                   "e.g. 'Week 2 (1234)' (default: the exercise id)")
+    p.add_argument("-o", "--output", metavar="FILE", help="where to write (default: OUT/export-<format>; - for stdout)")
+    p.set_defaults(func=cmd_export)
 
     p = sub.add_parser("check", help="run your notebook and its public checks before handing in")
     p.add_argument("notebook", metavar="NOTEBOOK")
