@@ -70,10 +70,53 @@ def cmd_release(args: argparse.Namespace) -> int:
     return 0
 
 
+class LogProgress:
+    """Progress where no terminal shows a bar (a CI log, a scheduler's output file): a line every
+    ``every`` seconds with done/total, the submissions that did not grade cleanly and an ETA, and
+    one when the work ends. The part of tqdm's interface the commands use."""
+
+    def __init__(self, total: int | None, desc: str, stream=None, every: float | None = None,  # noqa: ANN001
+                 clock=None):  # noqa: ANN001
+        import time
+        self.total, self.desc, self.stream = total, desc, stream or sys.stderr
+        self.every = every if every is not None else float(os.environ.get("GRADER_PROGRESS_EVERY", "10"))
+        self.clock = clock or time.monotonic
+        self.start = self.last = self.clock()
+        self.n = 0
+        self.postfix: dict[str, object] = {}
+        self.closed = False
+
+    def _line(self) -> str:
+        elapsed = self.clock() - self.start
+        done = f"{self.n}/{self.total}" if self.total else str(self.n)
+        extra = "".join(f", {k.replace('_', ' ')} {v}" for k, v in self.postfix.items())
+        eta = ""
+        if self.total and 0 < self.n < self.total:
+            eta = f", ETA {elapsed / self.n * (self.total - self.n):.0f} s"
+        return f"{self.desc}: {done} done{extra}, {elapsed:.0f} s elapsed{eta}"
+
+    def update(self, n: int = 1) -> None:
+        self.n += n
+        now = self.clock()
+        if now - self.last >= self.every:
+            self.last = now
+            print(self._line(), file=self.stream, flush=True)
+
+    def set_postfix(self, **values: object) -> None:
+        self.postfix = dict(values)
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            print(self._line(), file=self.stream, flush=True)
+
+
 def _progress(total: int | None, desc: str):
+    """A tqdm bar on a terminal; elsewhere a line every few seconds (LogProgress)."""
+    if not sys.stderr.isatty():
+        return LogProgress(total, desc)
     from tqdm import tqdm
-    return tqdm(total=total, desc=desc, unit="nb", disable=None, file=sys.stderr,
-                dynamic_ncols=True)
+    return tqdm(total=total, desc=desc, unit="nb", file=sys.stderr, dynamic_ncols=True)
 
 
 def cmd_grade(args: argparse.Namespace) -> int:

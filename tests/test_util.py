@@ -24,3 +24,26 @@ def test_leftover_folders_of_dead_processes_are_swept(tmp_path, monkeypatch):
     made = util.private_dir("unit")
     assert not gone.exists() and kept.exists() and other.exists()
     assert made.name.startswith(f"grader-unit-{os.getpid()}-") and oct(made.stat().st_mode & 0o777) == "0o700"
+
+
+def test_progress_lines_where_no_terminal_shows_a_bar():
+    """A CI log or a scheduler's file gets a line every few seconds, with an ETA, and a last one."""
+    import io
+
+    from grader.cli import LogProgress, _progress
+    now = [100.0]
+    out = io.StringIO()
+    bar = LogProgress(None, "grading week02_autograd", stream=out, every=10, clock=lambda: now[0])
+    bar.total = 40                       # known once the engine has looked
+    for step in range(10):
+        now[0] += 1.5
+        bar.update()
+        bar.set_postfix(not_clean=step // 4)
+    bar.close()
+    bar.close()
+    assert out.getvalue().splitlines() == [
+        "grading week02_autograd: 7/40 done, not clean 1, 10 s elapsed, ETA 50 s",
+        "grading week02_autograd: 10/40 done, not clean 2, 15 s elapsed, ETA 45 s",
+    ]
+    # pytest's captured stderr is not a terminal: the commands print lines, not a bar
+    assert isinstance(_progress(3, "x"), LogProgress)
