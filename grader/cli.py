@@ -185,6 +185,75 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_override(args: argparse.Namespace) -> int:
+    from .outputs import manual
+    spec = _course(args).get(args.exercise)
+    out = Path(args.out or f"grading/{spec.id}")
+    result = manual.override(out, args.student, args.test, args.points, args.reason or "",
+                             gradebook_url=args.gradebook)
+    what = f"{args.test} set to {fmt_points(args.points)} points" if args.test else \
+        f"an adjustment of {fmt_points(args.points)} points"
+    print(f"{args.student}: {what}; now {result.summary} (recorded in the gradebook; results, feedback page, "
+          f"grades.csv and report rewritten)")
+    return 0
+
+
+def cmd_regrade(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from .batch import grade_batch
+    from .outputs import report
+    spec = _course(args).get(args.exercise)
+    out = Path(args.out or f"grading/{spec.id}")
+    notebook = Path(args.notebook)
+    if not notebook.is_file():
+        raise CourseError(f"{notebook} is not a file: give the student's notebook")
+    if not (out / "results").is_dir():
+        raise CourseError(f"{out} holds no graded batch yet: use `grader grade` first")
+    student = args.student or notebook.stem
+    with tempfile.TemporaryDirectory(prefix="grader-regrade-") as tmp:
+        shutil.copyfile(notebook, Path(tmp) / f"{student}.ipynb")
+        summary = grade_batch(spec, Path(tmp), out, workers=1, force=True, gradebook_url=args.gradebook)
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    print_table(summary.results)
+    if (out / "report.html").is_file():
+        report.write(out, _course(args).name)
+    print(f"{student} graded again -> {out}/ (the grade it replaces is in the gradebook's history; "
+          "changes by hand still apply)")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from .outputs import report
+    a, b = report.load(Path(args.a)), report.load(Path(args.b))
+    old, new = {r.student: r for r in a.results}, {r.student: r for r in b.results}
+    rows = []
+    for student in sorted(old.keys() | new.keys()):
+        ra, rb = old.get(student), new.get(student)
+        if ra is None or rb is None:
+            rows.append([student, fmt_points(ra.score) if ra else "-", fmt_points(rb.score) if rb else "-",
+                         "only in " + (args.a if ra else args.b)])
+            continue
+        ta, tb = {t.id: t for t in ra.tests}, {t.id: t for t in rb.tests}
+        changed = [f"{t}: {fmt_points(ta[t].score) if t in ta else '-'} -> {fmt_points(tb[t].score) if t in tb else '-'}"
+                   for t in list(dict.fromkeys([*ta, *tb]))
+                   if (ta[t].score if t in ta else None) != (tb[t].score if t in tb else None)]
+        if ra.status != rb.status:
+            changed.insert(0, f"status {ra.status} -> {rb.status}")
+        if changed:
+            rows.append([student, fmt_points(ra.score), fmt_points(rb.score), "; ".join(changed)])
+    if not rows:
+        print(f"no student's grade differs between {args.a} and {args.b} ({len(old)} students)")
+        return 0
+    width = max(len(r[0]) for r in rows + [["student"]])
+    print(f"{'student':<{width}}  {'A':>6}  {'B':>6}  what changed")
+    for student, sa, sb, what in rows:
+        print(f"{student:<{width}}  {sa:>6}  {sb:>6}  {what}")
+    print(f"\n{len(rows)} of {len(old.keys() | new.keys())} students differ (A = {args.a}, B = {args.b})")
+    return 0
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     from .pipeline.check import check_notebook, exercise_for
     course = _course(args, require_solutions=False)
@@ -466,6 +535,30 @@ def build_parser() -> argparse.ArgumentParser:
                    "e.g. 'Week 2 (1234)' (default: the exercise id)")
     p.add_argument("-o", "--output", metavar="FILE", help="where to write (default: OUT/export-<format>; - for stdout)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("override", help="change a grade by hand (a written answer, a regrade request): kept "
+                       "with who, when and why, applied to every output")
+    p.add_argument("exercise", metavar="EXERCISE")
+    p.add_argument("student", metavar="STUDENT")
+    p.add_argument("test", nargs="?", metavar="TEST", help="the test's id (default: an adjustment of the total)")
+    p.add_argument("--points", type=float, required=True, help="the test's new points, or the adjustment")
+    p.add_argument("--reason", required=True, help="why (the student sees it on the feedback page)")
+    p.add_argument("--out", metavar="DIR", help="the batch's folder (default: grading/<exercise>)")
+    p.add_argument("--gradebook", metavar="URL", help="SQLAlchemy URL (default: OUT/gradebook.sqlite)")
+    p.set_defaults(func=cmd_override)
+
+    p = sub.add_parser("regrade", help="grade one student's notebook again, into an existing batch")
+    p.add_argument("exercise", metavar="EXERCISE")
+    p.add_argument("notebook", metavar="NOTEBOOK")
+    p.add_argument("--student", metavar="ID", help="the student's id (default: the notebook's file name)")
+    p.add_argument("--out", metavar="DIR", help="the batch's folder (default: grading/<exercise>)")
+    p.add_argument("--gradebook", metavar="URL", help="SQLAlchemy URL (default: OUT/gradebook.sqlite)")
+    p.set_defaults(func=cmd_regrade)
+
+    p = sub.add_parser("diff", help="which students and tests changed between two graded batches")
+    p.add_argument("a", metavar="RUN_A", help="a folder `grader grade` wrote")
+    p.add_argument("b", metavar="RUN_B", help="another one (after a suite fix, say)")
+    p.set_defaults(func=cmd_diff)
 
     p = sub.add_parser("check", help="run your notebook and its public checks before handing in")
     p.add_argument("notebook", metavar="NOTEBOOK")

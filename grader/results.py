@@ -7,7 +7,7 @@ reuses results written earlier).
 """
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime, timezone
 from enum import Enum
 from typing import Any
@@ -49,6 +49,14 @@ class TestOutcome:
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def _before_overrides(message: str) -> str:
+    """A test's message as the grader wrote it, before any change by hand."""
+    if not message.startswith("Changed by hand"):
+        return message
+    _, sep, rest = message.partition("\n[was: ")
+    return rest[:-1] if sep and rest.endswith("]") else ""
 
 
 @dataclass
@@ -133,6 +141,32 @@ class GradeResult:
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+    def with_overrides(self, overrides: list[Any]) -> "GradeResult":
+        """This result with grades changed by hand (rows with ``test_id``, ``points``, ``reason``,
+        ``by``, ``at``; in the order made). Idempotent: applying the same overrides to a result
+        that has them changes nothing. An empty ``test_id`` is an adjustment of the total,
+        shown as a test of its own worth 0 points."""
+        if not overrides:
+            return self
+        tests = list(self.tests)
+        note = f"{len(overrides)} grade change(s) by hand"
+        for o in overrides:
+            said = f"Changed by hand by {o.by} on {o.at}: {o.reason}"
+            if o.test_id:
+                for i, t in enumerate(tests):
+                    if t.id == o.test_id:
+                        original = _before_overrides(t.message)
+                        tests[i] = TestOutcome(id=t.id, name=t.name, max_score=t.max_score, score=float(o.points),
+                                               status="passed" if o.points >= t.max_score else "failed",
+                                               message=said + (f"\n[was: {original}]" if original else ""),
+                                               visibility=t.visibility)
+            else:
+                tests = [t for t in tests if t.id != "manual_adjustment"] + [TestOutcome(
+                    id="manual_adjustment", name="Adjustment by hand", max_score=0.0, score=float(o.points),
+                    status="passed", message=said)]
+        notes = [n for n in self.notes if not n.endswith("grade change(s) by hand")] + [note]
+        return replace(self, tests=tests, notes=notes)
 
 
 @dataclass

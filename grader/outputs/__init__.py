@@ -16,7 +16,7 @@ piece is written atomically (:func:`grader.util.write_atomic`).
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable, Protocol
 
@@ -130,6 +130,14 @@ class Outputs:
             return None
 
     def record(self, graded: Graded) -> None:
+        overrides = self.gradebook.overrides(graded.result.exercise, graded.result.student)
+        if overrides:   # grades changed by hand outlive a re-grade (grader override)
+            import nbformat
+
+            from .feedback import feedback_html
+            result = graded.result.with_overrides(overrides)
+            executed = nbformat.reads(graded.executed, as_version=4) if graded.executed else None
+            graded = replace(graded, result=result, html=feedback_html(executed, result))
         for writer in self.writers:
             writer.write(graded)
 

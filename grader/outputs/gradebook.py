@@ -76,6 +76,22 @@ class HistoryRow(_Grade, Base):
     replaced_at: Mapped[str] = mapped_column(String(40))
 
 
+class OverrideRow(Base):
+    """A grade changed by hand (a written answer graded, a regrade request): who, when and why.
+    ``test_id`` is empty for an adjustment of the total. Kept for good: the latest one for a
+    student and test is the one in force."""
+    __tablename__ = "overrides"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    exercise: Mapped[str] = mapped_column(String(100), index=True)
+    student: Mapped[str] = mapped_column(String(200), index=True)
+    test_id: Mapped[str] = mapped_column(String(300))
+    points: Mapped[float] = mapped_column(Float)
+    reason: Mapped[str] = mapped_column(Text)
+    by: Mapped[str] = mapped_column(String(200))
+    at: Mapped[str] = mapped_column(String(40))
+
+
 class Gradebook:
     def __init__(self, url_or_path: str | Path):
         url = str(url_or_path)
@@ -98,7 +114,7 @@ class Gradebook:
             old = session.scalars(select(SubmissionRow).where(
                 SubmissionRow.exercise == result.exercise, SubmissionRow.student == result.student)).first()
             if old is not None:
-                if (old.fingerprint, old.graded_at) == (result.fingerprint, result.graded_at):
+                if (old.fingerprint, old.graded_at, old.score) == (result.fingerprint, result.graded_at, result.score):
                     return  # the same grade recorded again (a resumed batch): nothing changes
                 # the grade being replaced stays, as history
                 session.add(HistoryRow(
@@ -134,6 +150,23 @@ class Gradebook:
             if student is not None:
                 query = query.where(HistoryRow.student == student)
             return list(session.scalars(query.order_by(HistoryRow.id)).all())
+
+    def add_override(self, exercise: str, student: str, test_id: str, points: float, reason: str,
+                     by: str) -> OverrideRow:
+        with Session(self.engine, expire_on_commit=False) as session, session.begin():
+            row = OverrideRow(exercise=exercise, student=student, test_id=test_id, points=float(points),
+                              reason=reason, by=by,
+                              at=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+            session.add(row)
+        return row
+
+    def overrides(self, exercise: str, student: str | None = None) -> list[OverrideRow]:
+        """Overrides in the order they were made (the last one for a test is in force)."""
+        with Session(self.engine, expire_on_commit=False) as session:
+            query = select(OverrideRow).where(OverrideRow.exercise == exercise)
+            if student is not None:
+                query = query.where(OverrideRow.student == student)
+            return list(session.scalars(query.order_by(OverrideRow.id)).all())
 
     def exercises(self) -> list[str]:
         """The exercises this gradebook holds grades of."""
