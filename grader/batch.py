@@ -24,6 +24,7 @@ from .kernels.container import Container
 from .kernels.gpus import off_gpus, visible_gpus
 from .kernels.spec import default_sandbox
 from .outputs import Outputs
+from .outputs.feedback import page_context
 from .pipeline.discover import Submission, discover
 from .pipeline.fingerprint import exercise_fingerprint, submission_fingerprint
 from .pipeline.reference import Reference, prepare_reference, reference_state_path
@@ -111,7 +112,7 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
     except BaseException:
         shutil.rmtree(workspace, ignore_errors=True)
         raise
-    outputs = Outputs(out, spec.id, gradebook_url)
+    outputs = Outputs(out, spec.id, gradebook_url, context=page_context(spec))
     summary = BatchSummary(spec.id, out, warnings=warnings)
     reference: Reference | None = None
     try:

@@ -189,8 +189,9 @@ def cmd_override(args: argparse.Namespace) -> int:
     from .outputs import manual
     spec = _course(args).get(args.exercise)
     out = Path(args.out or f"grading/{spec.id}")
+    from .outputs.feedback import page_context
     result = manual.override(out, args.student, args.test, args.points, args.reason or "",
-                             gradebook_url=args.gradebook)
+                             gradebook_url=args.gradebook, context=page_context(spec))
     what = f"{args.test} set to {fmt_points(args.points)} points" if args.test else \
         f"an adjustment of {fmt_points(args.points)} points"
     print(f"{args.student}: {what}; now {result.summary} (recorded in the gradebook; results, feedback page, "

@@ -39,10 +39,35 @@ def test_feedback_pages_show_student_html_without_running_it():
     assert "<iframe" not in body and "javascript:" not in body
     assert "alert('js')" not in body  # JavaScript outputs are dropped, not escaped
     # ordinary content still renders
-    for kept in ("<h1", "<em>text</em>", "x^2", "<th>h</th>", "<strong>bold</strong>", f"data:image/png;base64,{png}"):
+    for kept in ("<h1", "<em>text</em>", "<th>h</th>", "<strong>bold</strong>", f"data:image/png;base64,{png}"):
         assert kept in body, kept
+    # math is MathML made here: no script, nothing fetched
+    assert '<math xmlns="http://www.w3.org/1998/Math/MathML" display="inline"><mrow><msup><mi>x</mi><mn>2</mn>' in body
     head = page[:page.find("<body")]
-    assert f'content="{CSP}"' in head and head.find("Content-Security-Policy") < head.find("<script")
-    assert "script-src https://cdnjs.cloudflare.com/ajax/libs/mathjax/;" in CSP and "'unsafe-inline'" not in CSP.split("style-src")[0]
+    assert f'content="{CSP}"' in head and "<script" not in page and "script-src" not in CSP
+    assert not re.search(r"""<[^>]+\s(src|href)=["']?(https?:)?//""", page), "the page fetches something"
+    assert len(page) < 60_000, f"a small notebook's page should be small, got {len(page)} bytes"
     # the page for a notebook that could not be run carries the policy too
     assert "Content-Security-Policy" in feedback_html(None, result)
+
+
+def test_math_becomes_mathml_outside_code():
+    from grader.outputs.feedback import math_to_mathml
+    out = math_to_mathml("costs $5 and $6; <code>$y$</code> <pre>$$z$$</pre> $a &lt; b$ and $$\\frac{1}{n}$$")
+    assert out.startswith("costs $5 and $6; <code>$y$</code> <pre>$$z$$</pre> <math")
+    assert "<mo>&#x0003C;</mo>" in out and 'display="block"><mrow><mfrac>' in out
+    assert math_to_mathml("$\\notacommand{$") == "$\\notacommand{$"   # what it cannot read stays as written
+
+
+def test_a_page_that_could_not_be_graded_says_why_once():
+    from grader.outputs.feedback import feedback_html
+    result = GradeResult.from_gradescope({"score": 0, "tests": [
+        {"id": f"t{i}", "name": f"test {i}", "score": 0, "max_score": 1, "status": "failed",
+         "output": "not graded: the file is not a notebook (invalid JSON)"} for i in range(4)],
+        "extra_data": {"exercise": "week02_autograd", "student": "ann", "status": "invalid",
+                       "reason": "the file is not a notebook (invalid JSON)", "max_score": 4,
+                       "graded_at": "2026-12-01T10:00:00+00:00", "grader_version": "0.1.0"}})
+    page = feedback_html(None, result, {"course": "Deep Learning", "title": "Autograd"})
+    assert page.count("the file is not a notebook (invalid JSON)") == 1
+    assert "What to do: hand in the notebook of this exercise" in page
+    assert "Deep Learning &middot; Autograd &middot; graded 2026-12-01 10:00 UTC &middot; grader 0.1.0" in page

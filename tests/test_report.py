@@ -189,3 +189,32 @@ def test_report_renders_in_headless_chromium(tmp_path):
         figure = dom[dom.index(f'id="{plot}"'):]
         assert figure.index("<svg") < figure.index("</figure>") and "<path" in figure[:figure.index("</figure>")]
     assert dom.count('<tr>') >= 20
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(CHROMIUM is None and not os.environ.get("GRADER_REQUIRE_CHROMIUM"),
+                    reason="no chromium on this machine (CI installs Debian's and sets GRADER_REQUIRE_CHROMIUM)")
+def test_feedback_pages_render_in_headless_chromium(mini_course, tmp_path):
+    """A full-marks, a partly wrong and a broken submission's pages, as a student opens them."""
+    import nbformat
+
+    from grader.batch import grade_batch
+
+    from .helpers import write_submission
+    _, spec = mini_course
+
+    def with_math(nb):
+        nb.cells.append(nbformat.v4.new_markdown_cell("The loss is $\\frac{1}{n}\\sum_i (y_i - \\hat y_i)^2$."))
+
+    subs = tmp_path / "subs"
+    write_submission(spec, subs, "full", "def double(x):\n    return 2 * x", edit=with_math)
+    write_submission(spec, subs, "partly", "def double(x):\n    return x * 3")
+    (subs / "broken.ipynb").write_text("{not json", encoding="utf-8")
+    grade_batch(spec, subs, tmp_path / "out", workers=2)
+    pages = {name: tmp_path / "out" / "feedback" / f"{name}.html" for name in ("full", "partly", "broken")}
+    doms = {name: _render_in_browser(page, f"feedback-{name}.png") for name, page in pages.items()}
+    assert "<math" in doms["full"] and "<mfrac>" in doms["full"]
+    assert "4 / 4" in doms["full"] and "double(1) should be 2" in doms["partly"]
+    assert doms["broken"].count("not a notebook") <= 2 and "What to do: hand in the notebook" in doms["broken"]
+    for name, page in pages.items():
+        assert page.stat().st_size < 80_000, f"the {name} page is {page.stat().st_size} bytes"

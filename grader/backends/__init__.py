@@ -83,7 +83,7 @@ register("ray", "grader.backends.ray:RayBackend")
 def crashed(job: GradeJob, sub: "Submission", exc: BaseException) -> "Graded":
     """The result of a submission whose grading process was lost (a worker killed by the OS, a
     Ray node gone): an error result, which the next run grades again."""
-    from ..outputs.feedback import feedback_html
+    from ..outputs.feedback import feedback_html, page_context
     from ..pipeline.fingerprint import submission_fingerprint
     from ..pipeline.reference import Catalog, outcomes_from_catalog
     from ..pipeline.score import grade_result
@@ -93,4 +93,4 @@ def crashed(job: GradeJob, sub: "Submission", exc: BaseException) -> "Graded":
     result = grade_result(job.spec, sub.student, tests, status=Status.ERROR, reason=reason,
                           seconds=0.0, fingerprint=submission_fingerprint(job.exercise_fp, sub),
                           notebook_sha=None)
-    return Graded(result, None, feedback_html(None, result))
+    return Graded(result, None, feedback_html(None, result, page_context(job.spec)))

@@ -113,8 +113,9 @@ class Outputs:
     """Every registered output of one batch under OUT."""
 
     def __init__(self, out: Path, exercise: str, gradebook_url: str | None = None,
-                 names: list[str] | None = None):
+                 names: list[str] | None = None, context: dict[str, str] | None = None):
         self.out = Path(out)
+        self.context = context   # for feedback pages made again here (see record)
         for sub in ("results", "feedback", "executed"):
             (self.out / sub).mkdir(parents=True, exist_ok=True)
         self.gradebook = Gradebook(gradebook_url or self.out / "gradebook.sqlite")
@@ -137,7 +138,7 @@ class Outputs:
             from .feedback import feedback_html
             result = graded.result.with_overrides(overrides)
             executed = nbformat.reads(graded.executed, as_version=4) if graded.executed else None
-            graded = replace(graded, result=result, html=feedback_html(executed, result))
+            graded = replace(graded, result=result, html=feedback_html(executed, result, self.context))
         for writer in self.writers:
             writer.write(graded)
 

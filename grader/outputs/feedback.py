@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +76,8 @@ def _exporter() -> Any:
                 for name, value in super().default_filters():
                     if name == "clean_html":
                         seen = self.cleaned
-                        value = lambda text, _s=seen: _remembered(_s, _text(text), lambda: clean_html(text))  # noqa: E731
+                        value = lambda text, _s=seen: _remembered(  # noqa: E731
+                            _s, _text(text), lambda: math_to_mathml(clean_html(text)))
                     yield name, value
 
             @pass_context
@@ -139,7 +141,43 @@ def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
 
-def summary_html(result: GradeResult) -> str:
+# TeX between $$...$$, \[...\], $...$ or \(...\) (MathJax's delimiters in Jupyter), outside
+# <code> and <pre>; a $ escaped as \$ or followed by a space (prices) opens nothing
+_MATH = re.compile(r"\$\$(.+?)\$\$|\\\[(.+?)\\\]|(?<![\\$\w])\$(?=\S)([^$<>]*?[^\s\\$])\$(?![\w$])|\\\((.+?)\\\)",
+                   re.DOTALL)
+_VERBATIM = re.compile(r"(<(pre|code)\b.*?</\2>)", re.DOTALL | re.IGNORECASE)
+
+
+def _mathml(match: re.Match) -> str:
+    from latex2mathml.converter import convert
+    display, bracket, inline, paren = match.groups()
+    tex = html.unescape(display or bracket or inline or paren)
+    try:
+        return convert(tex, display="block" if (display or bracket) else "inline")
+    except Exception:  # noqa: BLE001 - TeX it cannot read stays as the student wrote it
+        return match.group(0)
+
+
+def math_to_mathml(text: str) -> str:
+    """Math in (already sanitized) HTML rendered to MathML, which browsers draw natively: the
+    page needs no script and no network to show it. latex2mathml builds the MathML with an
+    XML writer, so the TeX cannot inject markup."""
+    if "$" not in text and "\\(" not in text and "\\[" not in text:
+        return text
+    parts = _VERBATIM.split(text)
+    out = []
+    for i, part in enumerate(parts):
+        if i % 3 == 0:
+            out.append(_MATH.sub(_mathml, part))
+        elif i % 3 == 1:
+            out.append(part)
+    return "".join(out)
+
+
+def summary_html(result: GradeResult, context: dict[str, str] | None = None) -> str:
+    context = context or {}
+    not_graded = [t for t in result.tests if t.message.startswith("not graded: ")]
+    once = bool(result.tests) and len(not_graded) == len(result.tests)   # the same reason in every row
     rows = []
     for test in result.tests:
         ok = test.status == "passed"
@@ -147,7 +185,7 @@ def summary_html(result: GradeResult) -> str:
             "<tr class='{cls}'><td>{mark}</td><td>{name}</td><td>{score} / {max}</td><td>{msg}</td></tr>"
             .format(cls="pass" if ok else "fail", mark="&#10004;" if ok else "&#10008;",
                     name=html.escape(test.name), score=fmt_points(test.score),
-                    max=fmt_points(test.max_score), msg=html.escape(test.message or "")))
+                    max=fmt_points(test.max_score), msg="" if once else html.escape(test.message or "")))
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in result.notes)
     checks = "".join(
         f"<li>{html.escape(str(c['id']))}: {html.escape(c['status'])}"
@@ -162,6 +200,18 @@ def summary_html(result: GradeResult) -> str:
                  f"<code>{html.escape(str(failed.get('error')))}"
                  f"{': ' + html.escape(str(failed['message'])) if failed.get('message') else ''}</code>. "
                  "Tests that use what it defines fail too; fix it first (it is marked below).</p>")
+    if once:
+        advice = ("This is the grader's fault, not yours: it will be graded again." if str(result.status) == "error"
+                  else "What to do: hand in the notebook of this exercise as Jupyter saved it (a <code>.ipynb</code> "
+                       "file, the one you were given, with your answers in it), then ask for a regrade.")
+        cause = (f"<p class='cause'><b>Your notebook was not graded:</b> {html.escape(reason or '')}.</p>"
+                 f"<p>{advice} None of the tests below could run.</p>")
+        reason = None
+    graded = (result.graded_at or "")[:16].replace("T", " ")
+    meta = " &middot; ".join(html.escape(x) for x in (context.get("course", ""), context.get("title", ""),
+                                                         f"graded {graded} UTC" if graded else "",
+                                                         f"grader {result.grader_version}" if result.grader_version
+                                                         else "") if x)
     return f"""
 <section id="grader-feedback" style="font-family: sans-serif; margin: 1em 2em;">
 <style>
@@ -172,29 +222,36 @@ def summary_html(result: GradeResult) -> str:
 #grader-feedback p.cause {{ border-left: 4px solid #cf222e; background: #fff5f5; padding: .5em 1em; }}
 </style>
 <h1>{html.escape(result.exercise)}: {html.escape(result.student)}</h1>
+{f'<p class="meta" style="color:#57606a">{meta}</p>' if meta else ''}
 <p><b>Score: {fmt_points(result.score)} / {fmt_points(result.max_score)}</b>
  &mdash; status: {html.escape(str(result.status))}{(' &mdash; ' + html.escape(reason)) if reason else ''}</p>
 {cause}
 {f'<p>Notes on your submission:</p><ul>{notes}</ul>' if notes else ''}
-<table><tr><th></th><th>Test</th><th>Points</th><th>What went wrong</th></tr>{''.join(rows)}</table>
+<table><tr><th></th><th>Test</th><th>Points</th><th>{'' if once else 'What went wrong'}</th></tr>{''.join(rows)}</table>
 {f'<p>Public checks in your notebook:</p><ul>{checks}</ul>' if checks else ''}
-<p>Below is your notebook as the grader ran it.</p>
+{'' if once else '<p>Below is your notebook as the grader ran it.</p>'}
 <hr/>
 </section>
 """
 
 
-# Defence in depth for pages that show student content: no script runs but MathJax from its
-# CDN (inline scripts, event handlers, other origins, plugins, forms and <base> are refused);
+# Defence in depth for pages that show student content: no script runs at all (math is MathML
+# made when the page is built), nothing is fetched, plugins, forms and <base> are refused;
 # styles and images may be inline (the page's CSS, the notebook's plots).
-CSP = ("default-src 'none'; script-src https://cdnjs.cloudflare.com/ajax/libs/mathjax/; "
-       "style-src 'unsafe-inline'; img-src data:; font-src data: https://cdnjs.cloudflare.com/; "
+CSP = ("default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
        "base-uri 'none'; form-action 'none'")
 _CSP_META = f'<meta http-equiv="Content-Security-Policy" content="{CSP}">'
 
 
-def feedback_html(executed: nbformat.NotebookNode | None, result: GradeResult) -> str:
-    summary = summary_html(result)
+def page_context(spec: Any) -> dict[str, str]:
+    """What a feedback page says about where it comes from: the course and the exercise's title."""
+    return {"course": spec.course.name, "title": spec.title}
+
+
+def feedback_html(executed: nbformat.NotebookNode | None, result: GradeResult,
+                  context: dict[str, str] | None = None) -> str:
+    """The student's page; ``context`` may name the ``course`` and the exercise's ``title``."""
+    summary = summary_html(result, context)
     if executed is None:
         return (f"<!DOCTYPE html><html><head><meta charset='utf-8'>{_CSP_META}</head>"
                 f"<body>{summary}</body></html>")

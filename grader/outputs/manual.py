@@ -39,7 +39,8 @@ def _result(out: Path, student: str) -> GradeResult:
 
 
 def override(out: Path, student: str, test: str | None, points: float, reason: str, *,
-             gradebook_url: str | None = None, by: str | None = None) -> GradeResult:
+             gradebook_url: str | None = None, by: str | None = None,
+             context: dict[str, str] | None = None) -> GradeResult:
     """Record an override and apply it to every output of ``out``; returns the new result."""
     out = Path(out)
     result = _result(out, student)
@@ -56,12 +57,13 @@ def override(out: Path, student: str, test: str | None, points: float, reason: s
     gradebook = Gradebook(gradebook_url or out / "gradebook.sqlite")
     try:
         gradebook.add_override(result.exercise, student, test or "", points, reason.strip(), by or who())
-        return refresh(out, gradebook, result)
+        return refresh(out, gradebook, result, context)
     finally:
         gradebook.close()
 
 
-def refresh(out: Path, gradebook: Gradebook, result: GradeResult) -> GradeResult:
+def refresh(out: Path, gradebook: Gradebook, result: GradeResult,
+            context: dict[str, str] | None = None) -> GradeResult:
     """Apply the gradebook's overrides of ``result``'s student and rewrite what shows it."""
     from . import report
     from .feedback import feedback_html
@@ -70,7 +72,7 @@ def refresh(out: Path, gradebook: Gradebook, result: GradeResult) -> GradeResult
     gradebook.record(result)
     executed = out / "executed" / f"{result.student}.ipynb"
     nb = nbformat.read(executed, as_version=4) if executed.is_file() else None
-    write_atomic(out / "feedback" / f"{result.student}.html", feedback_html(nb, result))
+    write_atomic(out / "feedback" / f"{result.student}.html", feedback_html(nb, result, context))
     write_atomic(out / "grades.csv", gradebook.grades_csv(result.exercise))
     if (out / "report.html").is_file():
         report.write(out)

@@ -22,7 +22,7 @@ from ..kernels.launchers import fork_server
 from ..kernels.live import LiveKernel
 from ..kernels.sandbox import Sandbox
 from ..kernels.spec import default_sandbox, limits_for
-from ..outputs.feedback import feedback_html
+from ..outputs.feedback import feedback_html, page_context
 from ..results import Graded, Status
 from ..util import sha256_file
 from .discover import Submission
@@ -141,7 +141,7 @@ class Grader:
             result = grade_result(self.spec, sub.student, tests, status=status, reason=reason,
                                   seconds=time.monotonic() - started, fingerprint=fingerprint,
                                   notebook_sha=notebook_sha)
-            return Graded(result, None, feedback_html(None, result))
+            return Graded(result, None, feedback_html(None, result, page_context(self.spec)))
 
         if sub.problem or sub.path is None:
             return invalid(sub.problem or "no notebook was handed in")
@@ -177,4 +177,4 @@ class Grader:
                               fingerprint=fingerprint, notebook_sha=notebook_sha,
                               notes=sanitized.notes, public=public_check_results(nb),
                               execution=execution, isolation=kernel.isolation)
-        return Graded(result, nbformat.writes(nb), feedback_html(nb, result))
+        return Graded(result, nbformat.writes(nb), feedback_html(nb, result, page_context(self.spec)))
