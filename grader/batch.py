@@ -14,6 +14,7 @@ import logging
 import shutil
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
@@ -28,7 +29,7 @@ from .outputs.feedback import page_context
 from .pipeline.discover import Submission, discover
 from .pipeline.fingerprint import exercise_fingerprint, submission_fingerprint
 from .pipeline.reference import Reference, prepare_reference, reference_state_path
-from .results import GradeResult, Graded, Status
+from .results import GradeResult, Graded, Status, TestOutcome
 from .util import private_dir, write_atomic
 
 log = logging.getLogger(__name__)
@@ -86,12 +87,15 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
                 on_result: Callable[[str, dict], Any] | None = None,
                 on_total: Callable[[int], Any] | None = None,
                 gradebook_url: str | None = None, backend: str = "local",
-                ray_address: str | None = None, container: Container | None = None) -> BatchSummary:
+                ray_address: str | None = None, container: Container | None = None,
+                roster: dict[str, str] | None = None,
+                extensions: dict[str, datetime] | None = None) -> BatchSummary:
     """Grade every submission under ``source`` into ``out``.
 
     ``workers`` graders run at once (``backend="local"``: this process and ``workers - 1``
     worker processes, which warm up while this process runs the reference). ``container``: run
-    every kernel in a podman/docker container too."""
+    every kernel in a podman/docker container too. ``roster`` maps LMS ids to student ids and
+    ``extensions`` gives students their own deadlines (:mod:`grader.lms`)."""
     started = time.monotonic()
     device = resolve_device(device, spec)
     if container is not None:
@@ -103,7 +107,7 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
     out = Path(out)
     workspace = private_dir("batch")
     try:  # nothing is written under OUT before the submissions are found
-        submissions, warnings = discover(source, spec.id, workspace)
+        submissions, warnings = discover(source, spec.id, workspace, roster)
         if not submissions:
             skipped = f" ({'; '.join(warnings[:3])})" if warnings else ""
             raise GradingError(f"no submissions found in {source}: expected <student>.ipynb files, "
@@ -149,7 +153,11 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
             reference.close()  # its answers are cached; free the GPU for the students' kernels
         job.reference, job.state_path = reference, reference_state_path(out, exercise_fp)
 
+        by_student = {sub.student: sub for sub in submissions}
+
         def finish(graded: Graded) -> None:
+            graded = _with_late_penalty(spec, graded, by_student.get(graded.result.student), extensions or {},
+                                        outputs.context)
             outputs.record(graded)
             keep(graded.result)
             summary.graded += 1
@@ -169,6 +177,32 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
             shutil.rmtree(workspace, ignore_errors=True)
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _with_late_penalty(spec: ExerciseSpec, graded: Graded, sub: Submission | None,
+                       extensions: dict[str, datetime], context: dict[str, str] | None) -> Graded:
+    """The exercise's late policy applied: a row "Late penalty" that takes its points off."""
+    from dataclasses import replace
+
+    from .lms import late_penalty
+    from .outputs.feedback import feedback_html
+    if spec.late is None or sub is None:
+        return graded
+    result = graded.result
+    penalty = late_penalty(spec.late, sub.handed_in, extensions.get(result.student), sub.lms_late)
+    if penalty is None or result.status == Status.INVALID:
+        return graded
+    earned = sum(t.score for t in result.tests if t.id != "late_penalty")
+    row = TestOutcome(id="late_penalty", name="Late penalty", max_score=0.0, score=-round(penalty.fraction * earned, 4),
+                      status="passed", message=penalty.text)
+    result = replace(result, tests=[t for t in result.tests if t.id != "late_penalty"] + [row],
+                     notes=[*result.notes, penalty.text])
+    if graded.executed is None:
+        html = feedback_html(None, result, context)
+    else:
+        import nbformat
+        html = feedback_html(nbformat.reads(graded.executed, as_version=4), result, context)
+    return replace(graded, result=result, html=html)
 
 
 __all__ = ["grade_batch", "GradingError", "BatchSummary", "resolve_device", "claim_output"]

@@ -132,9 +132,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
             failed["n"] += 1
         bar.set_postfix(not_clean=failed["n"])
 
+    from . import lms
+    roster = lms.read_roster(Path(args.roster)) if args.roster else None
+    extensions = lms.read_extensions(Path(args.extensions)) if args.extensions else None
     try:
         summary = grade_batch(spec, Path(args.submissions), out, workers=args.workers,
                               device=args.device, force=args.force, progress=bar.update,
+                              roster=roster, extensions=extensions,
                               on_result=on_result, on_total=lambda n: setattr(bar, "total", n),
                               gradebook_url=args.gradebook,
                               backend=args.backend, ray_address=args.address,
@@ -518,6 +522,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="local process pool (default) or a Ray cluster")
     p.add_argument("--address", metavar="ADDR",
                    help="with --backend ray: the cluster to join (default: start a local one)")
+    p.add_argument("--roster", metavar="CSV", help="id,name,email,lms_id per student: LMS file names "
+                   "(Canvas, Moodle) become these ids; names it does not know are reported")
+    p.add_argument("--extensions", metavar="CSV", help="id,deadline per student with their own deadline "
+                   "(for the exercise's late policy in course.yaml)")
     _container_options(p)
     p.set_defaults(func=cmd_grade)
 

@@ -6,6 +6,7 @@ names the field (``course.yaml: exercises[0] (week02_autograd).points: must be >
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -68,6 +69,25 @@ DEFAULT_LIMITS = Limits(cell_timeout=60, notebook_budget=600, test_timeout=30,
                         device="cpu", kernels_per_gpu=1)
 
 
+class LatePolicy(BaseModel):
+    """``late:`` of an exercise: points taken off work handed in after the deadline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    deadline: datetime
+    grace_minutes: float = Field(default=0, ge=0, description="minutes after the deadline that still count as on time")
+    per_day: float = Field(default=0.1, ge=0, le=1, description="fraction of the earned points per started day late")
+    cap: float = Field(default=1.0, ge=0, le=1, description="the most that is taken off")
+    no_credit: bool = Field(default=False, description="late work earns nothing")
+
+    @field_validator("deadline")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("needs a time zone, like 2026-12-08T23:59:00+01:00")
+        return value
+
+
 class Exercise(Limits):
     id: str
     title: str = Field(min_length=1)
@@ -78,6 +98,7 @@ class Exercise(Limits):
     datasets: dict[str, str] = Field(default_factory=dict,
                                      description="dataset name -> 'offline' or a registry entry")
     seed: int | None = None
+    late: LatePolicy | None = None
 
     @field_validator("id")
     @classmethod
@@ -118,6 +139,7 @@ class ExerciseSpec:
         self.points = exercise.points
         self.parameters = dict(exercise.parameters)
         self.datasets = dict(exercise.datasets)
+        self.late = exercise.late
         self.seed = exercise.seed if exercise.seed is not None else course.model.seed
         for name in Limits.model_fields:
             value = getattr(exercise, name)

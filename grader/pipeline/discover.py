@@ -1,11 +1,13 @@
 """Finding submissions: a folder of notebooks, a folder of student folders, or an LMS zip."""
 from __future__ import annotations
 
+import os
 import re
 import stat
 import unicodedata
 import zipfile
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 
 from ..errors import SubmissionsError
@@ -20,6 +22,9 @@ class Submission:
     student: str
     path: Path | None
     problem: str | None = None  # why it cannot be graded (still becomes a result)
+    handed_in: datetime | None = None   # the time the LMS (or the file) gives it
+    lms_late: bool = False              # the LMS marked it late
+    attempt: int = 0                    # the LMS's resubmission number
 
 
 def student_id(name: str) -> str:
@@ -63,11 +68,68 @@ def _safe_extract(archive: Path, target: Path) -> list[str]:
                     if remaining < 0:
                         break
                     out.write(chunk)
+            try:  # the time the LMS stored with the file: when it was handed in (zip times are local)
+                stamp = datetime(*info.date_time).timestamp()
+                os.utime(dest, (stamp, stamp))
+            except (ValueError, OverflowError, OSError):
+                pass
     return warnings
 
 
-def discover(source: Path, exercise_id: str, workspace: Path) -> tuple[list[Submission], list[str]]:
-    """Submissions in ``source`` (sorted by student id) and warnings about skipped entries."""
+def discover(source: Path, exercise_id: str, workspace: Path,
+             roster: dict[str, str] | None = None) -> tuple[list[Submission], list[str]]:
+    """Submissions in ``source`` (sorted by student id) and warnings about skipped entries.
+
+    Names are read as LMS names (:mod:`grader.lms`); with a ``roster`` (LMS id or student id ->
+    student id) they become the course's student ids. Of several submissions of one student the
+    latest counts."""
+    subs, warnings = _discover(source, exercise_id, workspace)
+    return _identify(subs, roster, warnings), warnings
+
+
+def _identify(subs: list[tuple[str, Submission]], roster: dict[str, str] | None,
+              warnings: list[str]) -> list[Submission]:
+    from .. import lms
+    found: dict[str, list[tuple[str, Submission]]] = {}
+    unknown = []
+    for name, sub in subs:
+        who = lms.identify(name)
+        student = sub.student
+        if who.kind != "plain" or roster is not None:
+            key = who.key if who.kind != "plain" else sub.student
+            if roster is not None and key in roster:
+                student = roster[key]
+            elif roster is not None:
+                unknown.append(name)
+                student = student_id(name)
+            else:
+                student = student_id(f"{who.kind}_{who.key}") if who.kind != "plain" else sub.student
+        sub.student, sub.lms_late, sub.attempt = student, who.late, who.attempt
+        if sub.path is not None and sub.handed_in is None:
+            try:
+                sub.handed_in = datetime.fromtimestamp(sub.path.stat().st_mtime, tz=timezone.utc)
+            except OSError:
+                pass
+        if student in found and who.kind == "plain" and roster is None:
+            warnings.append(f"two submissions map to student id {student!r}; the second ({name!r}) was not graded")
+            continue
+        found.setdefault(student, []).append((name, sub))
+    if unknown:
+        warnings.append(f"{len(unknown)} submission(s) the roster does not know, graded under their own names: "
+                        f"{', '.join(unknown[:10])}{' ...' if len(unknown) > 10 else ''}")
+    out = []
+    for student in sorted(found):
+        entries = sorted(found[student], key=lambda e: (e[1].attempt, e[1].handed_in or datetime.min.replace(
+            tzinfo=timezone.utc), e[0]))
+        out.append(entries[-1][1])
+        if len(entries) > 1:
+            warnings.append(f"{student}: {len(entries)} submissions; graded the latest, {entries[-1][0]!r} "
+                            f"(not graded: {', '.join(repr(e[0]) for e in entries[:-1])})")
+    return out
+
+
+def _discover(source: Path, exercise_id: str, workspace: Path) -> tuple[list[tuple[str, Submission]], list[str]]:
+    """(name, submission) for every entry of ``source``, and warnings about skipped entries."""
     warnings: list[str] = []
     source = Path(source)
     if not source.exists():
@@ -87,11 +149,11 @@ def discover(source: Path, exercise_id: str, workspace: Path) -> tuple[list[Subm
                     root = inner
             source = root
         elif _is_notebook(source):
-            return [Submission(student_id(source.stem), source)], warnings
+            return [(source.stem, Submission(student_id(source.stem), source))], warnings
         else:
             raise SubmissionsError(f"{source} is neither a folder, a .ipynb file nor a zip archive")
 
-    found: dict[str, Submission] = {}
+    found: dict[str, tuple[str, Submission]] = {}
     for entry in sorted(source.iterdir(), key=lambda p: p.name):
         if entry.name.startswith("."):
             continue  # .DS_Store, .ipynb_checkpoints and the like
@@ -111,12 +173,13 @@ def discover(source: Path, exercise_id: str, workspace: Path) -> tuple[list[Subm
         else:
             warnings.append(f"skipped {entry.name!r}: not a notebook (.ipynb), a folder or a zip file")
             continue
-        if sub.student in found:
+        name = entry.stem if entry.is_file() else entry.name
+        if name in found:
             warnings.append(f"two submissions map to student id {sub.student!r}; the second "
                             f"({entry.name!r}) was not graded")
             continue
-        found[sub.student] = sub
-    return [found[k] for k in sorted(found)], warnings
+        found[name] = (name, sub)
+    return sorted(found.values(), key=lambda e: (e[1].student, e[0])), warnings
 
 
 def _is_notebook(path: Path) -> bool:
