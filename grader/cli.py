@@ -106,9 +106,9 @@ class LogProgress:
         self.postfix = dict(values)
 
     def close(self) -> None:
-        if not self.closed:
-            self.closed = True
+        if not self.closed and (self.n or self.total):   # nothing started (an error first): say nothing
             print(self._line(), file=self.stream, flush=True)
+        self.closed = True
 
 
 def _progress(total: int | None, desc: str):

@@ -45,5 +45,8 @@ def test_progress_lines_where_no_terminal_shows_a_bar():
         "grading week02_autograd: 7/40 done, not clean 1, 10 s elapsed, ETA 50 s",
         "grading week02_autograd: 10/40 done, not clean 2, 15 s elapsed, ETA 45 s",
     ]
+    quiet = io.StringIO()
+    LogProgress(None, "grading", stream=quiet).close()   # an error before any work: no line
+    assert quiet.getvalue() == ""
     # pytest's captured stderr is not a terminal: the commands print lines, not a bar
     assert isinstance(_progress(3, "x"), LogProgress)
