@@ -60,7 +60,9 @@ def _fake_forward(params, X):
 def _fake_get_batch(X, Y, batch_size, generator=None):
     _i = torch.randperm(X.shape[0], generator=generator)[:batch_size]
     return X[_i], Y[_i]
+_spy_calls = []
 def _fake_train_step(params, X, Y, lr):
+    _spy_calls.append([type(params).__name__, type(X).__name__, type(Y).__name__])
     return 1000.0 * float(lr) + float(Y.float().mean())
 '''
 FAKE_NAMES = {"forward": "_fake_forward", "get_batch": "_fake_get_batch", "train_step": "_fake_train_step"}
@@ -182,6 +184,13 @@ def _spy_replay(Y, lrs, batch_size, seed):
         ix = torch.randperm(Y.shape[0], generator=g)[:batch_size]
         out.append(1000.0 * float(lr) + float(Y[ix].float().mean()))
     return out
+
+
+def _check_spied_arguments(function: str, calls: list) -> None:
+    """The spy's record of what the function handed train_step: params, a batch X, its Y."""
+    wrong = [c for c in calls if c != ["dict", "Tensor", "Tensor"]]
+    assert not wrong, (f"{function} should call train_step(params, Xb, Yb, lr) with the parameter dict first, then the "
+                       f"minibatch's inputs and targets (tensors); got arguments of the types {', '.join(wrong[0][:3])}")
 
 
 def _is_numbers(values) -> bool:
@@ -665,15 +674,16 @@ def test_lr_sweep(student, reference, grading_seed):
         probe += (_params_code(pseed, 4, 10, 3) +
                   f"_lre, _losses = _lr_sweep(_p, torch.tensor({X.tolist()!r}), torch.tensor({Y.tolist()!r}), "
                   f"n={n}, batch_size={bs}, generator=torch.Generator().manual_seed({bseed}))\n"
-                  "_out.append([list(_lre), list(_losses)])\n")
+                  "_out.append([list(_lre), list(_losses), list(_spy_calls)])\n_spy_calls.clear()\n")
     got = student.eval(probe + "_out")
     ref = reference.eval(probe + "_out")
-    for (n, bs), (lre_got, losses), (_, ref_losses) in zip(runs, got, ref):
+    for (n, bs), (lre_got, losses, calls), (_, ref_losses, _) in zip(runs, got, ref):
         exps = torch.linspace(-3, 0, n)
         true = _replay(_same_params(pseed, 4, 10, 3), X, Y, (10 ** exps).tolist(), bs, bseed)
         expected = _spy_replay(Y, (10 ** exps).tolist(), bs, bseed)
         call = f"lr_sweep(params, X, Y, n={n}, batch_size={bs}, generator) on {len(X)} hidden examples"
         assert_close(ref_losses, expected, "grader setup: the reference's sweep with the fakes", rtol=1e-6, atol=1e-6)
+        _check_spied_arguments("lr_sweep", calls)
         assert _is_numbers(lre_got) and len(lre_got) == n, f"{call} should return {n} exponents as floats"
         assert _is_numbers(losses) and len(losses) == n, f"{call} should return {n} losses as floats"
         assert_close(lre_got, exps.tolist(), f"{call}: the exponents should be torch.linspace(-3, 0, {n}) (rates "
@@ -735,10 +745,11 @@ def test_train(student, reference, grading_seed):
         probe += (_params_code(pseed, 4, 10, 3) +
                   f"_l = _train(_p, torch.tensor({X.tolist()!r}), torch.tensor({Y.tolist()!r}), {steps}, lr={lr}, "
                   f"decay_at={decay}, batch_size={bs}, generator=torch.Generator().manual_seed({bseed}))\n"
-                  "_out.append(list(_l))\n")
+                  "_out.append([list(_l), list(_spy_calls)])\n_spy_calls.clear()\n")
     got = student.eval(probe + "_out")
     ref = reference.eval(probe + "_out")
-    for (steps, lr, decay, bs), mine, theirs in zip(runs, got, ref):
+    for (steps, lr, decay, bs), (mine, calls), (theirs, _) in zip(runs, got, ref):
+        _check_spied_arguments("train", calls)
         lrs = [lr if decay is None or i < decay else lr / 10 for i in range(steps)]
         true = _replay(_same_params(pseed, 4, 10, 3), X, Y, lrs, bs, bseed)
         expected = _spy_replay(Y, lrs, bs, bseed)
