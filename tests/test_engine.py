@@ -10,6 +10,8 @@ import pytest
 from grader.errors import GradingError
 from grader.batch import grade_batch
 
+from grader.util import _umask
+
 from .helpers import run_cli, write_submission
 
 pytestmark = pytest.mark.slow  # real kernels or processes
@@ -68,6 +70,8 @@ def test_batch_scores_statuses_and_outputs(mini_course, tmp_path):
     assert {"name", "score", "max_score", "output", "visibility"} <= set(doc["tests"][0])
     csv_lines = (out / "grades.csv").read_text().splitlines()
     assert csv_lines[0] == "student,score,max_score,status,test_double,test_array,test_seed"
+    assert csv_lines[1] == "max points,4,4,,2,1,1"   # the maxima, then one row per student
+    assert oct((out / "grades.csv").stat().st_mode & 0o777) == oct(0o666 & ~_umask())
     assert "good,4,4,graded,2,1,1" in csv_lines
     with sqlite3.connect(out / "gradebook.sqlite") as db:
         assert db.execute("select count(*) from test_results").fetchone()[0] == 8 * 3

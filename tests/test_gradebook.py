@@ -23,6 +23,6 @@ def test_gradebook_replaces_never_duplicates(tmp_path):
     book.record(_result("b", 0, [("t1", 0), ("t2", 0)]))
     rows = book.submissions("e")
     assert [(r.student, r.score, len(r.tests)) for r in rows] == [("a", 2, 2), ("b", 0, 2)]
-    assert book.grades_csv("e").splitlines() == ["student,score,max_score,status,t1,t2",
+    assert book.grades_csv("e").splitlines() == ["student,score,max_score,status,t1,t2", "max points,2,2,,1,1",
                                                  "a,2,2,graded,1,1", "b,0,2,graded,0,0"]
     book.close()

@@ -174,7 +174,9 @@ class Gradebook:
             return sorted(set(session.scalars(select(SubmissionRow.exercise)).all()))
 
     def grades_csv(self, exercise: str) -> str:
-        """One row per student, one column per test (score), plus total, max and status."""
+        """One row per student of the exercise in this gradebook (every batch graded into it,
+        not only the latest), one column per test (score), plus total, max and status; the
+        second row holds each column's maximum points."""
         rows = self.submissions(exercise)
         columns: list[str] = []
         for row in rows:
@@ -184,6 +186,13 @@ class Gradebook:
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(["student", "score", "max_score", "status", *columns])
+        maxima: dict[str, float] = {}
+        for row in rows:
+            for test in row.tests:
+                maxima.setdefault(test.test_id, test.max_score)
+        top = max((row.max_score for row in rows), default=0.0)
+        writer.writerow(["max points", fmt_points(top), fmt_points(top), "",
+                         *[fmt_points(maxima[c]) for c in columns]])
         for row in rows:
             scores = {t.test_id: t.score for t in row.tests}
             writer.writerow([row.student, fmt_points(row.score), fmt_points(row.max_score), row.status,
