@@ -58,15 +58,40 @@ class RosterError(GraderError):
     pass
 
 
-def read_roster(path: Path) -> dict[str, str]:
-    """LMS id -> student id (and each student id to itself), from the roster CSV."""
-    from .outputs.exports import ExportError, load_roster
+@dataclass(frozen=True)
+class Person:
+    id: str
+    name: str
+    email: str
+    lms_id: str
+
+
+def load_roster(path: Path) -> dict[str, Person]:
+    """The roster CSV (header ``id,name,email,lms_id``; extra columns are ignored), by id."""
     try:
-        people = load_roster(path)
-    except ExportError as exc:
-        raise RosterError(str(exc)) from None
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            reader = csv.DictReader(f)
+            missing = {"id", "name", "email", "lms_id"} - set(reader.fieldnames or [])
+            if missing:
+                raise RosterError(f"{path}: the roster needs the columns id, name, email, lms_id "
+                                  f"(missing: {', '.join(sorted(missing))})")
+            people: dict[str, Person] = {}
+            for line, row in enumerate(reader, 2):
+                sid = (row["id"] or "").strip()
+                if not sid:
+                    raise RosterError(f"{path}, line {line}: empty id")
+                if sid in people:
+                    raise RosterError(f"{path}, line {line}: the id {sid!r} is listed twice")
+                people[sid] = Person(sid, (row["name"] or "").strip(), (row["email"] or "").strip(),
+                                     (row["lms_id"] or "").strip())
     except OSError as exc:
         raise RosterError(f"cannot read the roster {path}: {exc.strerror}") from None
+    return people
+
+
+def read_roster(path: Path) -> dict[str, str]:
+    """LMS id -> student id (and each student id to itself), from the roster CSV."""
+    people = load_roster(path)
     mapping: dict[str, str] = {}
     for person in people.values():
         mapping[person.id] = person.id

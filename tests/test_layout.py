@@ -17,7 +17,7 @@ PACKAGE = ROOT / "grader"
 # lower layers first; a module may import its own layer and those below
 LAYERS = [
     ["errors", "util"],
-    ["course", "cells", "results", "testing", "data"],
+    ["course", "cells", "results", "testing", "data", "lms"],
     ["kernels"],
     ["outputs"],
     ["pipeline"],

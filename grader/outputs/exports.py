@@ -21,12 +21,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 from xml.etree import ElementTree as ET
 
 from ..errors import GraderError
+from .. import lms
+from ..lms import Person
 from ..results import GradeResult
 from ..util import fmt_points
 
@@ -37,32 +38,12 @@ class ExportError(GraderError):
     """An export that cannot be written as asked (a missing roster, students it does not know)."""
 
 
-@dataclass(frozen=True)
-class Person:
-    id: str
-    name: str
-    email: str
-    lms_id: str
-
-
 def load_roster(path: Path) -> dict[str, Person]:
     """The roster CSV (header ``id,name,email,lms_id``; extra columns are ignored)."""
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        missing = {"id", "name", "email", "lms_id"} - set(reader.fieldnames or [])
-        if missing:
-            raise ExportError(f"{path}: the roster needs the columns id, name, email, lms_id "
-                              f"(missing: {', '.join(sorted(missing))})")
-        people: dict[str, Person] = {}
-        for line, row in enumerate(reader, 2):
-            sid = (row["id"] or "").strip()
-            if not sid:
-                raise ExportError(f"{path}, line {line}: empty id")
-            if sid in people:
-                raise ExportError(f"{path}, line {line}: the id {sid!r} is listed twice")
-            people[sid] = Person(sid, (row["name"] or "").strip(), (row["email"] or "").strip(),
-                                 (row["lms_id"] or "").strip())
-    return people
+    try:
+        return lms.load_roster(path)
+    except lms.RosterError as exc:
+        raise ExportError(str(exc)) from None
 
 
 def _csv(rows: list[list[str]]) -> str:
