@@ -113,6 +113,11 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
             raise GradingError(f"no submissions found in {source}: expected <student>.ipynb files, "
                                f"<student>/ folders holding a notebook, or zip files{skipped}")
         claim_output(out, spec.id)
+        for sub in submissions:   # earlier submissions of a student: kept as history, not graded
+            for i, path in enumerate(sub.superseded or []):
+                keep_as = out / "history" / sub.student / f"{i + 1}-{path.name}"
+                keep_as.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, keep_as)
     except BaseException:
         shutil.rmtree(workspace, ignore_errors=True)
         raise

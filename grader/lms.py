@@ -12,7 +12,7 @@ LMS downloads name files after the student, in the LMS's own ids:
 A roster (CSV ``id, name, email, lms_id``) maps LMS ids to the course's student ids; a name the
 roster does not know is reported and graded under its own name, never matched by guesswork.
 Of several submissions of one student the latest counts (the highest resubmission number, then
-the newest file); the others are named in a warning.
+the newest file); the others are named in a warning and kept under ``OUT/history/``.
 
 A late policy (``late:`` of an exercise in course.yaml) takes points off work handed in after
 the deadline (with a grace period), per started day late and up to a cap, or gives it no

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import zipfile
 from datetime import datetime, timedelta, timezone
@@ -62,6 +63,7 @@ def test_canvas_zip_with_roster_and_resubmissions(tmp_path):
     assert [s.student for s in subs] == ["s001", "s002", "strangerx_999_114_week01_mini"]
     jane = subs[0]
     assert jane.path.name == "doejane_LATE_12345_112_week01_mini-1.ipynb" and jane.lms_late and jane.attempt == 1
+    assert [p.name for p in jane.superseded] == ["doejane_12345_111_week01_mini.ipynb"]
     assert jane.handed_in.replace(tzinfo=None) == datetime(2026, 12, 2, 9, 0) - (
         datetime(2026, 12, 2, 9, 0).astimezone().utcoffset())   # the zip's (local) time, as UTC
     assert any("the roster does not know" in w and "strangerx_999_114_week01_mini" in w for w in warnings)
@@ -93,13 +95,19 @@ def test_late_work_loses_points_on_every_output(mini_course, tmp_path):
                           ("late", datetime(2026, 12, 2, 13, 0, tzinfo=UTC)),
                           ("extended", datetime(2026, 12, 2, 13, 0, tzinfo=UTC))]:
         nb = write_submission(spec, subs, student, "def double(x):\n    return 2 * x")
-        import os
         os.utime(nb, (when.timestamp(), when.timestamp()))
+    # a Canvas resubmission: the latest counts, the first is kept under history/
+    first = write_submission(spec, subs, "bo_42_1_week01_mini", "def double(x):\n    return x")
+    second = write_submission(spec, subs, "bo_42_2_week01_mini-1", "def double(x):\n    return 2 * x")
+    for path, hour in ((first, 9), (second, 10)):
+        stamp = datetime(2026, 12, 1, hour, tzinfo=UTC).timestamp()
+        os.utime(path, (stamp, stamp))
     from grader.batch import grade_batch
     summary = grade_batch(spec, subs, tmp_path / "out", workers=1,
                           extensions={"extended": datetime(2026, 12, 3, tzinfo=UTC)})
     scores = {s: r["score"] for s, r in summary.results.items()}
-    assert scores == {"early": 4, "late": 2, "extended": 4}      # 2 started days late: 50% (the cap)
+    assert scores == {"early": 4, "late": 2, "extended": 4, "canvas_42": 4}   # late: 2 started days, 50% (the cap)
+    assert [p.name for p in (tmp_path / "out" / "history" / "canvas_42").iterdir()] == ["1-bo_42_1_week01_mini.ipynb"]
     late = json.loads((tmp_path / "out" / "results" / "late.json").read_text())
     row = late["tests"][-1]
     assert row["name"] == "Late penalty" and row["score"] == -2

@@ -25,6 +25,7 @@ class Submission:
     handed_in: datetime | None = None   # the time the LMS (or the file) gives it
     lms_late: bool = False              # the LMS marked it late
     attempt: int = 0                    # the LMS's resubmission number
+    superseded: list[Path] | None = None  # this student's earlier submissions (kept, not graded)
 
 
 def student_id(name: str) -> str:
@@ -122,6 +123,7 @@ def _identify(subs: list[tuple[str, Submission]], roster: dict[str, str] | None,
         entries = sorted(found[student], key=lambda e: (e[1].attempt, e[1].handed_in or datetime.min.replace(
             tzinfo=timezone.utc), e[0]))
         out.append(entries[-1][1])
+        entries[-1][1].superseded = [e[1].path for e in entries[:-1] if e[1].path is not None]
         if len(entries) > 1:
             warnings.append(f"{student}: {len(entries)} submissions; graded the latest, {entries[-1][0]!r} "
                             f"(not graded: {', '.join(repr(e[0]) for e in entries[:-1])})")
