@@ -71,3 +71,27 @@ def test_a_page_that_could_not_be_graded_says_why_once():
     assert page.count("the file is not a notebook (invalid JSON)") == 1
     assert "What to do: hand in the notebook of this exercise" in page
     assert "Deep Learning &middot; Autograd &middot; graded 2026-12-01 10:00 UTC &middot; grader 0.1.0" in page
+
+
+def test_large_plots_are_downscaled_on_the_page_only():
+    import base64
+    import io
+
+    import nbformat
+    import numpy as np
+    from PIL import Image
+
+    from grader.outputs.feedback import IMAGE_SIDE, feedback_html
+    noise = np.random.default_rng(0).integers(0, 256, (1400, 2000, 3), dtype=np.uint8)
+    buf = io.BytesIO()
+    Image.fromarray(noise).save(buf, format="PNG")
+    big = base64.b64encode(buf.getvalue()).decode()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("plot()", outputs=[
+        nbformat.v4.new_output("display_data", data={"image/png": big})])])
+    result = GradeResult.from_gradescope({"score": 0, "tests": [], "extra_data": {
+        "exercise": "e", "student": "s", "status": "graded", "max_score": 0}})
+    page = feedback_html(nb, result)
+    assert big not in page and len(page) < len(big) / 2
+    shown = page.split("data:image/png;base64,")[1].split('"')[0]
+    assert max(Image.open(io.BytesIO(base64.b64decode(shown))).size) == IMAGE_SIDE
+    assert nb.cells[0].outputs[0].data["image/png"] == big   # the executed notebook keeps the original

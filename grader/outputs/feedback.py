@@ -248,14 +248,57 @@ def page_context(spec: Any) -> dict[str, str]:
     return {"course": spec.course.name, "title": spec.title}
 
 
+IMAGE_BYTES = 100_000   # a plot larger than this (base64) is downscaled for the page
+IMAGE_SIDE = 900
+
+
+def _small_image(data: str) -> str:
+    """A base64 PNG/JPEG made at most IMAGE_SIDE pixels on a side (the page only, not the
+    executed notebook); an image it cannot read is kept as it is."""
+    import base64
+    import io
+
+    from PIL import Image
+    try:
+        image = Image.open(io.BytesIO(base64.b64decode(data)))
+        if max(image.size) <= IMAGE_SIDE:
+            return data
+        fmt = image.format or "PNG"
+        image.thumbnail((IMAGE_SIDE, IMAGE_SIDE))
+        buf = io.BytesIO()
+        image.save(buf, format=fmt, optimize=True)
+        small = base64.b64encode(buf.getvalue()).decode()
+        return small if len(small) < len(data) else data
+    except Exception:  # noqa: BLE001 - a broken image is shown as the student's notebook has it
+        return data
+
+
+def _downscaled(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    big = [(o, mime) for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+           for mime in ("image/png", "image/jpeg")
+           if isinstance(o.get("data", {}).get(mime), str) and len(o["data"][mime]) > IMAGE_BYTES]
+    if not big:
+        return nb
+    import copy
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            for mime in ("image/png", "image/jpeg"):
+                data = output.get("data", {}).get(mime)
+                if isinstance(data, str) and len(data) > IMAGE_BYTES:
+                    output["data"][mime] = _small_image(data)
+    return nb
+
+
 def feedback_html(executed: nbformat.NotebookNode | None, result: GradeResult,
                   context: dict[str, str] | None = None) -> str:
-    """The student's page; ``context`` may name the ``course`` and the exercise's ``title``."""
+    """The student's page; ``context`` may name the ``course`` and the exercise's ``title``.
+    Plots larger than IMAGE_SIDE pixels are downscaled on the page."""
     summary = summary_html(result, context)
     if executed is None:
         return (f"<!DOCTYPE html><html><head><meta charset='utf-8'>{_CSP_META}</head>"
                 f"<body>{summary}</body></html>")
-    body, _ = _exporter().from_notebook_node(executed)
+    body, _ = _exporter().from_notebook_node(_downscaled(executed))
     head = body.find("<head>")
     if head != -1:  # first thing in <head>: it must come before any script
         body = body[:head + 6] + _CSP_META + body[head + 6:]
