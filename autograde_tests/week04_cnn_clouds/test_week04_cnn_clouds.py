@@ -40,10 +40,11 @@ from grader.testing import assert_close, is_close, remember
 F64 = torch.float64
 
 # Accuracy the notebook's trained CloudNet must reach on the hidden pictures. Calibration (FAST
-# grading run, 84 hidden pictures, notebook seeds 0-9 and several grading seeds): the reference
-# reaches 0.65-0.90; always answering one class gives 1/7 = 0.14. The threshold leaves room for a
-# correct loop with another batch order or learning rate.
-QUALITY_THRESHOLD = 0.45
+# grading run, 84 hidden pictures, notebook seeds 0-9, three grading seeds): the reference reaches
+# 0.69-0.91 (mean 0.79); always answering one class gives 1/7 = 0.14. The standard error of an
+# accuracy on 84 pictures is about 0.045, so 0.50 leaves four of them below the reference's worst
+# run, room for a correct loop with another batch order, learning rate or augmentation.
+QUALITY_THRESHOLD = 0.50
 N_HIDDEN_PER_CLASS = 12
 
 # transforms that change what a sky picture shows (notebook, Section 5)
@@ -98,14 +99,20 @@ def test_water_dataset(student, reference, grading_seed):
     matrix[:, -1] = rng.integers(0, 2, 9)
     header = "ph,Hardness,Solids,Chloramines,Sulfate,Conductivity,Organic_carbon,Trihalomethanes,Turbidity,Potability"
     text = header + "\n" + "\n".join(",".join(repr(float(v)) for v in row) for row in csv_rows) + "\n"
+    one_row = csv_rows[-1:]
+    one_text = header + "\n" + ",".join(repr(float(v)) for v in one_row[0]) + "\n"
     probe = f"""
 import os as _os, tempfile as _tempfile
 from torch.utils.data import Dataset as _Dataset, DataLoader as _DataLoader
 _path = _os.path.join(_tempfile.mkdtemp(), "water_hidden.csv")
 with open(_path, "w") as _f:
     _f.write({text!r})
+_one = _os.path.join(_tempfile.mkdtemp(), "water_one_row.csv")
+with open(_one, "w") as _f:
+    _f.write({one_text!r})
 _out = {{}}
-for _key, _ds in (("csv", WaterDataset(_path)), ("matrix", WaterDataset(np.array({_lit(matrix)}, dtype=np.float32)))):
+for _key, _ds in (("csv", WaterDataset(_path)), ("matrix", WaterDataset(np.array({_lit(matrix)}, dtype=np.float32))),
+                  ("one", WaterDataset(_one))):
     _items = [_ds[_i] for _i in range(len(_ds))]
     _batches = list(_DataLoader(_ds, batch_size=4, shuffle=False))
     _out[_key] = {{
@@ -120,7 +127,8 @@ _out
 """
     got = student.eval(probe)
     for key, rows, source in (("csv", csv_rows, f"the path of a CSV file with a header and {n_csv} rows of 10 numbers"),
-                              ("matrix", matrix, "a float32 matrix of 9 rows and 5 columns (4 features, then the label)")):
+                              ("matrix", matrix, "a float32 matrix of 9 rows and 5 columns (4 features, then the label)"),
+                              ("one", one_row, "the path of a CSV file with a header and a single row of 10 numbers")):
         r = got[key]
         n, width = rows.shape
         call = f"WaterDataset(source) with source = {source}"
@@ -940,7 +948,6 @@ for _a, _c, _s in {configs!r}:
         _y_alpha = _net(_img, F.one_hot(torch.tensor([_a - 1, 0]), _a).float())
         _y_img = _net(torch.rand(2, 1, _s, _s), _alpha)
     _out.append({{"params": sum(_p.numel() for _p in _net.parameters()), "shape": list(_y.shape),
-                 "image_layer": list(_net.image_layer(_img).shape), "alphabet_layer": list(_net.alphabet_layer(_alpha).shape),
                  "classifier_in": int(_net.classifier.in_features),
                  "uses_alpha": float((_y - _y_alpha).abs().max()), "uses_image": float((_y - _y_img).abs().max())}})
 torch.manual_seed(3)
@@ -953,8 +960,6 @@ _small = TwoInputNet(2, 4, 6).double()
     for (a, c, s), answer in zip(configs, got["configs"]):
         call = f"TwoInputNet({a}, {c}, {s})"
         want = _image_layer_count(s) + (a * 8 + 8) + (136 * c + c)
-        assert answer["image_layer"] == [2, 128], f"{call}.image_layer on 2 pictures should give (2, 128), got {answer['image_layer']}"
-        assert answer["alphabet_layer"] == [2, 8], f"{call}.alphabet_layer on 2 one-hot vectors should give (2, 8), got {answer['alphabet_layer']}"
         assert answer["classifier_in"] == 136, f"{call}.classifier should take the 128 + 8 = 136 concatenated numbers, got {answer['classifier_in']}"
         assert answer["shape"] == [2, c], f"{call}(image, alphabet) on a batch of 2: expected logits (2, {c}), got {answer['shape']}"
         assert answer["params"] == want, f"{call} should have {want:,} parameters, got {answer['params']:,}"
@@ -1047,6 +1052,8 @@ def test_running_max_scaler(student, reference, grading_seed):
     """RunningMaxScaler: each loss divided by the largest loss so far, a constant for autograd (not loss / loss.max())"""
     rng = _rng(grading_seed, 19)
     losses = [float(v) for v in _round(rng.uniform(0.5, 5.0, 7), 3)]
+    losses[0] = float(_round(rng.uniform(0.3, 0.9), 3))   # below 1: a maximum that starts at 1 shows
+    losses[1] = max(losses[1], losses[0] + 0.2)
     losses[2] = losses[1] + 1.5          # a new maximum after the first
     losses[3] = losses[2] / 3            # then a smaller one
     others = [float(v) for v in _round(rng.uniform(10.0, 20.0, 3), 3)]
