@@ -724,12 +724,15 @@ from torch.utils.data import TensorDataset as _TD, DataLoader as _DL
 _model = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 4)).double()
 {_state_src("_model", state)}_model.train()   # handed over in training mode: predict must switch to eval mode
 _before = {{_k: _v.clone() for _k, _v in _model.state_dict().items()}}
+_grad_modes = []
+_hook = _model.register_forward_pre_hook(lambda _m, _i: _grad_modes.append(torch.is_grad_enabled()))
 _loader = _DL(_TD(torch.tensor({_lit(X)}, dtype=torch.float64), torch.tensor({y.tolist()!r})), batch_size=6, shuffle=False)
 _labels, _preds = predict(_model, _loader, "cpu")
+_hook.remove()
 _labels, _preds = np.asarray(_labels), np.asarray(_preds)
 {{"labels": _labels.astype(float), "preds": _preds.astype(float), "kinds": [_labels.dtype.kind, _preds.dtype.kind],
   "unchanged": all(torch.equal(_v, _before[_k]) for _k, _v in _model.state_dict().items()),
-  "grads": all(_p.grad is None for _p in _model.parameters())}}
+  "grads": all(_p.grad is None for _p in _model.parameters()), "grad_modes": _grad_modes}}
 """
     got = student.eval(probe)
     call = ("predict(model, loader, 'cpu') for a Flatten -> Linear -> BatchNorm1d -> ReLU -> Dropout(0.5) -> Linear model "
@@ -745,6 +748,9 @@ _labels, _preds = np.asarray(_labels), np.asarray(_preds)
         "Call model.eval() (no dropout, batch norm's running statistics) and take the argmax over the classes (dim=1)")
     assert all(kind in "iu" for kind in got["kinds"]), f"{call}: labels and predictions should be integer arrays (int64)"
     assert got["grads"], f"{call}: predict should compute no gradients (torch.no_grad(), no backward)"
+    assert got["grad_modes"] and not any(got["grad_modes"]), (
+        f"{call}: the model ran {sum(got['grad_modes'])} of its {len(got['grad_modes'])} forward passes with gradient "
+        "tracking on: run them inside `with torch.no_grad():` (no graph is needed to predict)")
     assert got["unchanged"], (f"{call}: predict must not change the model (in eval mode batch norm does not update its "
                               "running statistics)")
     ref = reference.eval(probe)
@@ -1125,10 +1131,13 @@ class _TwoHeads(nn.Module):
         return self.head_a(h), self.head_c(h)
 _model = _TwoHeads().double()
 {_state_src("_model", state)}_model.train()   # handed over in training mode
+_grad_modes = []
+_hook = _model.register_forward_pre_hook(lambda _m, _i: _grad_modes.append(torch.is_grad_enabled()))
 _loader = _DL(_TD(torch.tensor({_lit(X)}, dtype=torch.float64), torch.tensor({alpha.tolist()!r}), torch.tensor({char.tolist()!r})),
               batch_size=5, shuffle=False)
 _r = evaluate_two_output(_model, _loader, "cpu")
-{{"result": [float(_v) for _v in _r], "grads": all(_p.grad is None for _p in _model.parameters()),
+_hook.remove()
+{{"result": [float(_v) for _v in _r], "grads": all(_p.grad is None for _p in _model.parameters()), "grad_modes": _grad_modes,
   "running_mean": _model.norm.running_mean.clone()}}
 """
     got = student.eval(probe)
@@ -1139,6 +1148,9 @@ _r = evaluate_two_output(_model, _loader, "cpu")
                  "with model.eval() (no dropout, batch norm's running statistics) and the argmax of each head",
                  rtol=1e-9, atol=1e-9)
     assert got["grads"], f"{call}: no gradients should be computed (torch.no_grad())"
+    assert got["grad_modes"] and not any(got["grad_modes"]), (
+        f"{call}: the model ran {sum(got['grad_modes'])} of its {len(got['grad_modes'])} forward passes with gradient "
+        "tracking on: evaluate inside `with torch.no_grad():`")
     assert_close(got["running_mean"], state["norm.running_mean"], f"{call}: batch norm's running mean afterwards (in eval "
                  "mode it does not change)", rtol=1e-9, atol=1e-12)
     assert_close(reference.eval(probe)["result"], [acc_a, acc_c], "grader setup", rtol=1e-9)
