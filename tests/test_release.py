@@ -129,3 +129,18 @@ def test_with_fakes_rebinds_only_the_named_helpers():
     exec("class C:\n    def __call__(self, x):\n        return helper(x)\nc = C()\n"
          + with_fakes("c", {"helper": "_fake_helper"}), namespace)
     assert namespace["_c"] is namespace["c"], "a callable that is not a plain function is used as it is"
+
+
+def test_a_mutant_edit_that_matches_twice_is_refused(mini_course):
+    """A `find` that occurs twice would silently edit the first match (a docstring, say)."""
+    import pytest
+
+    from grader.authoring.variants import Mutant, VariantError, apply_mutant
+    _, spec = mini_course
+    nb = nbformat.read(spec.solution, as_version=4)
+    ambiguous = Mutant(name="m", description="", edits=[{"cell": "answer", "find": "2 * x", "replace": "3 * x"}],
+                       must_fail=[])
+    with pytest.raises(VariantError, match=r"text '2 \* x' occurs 2 times in cell 'answer': make `find` unique"):
+        apply_mutant(nb, ambiguous)
+    ambiguous.edits[0]["count"] = "all"
+    assert apply_mutant(nb, ambiguous).cells[2].source.count("3 * x") == 2

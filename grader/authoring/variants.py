@@ -70,6 +70,11 @@ def apply_mutant(solution: nbformat.NotebookNode, mutant: Mutant) -> nbformat.No
         if edit["find"] not in cell.source:
             raise VariantError(f"mutant {mutant.name}: text {edit['find']!r} not found in cell "
                                f"{edit['cell']!r} (update variants.yaml)")
+        found = cell.source.count(edit["find"])
+        if found > 1 and "count" not in edit:
+            raise VariantError(f"mutant {mutant.name}: text {edit['find']!r} occurs {found} times in cell "
+                               f"{edit['cell']!r}: make `find` unique, or say `count: 1` (the first) or "
+                               "`count: all` (update variants.yaml)")
         count = edit.get("count", 1)
         cell.source = cell.source.replace(edit["find"], edit["replace"],
                                           -1 if count == "all" else int(count))

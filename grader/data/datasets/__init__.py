@@ -3,7 +3,7 @@
 Each entry names a file the notebooks read from ``DATA_DIR``, an offline generator (a
 deterministic function that writes a stand-in file; the default, used by CI and the demo), and
 where a real public dataset exists, its URL and sha256 for `grader data fetch` (pooch).
-To add a dataset, write ``grader/datasets/<name>.py`` with a ``DATASET = Dataset(...)`` and list
+To add a dataset, write ``grader/data/datasets/<name>.py`` with a ``DATASET = Dataset(...)`` and list
 the module in ``_MODULES`` below.
 """
 from __future__ import annotations
