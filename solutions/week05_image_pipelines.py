@@ -764,7 +764,7 @@ def psnr(clean: np.ndarray, noisy: np.ndarray, data_range: float = 1.0) -> float
 
 
 # %% nbgrader={"grade": false, "grade_id": "denoise_demo", "locked": true, "schema_version": 3, "solution": false}
-cat = util.img_as_float(data.chelsea()[70:166, 130:226])
+cat = util.img_as_float(data.chelsea()[60:188, 120:248])
 noisy_cat = add_noise(cat, 0.01, SEED)
 print(f"PSNR noisy {psnr(cat, noisy_cat):.2f} dB")
 for method, strength in (("tv", 0.1), ("bilateral", 0.1)):
@@ -779,7 +779,7 @@ assert abs(psnr(cat, noisy_cat) - metrics.peak_signal_noise_ratio(cat, noisy_cat
 for _method in ("tv", "bilateral"):
     _out = denoise(noisy_cat, _method, 0.1)
     assert _out.shape == cat.shape, f"denoise(..., {_method!r}) keeps the colour channels: shape {cat.shape}, got {_out.shape}"
-    assert psnr(cat, _out) > psnr(cat, noisy_cat) + 3, f"{_method} denoising should raise the PSNR by several dB"
+    assert psnr(cat, _out) > psnr(cat, noisy_cat) + 2, f"{_method} denoising should raise the PSNR by a few dB"
 print("denoising: all checks passed")
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "slic_md", "locked": true, "schema_version": 3, "solution": false}
