@@ -58,7 +58,7 @@ def _first_diff(got, expected) -> str:
         return "no difference"
     where = tuple(int(i) for i in bad[0])
     return (f"{len(bad)} of {got.size} pixels differ, the first at {list(where)}: expected "
-            f"{expected[where]!r}, got {got[where]!r}")
+            f"{expected[where].item()!r}, got {got[where].item()!r}")
 
 
 def _same_pixels(got, expected, what: str, hint: str) -> None:
@@ -213,7 +213,10 @@ def test_otsu_threshold(student, reference, grading_seed):
               np.clip(rng.normal(90, 40, (15, 15)), 0, 255).astype(np.uint8),
               np.array([[40, 40, 40], [40, 180, 180]], dtype=np.uint8),
               np.full((4, 5), 77, dtype=np.uint8),
-              _crop(_sample("coins"), rng, 50, 60)]
+              np.array([[123]], dtype=np.uint8),
+              _crop(_sample("coins"), rng, 50, 60),
+              np.array([[0] + [250] * 5 + [255] * 5], dtype=np.uint8),  # best split: one dark pixel alone
+              np.array([[0] * 5 + [5] * 5 + [255]], dtype=np.uint8)]    # best split: one bright pixel alone
     probe = ("[int(otsu_threshold(_x)) for _x in [data.camera()] + ["
              + ", ".join(_lit(x) for x in images) + "]]")
     got = student.eval(probe)
@@ -376,7 +379,8 @@ def test_stretch_contrast(student, reference, grading_seed):
         call = (f"stretch_contrast({_describe(images[i])}" + (f", {lo!r}, {hi!r})" if out_range else ")"))
         expected = _stretch(images[i], lo, hi)
         hint = ("an image with one value becomes out_min everywhere" if images[i].min() == images[i].max()
-                else "compute in float64 (uint8 arithmetic wraps around above 255): out_min + (x - min) * (out_max - out_min) / (max - min)")
+                else "use the image's own min and max and compute in float64 (uint8 arithmetic wraps around above 255): "
+                     "out_min + (x - min) * (out_max - out_min) / (max - min)")
         assert_close(answer, expected, f"{call}; {hint}", rtol=1e-9, atol=1e-9)
         assert np.asarray(answer).dtype == np.float64, f"{call} should return float64, got {np.asarray(answer).dtype}"
 
@@ -733,13 +737,41 @@ def _coin_image(seed: int, size=(110, 140)):
     return np.clip(np.rint(image), 0, 255).astype(np.uint8), len(placed)
 
 
-def _count_oracle(image, sigma, block_size, offset, min_area):
+def _coin_areas(image, sigma, block_size, offset):
+    """The pipeline's objects: the pixel counts of the 8-connected objects, before the area filter."""
     smoothed = filters.gaussian(util.img_as_float(image), sigma=sigma)
     mask = smoothed > filters.threshold_local(smoothed, block_size, method="mean", offset=offset)
     mask = morphology.opening(mask, morphology.footprint_rectangle((5, 5)))
     mask = ndi.binary_fill_holes(mask)
     labels = measure.label(mask, connectivity=2)
-    return int(np.sum(np.bincount(labels.ravel())[1:] >= min_area))
+    return np.bincount(labels.ravel())[1:]
+
+
+def _count_oracle(image, sigma, block_size, offset, min_area):
+    return int(np.sum(_coin_areas(image, sigma, block_size, offset) >= min_area))
+
+
+def _shapes_image(rng: np.random.Generator) -> np.ndarray:
+    """Blocks that only the exact steps separate: two squares touching at one corner (one object
+    with 8-connectivity, two with 4), blocks joined by bridges 4 and 5 pixels thick (a 5 x 5
+    opening cuts only the thinner ones) and specks of 4 x 4 to 6 x 6 pixels."""
+    image = np.full((80, 100), 50.0)
+    image[8:20, 8:20] = 200
+    image[20:32, 20:32] = 200
+    image[45:60, 5:20] = 200
+    image[45:60, 27:42] = 200
+    image[50:54, 20:27] = 200
+    image[45:60, 55:70] = 200
+    image[45:60, 77:92] = 200
+    image[50:55, 70:77] = 200
+    image[5:18, 55:70] = 200
+    image[25:38, 55:70] = 200
+    image[18:25, 60:64] = 200
+    image[66:71, 10:15] = 200
+    image[66:70, 30:34] = 200
+    image[66:72, 50:56] = 200
+    image[70:75, 80:85] = 200
+    return np.clip(image + rng.normal(0, 1, image.shape), 0, 255).astype(np.uint8)
 
 
 @pytest.mark.points(3)
@@ -747,11 +779,16 @@ def test_count_coins(student, reference, grading_seed):
     """count_coins chains smoothing, local threshold, opening, hole filling and labelling (24 coins)"""
     seeds = [int(s) for s in _rng(grading_seed, 24).integers(0, 2**31, size=2)]
     made = [_coin_image(s) for s in seeds]
+    made.append((_shapes_image(_rng(grading_seed, 25)), 9))
+    made.append((np.zeros((40, 50), dtype=np.uint8), 0))
     images = [m[0] for m in made]
-    cases = [(0, None), (0, (1.0, 41, -0.08, 150)), (0, (2.0, 51, -0.05, 500)), (1, None), (1, (3.0, 61, -0.03, 100)),
-             (1, (2.0, 31, 0.0, 20))]
+    exact = sorted(int(a) for a in _coin_areas(images[0], 2.0, 51, -0.05))
+    exact_area = exact[len(exact) // 2]  # an object of exactly min_area pixels counts
+    cases = [(0, None), (0, (1.0, 41, -0.08, 150)), (0, (2.0, 51, -0.05, 500)), (0, (2.0, 51, -0.05, exact_area)),
+             (1, None), (1, (3.0, 61, -0.03, 100)), (1, (2.0, 31, 0.0, 20)), (2, (0.5, 31, -0.1, 10)), (2, (1.0, 41, -0.1, 20)),
+             (3, (1.0, 21, 0.0, 1))]
     coin_cases = [None, (1.0, 101, -0.05, 300), (2.0, 35, 0.0, 300), (2.0, 51, -0.05, 1500)]
-    probe = (f"_images = [{_lit(images[0])}, {_lit(images[1])}]\n"
+    probe = ("_images = [" + ", ".join(_lit(x) for x in images) + "]\n"
              f"_a = [int(count_coins(_images[_i])) if _p is None else int(count_coins(_images[_i], *_p)) for _i, _p in {cases!r}]\n"
              f"_b = [int(count_coins(data.coins())) if _p is None else int(count_coins(data.coins(), *_p)) for _p in {coin_cases!r}]\n"
              "_a + _b")
@@ -762,12 +799,17 @@ def test_count_coins(student, reference, grading_seed):
         p = default if params is None else params
         expected = _count_oracle(images[i], *p)
         truth = made[i][1]
-        call = (f"count_coins(a synthetic uint8 image {images[i].shape} with {truth} coins"
+        what = (f"{truth} coins" if i < 2 else "squares touching at a corner, blocks joined by thin bridges and small specks"
+                if i == 2 else "nothing: all pixels black")
+        call = (f"count_coins(a synthetic uint8 image {images[i].shape} with {what}"
                 + (f", sigma={p[0]}, block_size={p[1]}, offset={p[2]}, min_area={p[3]})" if params else ")"))
+        if i == 3:
+            assert answer == expected, (f"{call}: an empty black image has no coins, got {answer}. A pixel is foreground only "
+                                        "when the smoothed image is strictly above the local threshold (>)")
         assert answer == expected, (f"{call}: the steps of the pipeline give {expected}, got {answer}. Check each step "
                                     "and that every argument is passed on: gaussian(sigma), threshold_local(block_size, "
                                     "method='mean', offset), opening with a 5 x 5 square, fill holes, 8-connected labels, "
-                                    "objects with at least min_area pixels")
+                                    "objects with at least min_area pixels (>=)")
     coins = _sample("coins")
     for params, answer in zip(coin_cases, got[len(cases):]):
         p = default if params is None else params
