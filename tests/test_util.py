@@ -50,3 +50,22 @@ def test_progress_lines_where_no_terminal_shows_a_bar():
     assert quiet.getvalue() == ""
     # pytest's captured stderr is not a terminal: the commands print lines, not a bar
     assert isinstance(_progress(3, "x"), LogProgress)
+
+
+def test_remember_tells_large_arrays_apart():
+    """repr() shortens arrays over 1000 entries with '...': the cache must not take two of them
+    for the same argument."""
+    import numpy as np
+
+    from grader.testing import remember
+
+    @remember
+    def total(a, scale=1):
+        return float(a.sum()) * scale
+
+    zeros = np.zeros(2000)
+    five = zeros.copy()
+    five[1000] = 5
+    assert total(zeros) == 0.0 and total(five) == 5.0 and total(five, scale=2) == 10.0
+    assert total(five.astype(np.float32)) == 5.0
+    assert total(np.zeros((2, 1000))) == 0.0 and total(np.zeros((2, 1000)) + 1) == 2000.0
