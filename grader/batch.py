@@ -161,10 +161,8 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
         by_student = {sub.student: sub for sub in submissions}
 
         def finish(graded: Graded) -> None:
-            graded = _with_late_penalty(spec, graded, by_student.get(graded.result.student), extensions or {},
-                                        outputs.context)
-            outputs.record(graded)
-            keep(graded.result)
+            late = _with_late_penalty(spec, graded.result, by_student.get(graded.result.student), extensions or {})
+            keep(outputs.record(graded, late))
             summary.graded += 1
             if on_result:
                 on_result(graded.result.student, summary.results[graded.result.student])
@@ -184,30 +182,22 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
     return summary
 
 
-def _with_late_penalty(spec: ExerciseSpec, graded: Graded, sub: Submission | None,
-                       extensions: dict[str, datetime], context: dict[str, str] | None) -> Graded:
+def _with_late_penalty(spec: ExerciseSpec, result: GradeResult, sub: Submission | None,
+                       extensions: dict[str, datetime]) -> GradeResult:
     """The exercise's late policy applied: a row "Late penalty" that takes its points off."""
     from dataclasses import replace
 
     from .lms import late_penalty
-    from .outputs.feedback import feedback_html
-    if spec.late is None or sub is None:
-        return graded
-    result = graded.result
+    if spec.late is None or sub is None or result.status == Status.INVALID:
+        return result
     penalty = late_penalty(spec.late, sub.handed_in, extensions.get(result.student), sub.lms_late)
-    if penalty is None or result.status == Status.INVALID:
-        return graded
+    if penalty is None:
+        return result
     earned = sum(t.score for t in result.tests if t.id != "late_penalty")
     row = TestOutcome(id="late_penalty", name="Late penalty", max_score=0.0, score=-round(penalty.fraction * earned, 4),
                       status="passed", message=penalty.text)
-    result = replace(result, tests=[t for t in result.tests if t.id != "late_penalty"] + [row],
-                     notes=[*result.notes, penalty.text])
-    if graded.executed is None:
-        html = feedback_html(None, result, context)
-    else:
-        import nbformat
-        html = feedback_html(nbformat.reads(graded.executed, as_version=4), result, context)
-    return replace(graded, result=result, html=html)
+    return replace(result, tests=[t for t in result.tests if t.id != "late_penalty"] + [row],
+                   notes=[*result.notes, penalty.text])
 
 
 __all__ = ["grade_batch", "GradingError", "BatchSummary", "resolve_device", "claim_output"]

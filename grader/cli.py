@@ -164,9 +164,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         title = None   # a report can be built from a copy of the outputs, without the course
     built = []
     for out in args.outs:
-        path = report.write(Path(out), title)
-        built.append((Path(out), report.load(Path(out))))
-        print(f"{path}")
+        batch = report.load(Path(out))
+        print(report.write(Path(out), title, batch))
+        built.append((Path(out), batch))
     if len(built) > 1 or args.index:
         index = Path(args.index or "course-report.html")
         links = [(os.path.relpath(out / "report.html", index.resolve().parent), r) for out, r in built]

@@ -130,17 +130,23 @@ class Outputs:
         except (OSError, ValueError, KeyError, TypeError):
             return None
 
-    def record(self, graded: Graded) -> None:
-        overrides = self.gradebook.overrides(graded.result.exercise, graded.result.student)
-        if overrides:   # grades changed by hand outlive a re-grade (grader override)
+    def record(self, graded: Graded, result: GradeResult | None = None) -> GradeResult:
+        """Write every output of one graded submission; returns the result as recorded.
+
+        ``result``: the graded result changed after its page was made (a late penalty). Grades
+        changed by hand (grader override) are applied here, so they outlive any re-grade; the
+        page is made again only when the result changed."""
+        result = (result or graded.result).with_overrides(
+            self.gradebook.overrides(graded.result.exercise, graded.result.student))
+        if result is not graded.result:
             import nbformat
 
             from .feedback import feedback_html
-            result = graded.result.with_overrides(overrides)
             executed = nbformat.reads(graded.executed, as_version=4) if graded.executed else None
             graded = replace(graded, result=result, html=feedback_html(executed, result, self.context))
         for writer in self.writers:
             writer.write(graded)
+        return graded.result
 
     def reuse(self, result: GradeResult) -> None:
         """An earlier result kept as it is (the gradebook is repaired if it lost it)."""

@@ -13,12 +13,9 @@ import json
 import os
 from pathlib import Path
 
-import nbformat
-
 from ..errors import GraderError
-from ..results import GradeResult
-from ..util import fmt_points, write_atomic, write_json_atomic
-from .gradebook import Gradebook
+from ..results import GradeResult, Graded
+from ..util import fmt_points
 
 
 def who() -> str:
@@ -54,26 +51,16 @@ def override(out: Path, student: str, test: str | None, points: float, reason: s
         if not 0 <= points <= match.max_score:
             raise GraderError(f"{test} is worth {fmt_points(match.max_score)} points: --points must be between 0 "
                               f"and {fmt_points(match.max_score)}, got {fmt_points(points)}")
-    gradebook = Gradebook(gradebook_url or out / "gradebook.sqlite")
+    from . import Outputs, report
+    outputs = Outputs(out, result.exercise, gradebook_url, names=["feedback", "gradebook", "results", "csv"],
+                      context=context)
     try:
-        gradebook.add_override(result.exercise, student, test or "", points, reason.strip(), by or who())
-        return refresh(out, gradebook, result, context)
+        outputs.gradebook.add_override(result.exercise, student, test or "", points, reason.strip(), by or who())
+        executed = out / "executed" / f"{student}.ipynb"
+        text = executed.read_text(encoding="utf-8") if executed.is_file() else None
+        result = outputs.record(Graded(result, text, html=""))   # the override applied, every output written
     finally:
-        gradebook.close()
-
-
-def refresh(out: Path, gradebook: Gradebook, result: GradeResult,
-            context: dict[str, str] | None = None) -> GradeResult:
-    """Apply the gradebook's overrides of ``result``'s student and rewrite what shows it."""
-    from . import report
-    from .feedback import feedback_html
-    result = result.with_overrides(gradebook.overrides(result.exercise, result.student))
-    write_json_atomic(out / "results" / f"{result.student}.json", result.to_gradescope())
-    gradebook.record(result)
-    executed = out / "executed" / f"{result.student}.ipynb"
-    nb = nbformat.read(executed, as_version=4) if executed.is_file() else None
-    write_atomic(out / "feedback" / f"{result.student}.html", feedback_html(nb, result, context))
-    write_atomic(out / "grades.csv", gradebook.grades_csv(result.exercise))
+        outputs.close()
     if (out / "report.html").is_file():
         report.write(out)
     return result

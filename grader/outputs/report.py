@@ -271,9 +271,9 @@ def render_course(reports: list[tuple[str, ExerciseReport]], course: str | None 
     return _page(f"Course report{': ' + course if course else ''}", body)
 
 
-def write(out: Path, course: str | None = None) -> Path:
-    """Write ``out/report.html`` for the batch under ``out``; returns its path."""
-    report = load(out)
+def write(out: Path, course: str | None = None, report: ExerciseReport | None = None) -> Path:
+    """Write ``out/report.html`` for the batch under ``out`` (``report``: it, already loaded);
+    returns its path."""
     path = Path(out) / "report.html"
-    write_atomic(path, render(report, course))
+    write_atomic(path, render(report or load(out), course))
     return path

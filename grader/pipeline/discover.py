@@ -103,8 +103,8 @@ def _identify(subs: list[tuple[str, Submission]], roster: dict[str, str] | None,
             elif roster is not None:
                 unknown.append(name)
                 student = student_id(name)
-            else:
-                student = student_id(f"{who.kind}_{who.key}") if who.kind != "plain" else sub.student
+            else:   # an LMS name without a roster: the LMS id, never the (ambiguous) name
+                student = student_id(f"{who.kind}_{who.key}")
         sub.student, sub.lms_late, sub.attempt = student, who.late, who.attempt
         if sub.path is not None and sub.handed_in is None:
             try:
