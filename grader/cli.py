@@ -313,8 +313,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
     finally:
         bar.close()
     print_table(summary.results, cohort)
-    print(f"\ngraded in {summary.seconds:.1f} s; reports in {root / 'out'}/: results/*.json "
-          "(Gradescope schema), feedback/*.html, grades.csv, gradebook.sqlite")
+    from .outputs import report
+    report.write(root / "out", course.name)
+    print(f"\ngraded in {summary.seconds:.1f} s; reports in {root / 'out'}/: report.html (the class report), "
+          "results/*.json (Gradescope schema), feedback/*.html, grades.csv, gradebook.sqlite")
     return 0
 
 
