@@ -28,7 +28,7 @@ class Dataset:
     check: Callable[[Path], str | None] | None = None
 
 
-_MODULES: list[str] = ["names", "water", "clouds"]
+_MODULES: list[str] = ["names", "water", "clouds", "shakespeare"]
 
 
 def registry() -> dict[str, Dataset]:
