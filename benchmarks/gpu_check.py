@@ -1,15 +1,18 @@
 """Check the GPU path on a machine with a real NVIDIA GPU, and time it against the CPU path.
 
     OMP_NUM_THREADS=1 python benchmarks/gpu_check.py [--n 12] [--workers 4] [--exercises ...]
-        [--modes cpu cuda cuda-cold cuda-x4]
+        [--modes cpu cuda cuda-fresh cuda-cold cuda-x4]
 
 1. What the grader sees: ``nvidia-smi -L`` and the GPU list the slots use.
 2. A sandboxed GPU kernel (the real sandbox: pool uid, memory cap, process cap, no network,
-   hidden course repo) imports torch, multiplies two matrices on the GPU and reports what it
-   saw (device name, CUDA_VISIBLE_DEVICES, uid); times from launch to a usable GPU.
+   hidden course repo), cold (a fresh process) and warm (forked from the fork server, torch
+   preloaded, CUDA never started there), imports torch, multiplies two matrices on the GPU and
+   reports what it saw (device name, CUDA_VISIBLE_DEVICES, uid); times from launch to a usable
+   GPU, cold vs warm.
 3. For each exercise: a deterministic cohort (reference, alternatives, every mutant, the stub;
    as benchmarks/grade_week02.py builds it) graded side by side in these modes, with the same
    number of workers: ``cpu``; ``cuda`` (one kernel per GPU, warm spare kernels);
+   ``cuda-fresh`` (GPU kernels started as fresh processes, not forked warm from the fork server);
    ``cuda-cold`` (the same without spares: every GPU kernel starts cold, as before spares
    existed on GPU); ``cuda-x4`` (``kernels_per_gpu: 4``). The scores must agree with the CPU's
    (order-dependent mutants aside; the differing tests are listed), every GPU result must name
@@ -104,38 +107,59 @@ class GpuSampler(threading.Thread):
         self.join()
 
 
-def sandbox_probe(spec, lines: list[str], failures: list[str]) -> None:
-    lines += ["## A sandboxed GPU kernel", ""]
-    with GpuSlot() as slot:
+def _gpu_kernel(spec, gpu: str, fork_server: bool) -> tuple[float, float, list, dict]:
+    """Launch a sandboxed GPU kernel (torch preloaded) from the fork server or as a fresh
+    process; the seconds until it answers, until its first GPU product is done, what it saw."""
+    os.environ["GRADER_FORK_SERVER"] = "1" if fork_server else "0"
+    try:
         started = time.monotonic()
-        kernel = LiveKernel(limits_for(spec), device="cuda", gpu=slot.device, label="gpu-check",
-                            sandbox=default_sandbox(spec), seed=spec.kernel_seed)
+        kernel = LiveKernel(limits_for(spec), device="cuda", gpu=gpu, label="gpu-check",
+                            sandbox=default_sandbox(spec), seed=spec.kernel_seed, preload=["torch"])
         try:
             nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
             kernel.start(nb)
             ready = time.monotonic() - started
             got = kernel.eval(GPU_PROBE, timeout=120)
-            total = time.monotonic() - started
-            iso = kernel.isolation
+            return ready, time.monotonic() - started, got, dict(kernel.isolation)
         finally:
             kernel.close()
-    name, count, visible, uid, cuda_s, mib, torch_version = got
-    lines += [f"- kernel ready in {ready:.2f} s; torch {torch_version} imported, CUDA initialised and a "
-              f"2048x2048 product done {total:.2f} s after launch (first CUDA call {cuda_s:.2f} s)",
-              f"- the kernel sees {count} GPU ({name}), CUDA_VISIBLE_DEVICES={visible} "
-              f"(slot: {slot.device}), runs as uid {uid}, {mib} MiB allocated on the GPU",
-              "- isolation recorded: " + str({k: iso.get(k) for k in ('memory_cap', 'process_cap', 'unprivileged_uid',
-                                                                    'network', 'gpu', 'started_by', 'not_applied')}),
-              ""]
-    if count != 1 or visible != slot.device or uid == 0:
-        failures.append("sandboxed GPU kernel: wrong device pinning or uid")
+    finally:
+        os.environ.pop("GRADER_FORK_SERVER", None)
 
 
-MODES = {  # name: (device, kernels per GPU, warm spare kernels)
-    "cpu": ("cpu", 1, True),
-    "cuda": ("cuda", 1, True),
-    "cuda-cold": ("cuda", 1, False),
-    "cuda-x4": ("cuda", 4, True),
+def sandbox_probe(spec, lines: list[str], failures: list[str]) -> None:
+    """A sandboxed GPU kernel, cold (a fresh process) and warm (forked from the fork server,
+    which imported torch but never started CUDA): both must see exactly their slot's GPU."""
+    lines += ["## A sandboxed GPU kernel: cold (fresh process) vs warm (fork server)", "",
+              "| start | kernel ready | first 2048x2048 GPU product done | started by | GPU seen | "
+              "CUDA_VISIBLE_DEVICES (slot) | uid |", "|---|---|---|---|---|---|---|"]
+    times: dict[str, list[tuple[float, float]]] = {}
+    with GpuSlot() as slot:
+        _gpu_kernel(spec, slot.device, True)   # the fork server boots once (as in a batch)
+        for label, fork in (("cold", False), ("warm", True), ("cold", False), ("warm", True)):
+            ready, total, got, iso = _gpu_kernel(spec, slot.device, fork)
+            name, count, visible, uid, cuda_s, mib, torch_version = got
+            times.setdefault(label, []).append((ready, total))
+            lines.append(f"| {label} | {ready:.2f} s | {total:.2f} s | {iso.get('started_by')} | {count} x {name} | "
+                         f"{visible} ({slot.device}) | {uid} |")
+            if count != 1 or visible != slot.device or uid == 0:
+                failures.append(f"{label} GPU kernel: wrong device pinning or uid ({count}, {visible}, {uid})")
+            if fork and iso.get("started_by") != "the fork server":
+                failures.append(f"warm GPU kernel started by {iso.get('started_by')}, not the fork server")
+    cold = min(t for _, t in times["cold"])
+    warm = min(t for _, t in times["warm"])
+    lines += ["", f"- torch {torch_version}; launch to a finished GPU product: cold {cold:.2f} s, warm {warm:.2f} s "
+              f"({cold / warm:.1f}x); isolation of the last: " +
+              str({k: iso.get(k) for k in ('memory_cap', 'process_cap', 'unprivileged_uid', 'network', 'gpu',
+                                           'not_applied')}), ""]
+
+
+MODES = {  # name: (device, kernels per GPU, warm spare kernels, kernels from the fork server)
+    "cpu": ("cpu", 1, True, True),
+    "cuda": ("cuda", 1, True, True),
+    "cuda-fresh": ("cuda", 1, True, False),
+    "cuda-cold": ("cuda", 1, False, False),
+    "cuda-x4": ("cuda", 4, True, True),
 }
 
 
@@ -158,18 +182,19 @@ def failed_tests(result: dict) -> dict[str, str]:
 def compare(exercise: str, n: int, workers: int, modes: list[str], lines: list[str],
             failures: list[str]) -> None:
     lines += [f"## {exercise}: {n} submissions, {workers} workers", "",
-              "| mode | device | kernels per GPU | warm spares | seconds | per submission | total score | "
-              "most kernels / other processes with the GPU open at once |", "|---|---|---|---|---|---|---|---|"]
+              "| mode | device | kernels per GPU | warm spares | fork server | seconds | per submission | total score | "
+              "most kernels / other processes with the GPU open at once |", "|---|---|---|---|---|---|---|---|---|"]
     with tempfile.TemporaryDirectory() as tmp:
         spec = load_course(ROOT).get(exercise)
         subs = Path(tmp) / "subs"
         unstable = build(spec, subs, n)
         runs = {}
         for mode in modes:
-            device, share, warm = MODES[mode]
+            device, share, warm, fork = MODES[mode]
             spec = load_course(course_sharing(ROOT, Path(tmp), share)).get(exercise)
             assert spec.kernels_per_gpu == share
             os.environ["GRADER_WARM_KERNELS"] = "1" if warm else "0"
+            os.environ["GRADER_FORK_SERVER"] = "1" if fork else "0"
             sampler = GpuSampler()
             sampler.start()
             started = time.monotonic()
@@ -178,10 +203,11 @@ def compare(exercise: str, n: int, workers: int, modes: list[str], lines: list[s
             finally:
                 sampler.stop()
                 os.environ.pop("GRADER_WARM_KERNELS", None)
+                os.environ.pop("GRADER_FORK_SERVER", None)
             seconds = time.monotonic() - started
             runs[mode] = summary.results
             total = sum(r["score"] for r in summary.results.values())
-            lines.append(f"| {mode} | {device} | {share} | {'yes' if warm else 'no'} | {seconds:.1f} | "
+            lines.append(f"| {mode} | {device} | {share} | {'yes' if warm else 'no'} | {'yes' if fork else 'no'} | {seconds:.1f} | "
                          f"{seconds / n:.2f} s | {total:g} | {sampler.kernels} / {sampler.others} |")
             print(lines[-1], flush=True)
             errors = [f"{s}: {r['extra_data'].get('reason')}" for s, r in summary.results.items()
@@ -220,12 +246,17 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=12)
     parser.add_argument("--workers", type=int, default=4)
-    parser.add_argument("--exercises", nargs="*", default=["week02_autograd", "week03_water_mlp",
-                                                           "week13_mlp_lm"])
+    parser.add_argument("--exercises", nargs="*", default=None,
+                        help="default: week02 and the exercises that train networks (week03, week04, "
+                             "week07, week13, week15), those that exist")
     parser.add_argument("--modes", nargs="*", default=list(MODES), choices=list(MODES))
     args = parser.parse_args()
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     course = load_course(ROOT)
+    if args.exercises is None:
+        wanted = ["week02_autograd", "week03_water_mlp", "week04_cnn_clouds", "week07_segmentation",
+                  "week13_mlp_lm", "week15_self_attention_gpt"]
+        args.exercises = [e for e in wanted if e in course.exercises]
     smi = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True).stdout.strip() \
         if subprocess.run(["which", "nvidia-smi"], capture_output=True).returncode == 0 else "no nvidia-smi"
     lines = ["# The GPU path on a real GPU", "",

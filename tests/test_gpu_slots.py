@@ -227,11 +227,37 @@ def test_kernels_without_a_gpu_see_no_nvidia_device_node(monkeypatch):
                 kernel.start()
                 assert kernel.isolation["filesystem"] == "allow-list"
                 assert kernel.eval(read) is None
-        with LiveKernel(KernelLimits(), device="cuda", gpu="1", sandbox=Sandbox()) as kernel:
-            kernel.start()
-            assert kernel.eval(read) == visible
-            assert kernel.eval("import os; os.environ['CUDA_VISIBLE_DEVICES'], os.environ['CUDA_DEVICE_ORDER']") \
-                == ["1", "PCI_BUS_ID"]
+            with LiveKernel(KernelLimits(), device="cuda", gpu="1", sandbox=Sandbox()) as kernel:
+                kernel.start()
+                started = "the fork server" if fork_server == "1" else "a fresh process"
+                assert kernel.isolation["started_by"] == started
+                assert kernel.eval(read) == visible
+                assert kernel.eval("import os; os.environ['CUDA_VISIBLE_DEVICES'], os.environ['CUDA_DEVICE_ORDER']") \
+                    == ["1", "PCI_BUS_ID"]
     finally:
         import shutil
         shutil.rmtree(dev, ignore_errors=True)
+
+
+def test_gpu_kernels_are_forked_warm_and_each_sees_only_its_slot(monkeypatch):
+    """GPU kernels come from the fork server (torch already imported) like CPU ones: the server
+    never started CUDA (a child of a process with a CUDA context could not use the GPU), and
+    each child has its own slot's CUDA_VISIBLE_DEVICES before anything touches CUDA. A fake
+    device list stands in for the GPUs here; benchmarks/gpu_check.py runs it on a real one."""
+    from grader.kernels.live import LiveKernel
+    from grader.kernels.sandbox import Sandbox
+    from grader.kernels.spec import KernelLimits
+
+    monkeypatch.setenv("GRADER_GPUS", "0,1")
+    monkeypatch.setenv("GRADER_FORK_SERVER", "1")
+    probe = ("import os, sys, torch\n"
+             "[os.environ['CUDA_VISIBLE_DEVICES'], torch.cuda.is_initialized(), "
+             "torch.cuda._is_in_bad_fork(), sorted(k for k in os.environ if k.startswith('PYTORCH_'))]")
+    seen = {}
+    for gpu in ("0", "1"):
+        with LiveKernel(KernelLimits(), device="cuda", gpu=gpu, sandbox=Sandbox(), preload=["torch"]) as kernel:
+            kernel.start()
+            assert kernel.isolation["started_by"] == "the fork server"
+            assert kernel.eval("'torch' in __import__('sys').modules") is True   # warm: imported by the server
+            seen[gpu] = kernel.eval(probe)
+    assert seen == {"0": ["0", False, False, []], "1": ["1", False, False, []]}

@@ -275,6 +275,11 @@ def serve(path: str, parent: int, sandbox_opts: list[str], preload: list[str]) -
             importlib.import_module(module)
         except Exception as exc:  # noqa: BLE001 - the kernel will import (and fail) itself
             print(f"fork server: could not preload {module}: {exc}", file=sys.stderr)
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_initialized():
+        # a fork of a process with a CUDA context cannot use CUDA: GPU kernels must start fresh
+        print("fork server: CUDA was initialised while preloading; not serving", file=sys.stderr)
+        return
     gc.collect()
     gc.freeze()  # fewer pages touched (copied) in the children
     server_cwd = os.getcwd()

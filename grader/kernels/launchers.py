@@ -94,12 +94,14 @@ class ForkServerLauncher:
     name = "fork server"
 
     def applies(self, setup: KernelSetup) -> bool:
-        # GPU kernels start fresh: a fork of a process that loaded CUDA's libraries is no place
-        # for a CUDA context
-        return setup.gpu is None and setup.device == "cpu" and forkserver.enabled()
+        # GPU kernels too: the server imports torch but never starts CUDA (it runs with no GPU
+        # visible and refuses to serve if CUDA was initialised while preloading), and each
+        # child is given its slot's CUDA_VISIBLE_DEVICES in its own environment before the
+        # notebook's first CUDA call, which is when CUDA reads it
+        return forkserver.enabled()
 
     def launch(self, setup: KernelSetup) -> Launch:
-        server = fork_server(setup.limits, setup.sandbox, setup.preload)
+        server = fork_server(setup.limits, setup.sandbox, setup.preload, gpu=setup.gpu)
         return Launch(server.stub_argv(), "the fork server", preloaded=True)
 
 
@@ -131,8 +133,14 @@ def launch_for(setup: KernelSetup) -> Launch:
 
 
 def fork_server(limits: KernelLimits, sandbox: "Sandbox | None",
-                preload: list[str] | None) -> forkserver.ForkServer:
-    """The fork server for kernels with these limits, sandbox and preloaded libraries."""
+                preload: list[str] | None, gpu: str | None = None) -> forkserver.ForkServer:
+    """The fork server for kernels with these limits, sandbox and preloaded libraries. Kernels
+    with a GPU come from a server whose fixed options show the NVIDIA device nodes (every GPU
+    kernel gets the same nodes, as a freshly started one does; which GPU CUDA uses is the
+    child's CUDA_VISIBLE_DEVICES); the server itself always runs with no GPU visible."""
     from pathlib import Path
     template = sandbox_env(Path("/"), threads=limits.threads, device="cpu")
-    return forkserver.shared(sandbox_options(limits, sandbox), list(preload or []), template)
+    # an accidental torch.cuda.is_available() while preloading asks NVML, not the CUDA driver,
+    # so it cannot poison the forks
+    template["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
+    return forkserver.shared(sandbox_options(limits, sandbox, gpu), list(preload or []), template)
