@@ -156,6 +156,45 @@ def cmd_grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_grade_term(args: argparse.Namespace) -> int:
+    from . import lms
+    from .outputs import report
+    from .term import grade_term
+    course = _course(args)
+    out = Path(args.out or "grading/term")
+    bar = _progress(None, "grading the term")
+    failed = {"n": 0}
+
+    def on_result(exercise: str, student: str, result: dict) -> None:
+        if result["extra_data"]["status"] not in ("graded",):
+            failed["n"] += 1
+        bar.set_postfix(exercise=exercise, not_clean=failed["n"])
+
+    extensions = lms.read_extensions(Path(args.extensions)) if args.extensions else None
+    try:
+        summary = grade_term(course, Path(args.submissions), out, workers=args.workers, device=args.device,
+                             force=args.force, progress=bar.update, on_result=on_result,
+                             on_total=lambda n: setattr(bar, "total", n), gradebook_url=args.gradebook,
+                             extensions=extensions)
+    finally:
+        bar.close()
+    for warning in summary.warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+    links = []
+    for exercise, batch in summary.batches.items():
+        print(f"\n{exercise}: {len(batch.results)} submissions ({batch.graded} graded, {batch.reused} unchanged)")
+        print_table(batch.results)
+        loaded = report.load(batch.out)
+        report.write(batch.out, course.name, loaded)
+        links.append((f"{exercise}/report.html", loaded))
+    write_atomic(out / "index.html", report.render_course(links, course.name))
+    total = sum(len(b.results) for b in summary.batches.values())
+    print(f"\n{total} submissions of {len(summary.batches)} exercises in {summary.seconds:.1f} s -> {out}/ "
+          f"(index.html, <exercise>/report.html, results/, feedback/, grades.csv; one gradebook: "
+          f"{args.gradebook or out / 'gradebook.sqlite'})")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from .outputs import report
     try:
@@ -530,6 +569,21 @@ def build_parser() -> argparse.ArgumentParser:
                    "(for the exercise's late policy in course.yaml)")
     _container_options(p)
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("grade-term", help="grade several exercises' submissions in one pool (a folder "
+                       "holding one folder or LMS zip per exercise, named by the exercise's id)")
+    p.add_argument("submissions", metavar="SUBMISSIONS",
+                   help="folder holding <exercise>/ folders (laid out as for grader grade) or <exercise>.zip files")
+    p.add_argument("--out", metavar="DIR", help="output folder (default: grading/term): OUT/<exercise>/ as "
+                   "grader grade writes it, OUT/index.html, and one gradebook")
+    p.add_argument("--workers", type=int, default=default_workers(),
+                   help="submissions graded at once, across all exercises (default as for grade)")
+    p.add_argument("--device", choices=["cpu", "cuda", "auto"],
+                   help="where kernels run (default: each exercise's device policy)")
+    p.add_argument("--force", action="store_true", help="re-grade submissions that are unchanged")
+    p.add_argument("--gradebook", metavar="URL", help="SQLAlchemy URL (default: OUT/gradebook.sqlite)")
+    p.add_argument("--extensions", metavar="CSV", help="id,deadline per student (the late policies)")
+    p.set_defaults(func=cmd_grade_term)
 
     p = sub.add_parser("report", help="the class report of graded batches (OUT/report.html), and a course "
                        "page linking them")

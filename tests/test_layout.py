@@ -23,6 +23,7 @@ LAYERS = [
     ["pipeline"],
     ["backends"],
     ["batch"],
+    ["term"],
     ["authoring"],
     ["api", "cli", "__main__"],
 ]

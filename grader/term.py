@@ -1,0 +1,362 @@
+"""A whole term in one pool: several exercises' submissions, one scheduler, one gradebook.
+
+``SOURCE`` holds one entry per exercise, named by the exercise's id: a folder laid out as
+`grader grade` takes it (``<student>.ipynb`` files or ``<student>/`` folders) or a zip (an LMS
+export), e.g. ``SOURCE/week02_autograd/`` and ``SOURCE/week03_water_mlp.zip``. Each exercise's
+outputs go to ``OUT/<exercise>/`` exactly as `grader grade` writes them; every result also goes
+into one gradebook (``OUT/gradebook.sqlite`` unless ``gradebook_url`` names another).
+
+What it saves over grading the exercises one after another: the worker processes start once
+for the term (not once per exercise), and each exercise's reference runs while the workers
+grade the previous exercise's submissions, so no core waits for a reference. The submissions
+are queued exercise by exercise, so a worker switches exercise (closing the previous one's
+kernels) at most once per exercise. Local process pool only: the Ray backend grades one
+exercise per `grader grade` run.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Callable
+
+from .backends import GradeJob, crashed
+from .batch import BatchSummary, _with_late_penalty, claim_output, resolve_device
+from .course import Course, ExerciseSpec
+from .errors import GraderError, GradingError
+from .kernels import forkserver
+from .kernels.gpus import off_gpus
+from .kernels.spec import default_sandbox
+from .outputs import Outputs
+from .outputs.feedback import page_context
+from .pipeline.discover import Submission, discover
+from .pipeline.fingerprint import exercise_fingerprint, submission_fingerprint
+from .pipeline.grader import Grader
+from .pipeline.reference import Catalog, Reference, prepare_reference, reference_state_path
+from .results import GradeResult, Graded, Status
+from .util import private_dir
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TermSummary:
+    batches: dict[str, BatchSummary] = field(default_factory=dict)   # by exercise, course order
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def find_exercises(course: Course, source: Path) -> tuple[dict[str, Path], list[str]]:
+    """``{exercise id: its folder or zip}`` under ``source``, in course order; warnings for
+    entries that name no exercise of the course."""
+    source = Path(source)
+    if not source.is_dir():
+        raise GradingError(f"{source} is not a folder: grader grade-term takes a folder holding one "
+                           "folder or zip per exercise, named by the exercise's id")
+    found: dict[str, Path] = {}
+    warnings: list[str] = []
+    for entry in sorted(source.iterdir()):
+        if entry.name.startswith("."):
+            continue
+        name = entry.stem if entry.is_file() and entry.suffix.lower() == ".zip" else entry.name
+        if (entry.is_dir() or entry.suffix.lower() == ".zip") and name in course.exercises:
+            if name in found:
+                raise GradingError(f"{source} holds both {found[name].name} and {entry.name} for {name}")
+            found[name] = entry
+        else:
+            warnings.append(f"skipped {entry.name}: not a folder or zip named after an exercise of the course")
+    ordered = {ex: found[ex] for ex in course.exercises if ex in found}
+    return ordered, warnings
+
+
+@dataclass
+class _Exercise:
+    spec: ExerciseSpec
+    device: str
+    out: Path
+    outputs: Outputs
+    summary: BatchSummary
+    exercise_fp: str
+    submissions: dict[str, Submission]
+    todo: list[Submission]
+    state_path: Path | None = None
+
+
+@off_gpus  # the graders' own torch stays off the GPUs (see keep_grader_off_gpus)
+def grade_term(course: Course, source: Path, out: Path, *, workers: int = 1, device: str | None = None,
+               force: bool = False, progress: Callable[[int], Any] | None = None,
+               on_total: Callable[[int], Any] | None = None,
+               on_result: Callable[[str, str, dict], Any] | None = None,
+               gradebook_url: str | None = None,
+               extensions: dict[str, datetime] | None = None) -> TermSummary:
+    """Grade every exercise's submissions under ``source`` into ``out/<exercise>/``, in one
+    process pool (this process and ``workers - 1`` workers)."""
+    started = time.monotonic()
+    out = Path(out)
+    sources, warnings = find_exercises(course, Path(source))
+    if not sources:
+        raise GradingError(f"no exercise's submissions found in {source}: expected folders or zips "
+                           f"named after exercises ({', '.join(list(course.exercises)[:3])}, ...)")
+    summary = TermSummary(warnings=warnings)
+    workspace = private_dir("term")
+    book = gradebook_url or str(out / "gradebook.sqlite")
+    hidden = [Path(source).resolve(), out.resolve(), workspace]
+    if "://" not in book:
+        hidden.append(Path(book).resolve().parent)
+    plan: list[_Exercise] = []
+    pool: ProcessPoolExecutor | None = None
+    graders: dict[str, Grader] = {}
+    try:
+        for exercise, where in sources.items():   # nothing is written before all are found
+            spec = course.get(exercise)
+            subs, found_warnings = discover(where, spec.id, workspace / exercise, None)
+            summary.warnings += [f"{exercise}: {w}" for w in found_warnings]
+            if not subs:
+                summary.warnings.append(f"{exercise}: no submissions in {where.name}")
+                continue
+            plan.append(_Exercise(spec, resolve_device(device, spec), out / exercise, None,  # type: ignore[arg-type]
+                                  BatchSummary(exercise, out / exercise), "", {s.student: s for s in subs}, []))
+        if not plan:
+            raise GradingError(f"no submissions found in {source}")
+        out.mkdir(parents=True, exist_ok=True)
+        for ex in plan:
+            claim_output(ex.out, ex.spec.id)
+            ex.outputs = Outputs(ex.out, ex.spec.id, book, context=page_context(ex.spec))
+            ex.exercise_fp = exercise_fingerprint(ex.spec, ex.device)
+            for sub in ex.submissions.values():
+                for i, path in enumerate(sub.superseded or []):
+                    keep_as = ex.out / "history" / sub.student / f"{i + 1}-{path.name}"
+                    keep_as.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(path, keep_as)
+                previous = None if force else ex.outputs.existing(sub.student)
+                if (previous is not None and previous.status != Status.ERROR
+                        and previous.fingerprint == submission_fingerprint(ex.exercise_fp, sub)):
+                    _keep(ex, previous)
+                    ex.summary.reused += 1
+                    ex.outputs.reuse(previous)
+                    if progress:
+                        progress(1)
+                else:
+                    ex.todo.append(sub)
+        if on_total:
+            on_total(sum(len(ex.submissions) for ex in plan))
+        by_id = {ex.spec.id: ex for ex in plan}
+
+        def finish(graded: Graded) -> None:
+            ex = by_id[graded.result.exercise]
+            late = _with_late_penalty(ex.spec, graded.result, ex.submissions.get(graded.result.student),
+                                      extensions or {})
+            _keep(ex, ex.outputs.record(graded, late))
+            ex.summary.graded += 1
+            if on_result:
+                on_result(ex.spec.id, graded.result.student, ex.summary.results[graded.result.student])
+            if progress:
+                progress(1)
+
+        todo_total = sum(len(ex.todo) for ex in plan)
+        helpers = min(workers, todo_total) - 1
+        if helpers > 0:
+            pool = _start_pool(course, plan, hidden, helpers)
+        _schedule(plan, pool, helpers, graders, hidden, finish)
+    finally:
+        try:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
+            for grader in graders.values():
+                grader.close()
+                if grader.reference is not None:
+                    grader.reference.close()
+            for ex in plan:
+                if ex.outputs is not None:
+                    ex.outputs.close()
+        finally:
+            shutil.rmtree(workspace, ignore_errors=True)
+    summary.batches = {ex.spec.id: ex.summary for ex in plan}
+    summary.seconds = time.monotonic() - started
+    for ex in plan:
+        ex.summary.seconds = summary.seconds
+    return summary
+
+
+def _keep(ex: _Exercise, result: GradeResult) -> None:
+    ex.summary.grades[result.student] = result
+    ex.summary.results[result.student] = result.to_gradescope()
+
+
+def _sandbox(spec: ExerciseSpec, hidden: list[Path]):  # noqa: ANN202 - a Sandbox
+    return default_sandbox(spec, *hidden)
+
+
+def _start_pool(course: Course, plan: list[_Exercise], hidden: list[Path], helpers: int) -> ProcessPoolExecutor:
+    import multiprocessing
+    # the first exercise's fork server and the hidden tests' imports, before forking: the
+    # workers inherit both
+    first = next(ex for ex in plan if ex.todo)
+    Grader(first.spec, first.device, None, Catalog([]), first.exercise_fp, _sandbox(first.spec, hidden)).prepare()
+    methods = multiprocessing.get_all_start_methods()
+    pool = ProcessPoolExecutor(
+        max_workers=helpers, mp_context=multiprocessing.get_context("fork" if "fork" in methods else "spawn"),
+        initializer=_init_worker,
+        initargs=(str(course.root), {ex.spec.id: (ex.device, ex.exercise_fp) for ex in plan},
+                  [str(p) for p in hidden]))
+    for _ in range(helpers):
+        pool.submit(os.getpid)   # start the processes now, not at the first task
+    return pool
+
+
+def _schedule(plan: list[_Exercise], pool: ProcessPoolExecutor | None, helpers: int,
+              graders: dict[str, Grader], hidden: list[Path], finish: Callable[[Graded], None]) -> None:
+    """References one after another in this process while the workers grade what is ready;
+    then this process grades too (from the back of the queue, the workers from the front)."""
+    from concurrent.futures.process import BrokenProcessPool
+    remaining: deque[tuple[_Exercise, Submission]] = deque()
+    in_flight: dict[Future, tuple[_Exercise, Submission]] = {}
+    broken = False
+
+    def submit(ex: _Exercise, sub: Submission) -> bool:
+        nonlocal broken
+        assert pool is not None and ex.state_path is not None
+        try:
+            future = pool.submit(_grade_in_worker, ex.spec.id, str(ex.state_path), sub.student,
+                                 str(sub.path) if sub.path else None, sub.problem)
+        except (BrokenProcessPool, RuntimeError):
+            broken = True
+            return False
+        in_flight[future] = (ex, sub)
+        return True
+
+    def top_up(window: int) -> None:
+        while pool is not None and not broken and remaining and len(in_flight) < window:
+            ex, sub = remaining.popleft()
+            if not submit(ex, sub):
+                remaining.appendleft((ex, sub))
+                return
+
+    def collect(timeout: float | None) -> None:
+        nonlocal broken
+        if not in_flight:
+            return
+        done, _ = wait(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+        for future in done:
+            ex, sub = in_flight.pop(future)
+            if future.cancelled():
+                continue
+            try:
+                graded = future.result()
+            except GraderError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - e.g. a worker killed by the OS
+                log.warning("grading %s/%s in a worker failed (%s); it gets an error result and is "
+                            "graded again by the next run", ex.spec.id, sub.student, type(exc).__name__)
+                broken = broken or isinstance(exc, BrokenProcessPool)
+                graded = crashed(_job(ex), sub, exc)
+            finish(graded)
+
+    for ex in plan:
+        if not ex.todo:
+            continue
+        reference, catalog = prepare_reference(ex.spec, ex.device, ex.out, ex.exercise_fp,
+                                               sandbox=_sandbox(ex.spec, hidden))
+        reference.close()   # its answers are saved; a cache miss starts a reference kernel again
+        ex.state_path = reference_state_path(ex.out, ex.exercise_fp)
+        remaining.extend((ex, sub) for sub in ex.todo)
+        # while the next reference runs here, the workers must not run dry: queue all that is ready
+        collect(0)
+        top_up(len(remaining) + len(in_flight))
+    # every reference is ready: this process grades too. Take back what the workers have not
+    # started beyond two each, so the tail is shared
+    for future in list(in_flight)[2 * max(helpers, 0):]:
+        if future.cancel():
+            remaining.append(in_flight.pop(future))
+    while remaining or in_flight:
+        collect(0)
+        top_up(2 * helpers)
+        if remaining:
+            ex, sub = remaining.pop()
+            finish(_grader(graders, ex, hidden).grade(sub))
+        else:
+            collect(None)
+
+
+def _job(ex: _Exercise) -> GradeJob:
+    return GradeJob(ex.spec, ex.device, ex.exercise_fp, default_sandbox(ex.spec))
+
+
+def _grader(graders: dict[str, Grader], ex: _Exercise, hidden: list[Path]) -> Grader:
+    """This process's grader for ``ex``: one at a time (another exercise's kernels are closed)."""
+    grader = graders.get(ex.spec.id)
+    if grader is None:
+        for other in list(graders):
+            old = graders.pop(other)
+            old.close()
+            if old.reference is not None:
+                old.reference.close()
+        assert ex.state_path is not None
+        state = json.loads(ex.state_path.read_text())
+        sandbox = _sandbox(ex.spec, hidden)
+        grader = graders[ex.spec.id] = Grader(ex.spec, ex.device, Reference(ex.spec, ex.device, state["answers"], sandbox),
+                                              Catalog(state["catalog"]), ex.exercise_fp, sandbox)
+        grader.warm()
+    return grader
+
+
+# ------------------------------------------------------------------------------ worker side
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(course_root: str, exercises: dict[str, tuple[str, str]], hidden: list[str]) -> None:
+    import ctypes
+    import signal
+    try:
+        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG: die with the grader
+    except (OSError, AttributeError):
+        pass
+    from multiprocessing.util import Finalize
+
+    from .course import load_course
+    _WORKER.update(course=load_course(Path(course_root)), exercises=exercises, hidden=[Path(p) for p in hidden],
+                   graders={}, states={})
+
+    def cleanup() -> None:
+        for grader in _WORKER["graders"].values():
+            grader.close()
+            if grader.reference is not None:
+                grader.reference.close()
+        forkserver.close_all()
+        os._exit(0)
+
+    Finalize(None, cleanup, exitpriority=100)
+
+
+def _grade_in_worker(exercise: str, state_path: str, student: str, path: str | None,
+                     problem: str | None) -> Graded:
+    graders: dict[str, Grader] = _WORKER["graders"]
+    grader = graders.get(exercise)
+    if grader is None:
+        for other in list(graders):   # one exercise's kernels at a time in a worker
+            old = graders.pop(other)
+            _WORKER["states"].pop(other, None)
+            old.close()
+            if old.reference is not None:
+                old.reference.close()
+        spec = _WORKER["course"].get(exercise)
+        device, exercise_fp = _WORKER["exercises"][exercise]
+        sandbox = _sandbox(spec, _WORKER["hidden"])
+        grader = graders[exercise] = Grader(spec, device, None, Catalog([]), exercise_fp, sandbox)
+    if _WORKER["states"].get(exercise) != state_path:
+        state = json.loads(Path(state_path).read_text())
+        grader.use_reference(Reference(grader.spec, grader.device, state["answers"], grader.sandbox),
+                             Catalog(state["catalog"]))
+        _WORKER["states"][exercise] = state_path
+    grader.warm()
+    return grader.grade(Submission(student, Path(path) if path else None, problem))
+
+
+__all__ = ["grade_term", "find_exercises", "TermSummary"]
