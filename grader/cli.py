@@ -182,17 +182,21 @@ def cmd_grade_term(args: argparse.Namespace) -> int:
         print(f"warning: {warning}", file=sys.stderr)
     links = []
     for exercise, batch in summary.batches.items():
+        if not batch.results:
+            continue
         print(f"\n{exercise}: {len(batch.results)} submissions ({batch.graded} graded, {batch.reused} unchanged)")
         print_table(batch.results)
         loaded = report.load(batch.out)
         report.write(batch.out, course.name, loaded)
         links.append((f"{exercise}/report.html", loaded))
     write_atomic(out / "index.html", report.render_course(links, course.name))
+    for exercise, why in summary.failed.items():
+        print(f"grader: error: {exercise} was not graded: {why}", file=sys.stderr)
     total = sum(len(b.results) for b in summary.batches.values())
     print(f"\n{total} submissions of {len(summary.batches)} exercises in {summary.seconds:.1f} s -> {out}/ "
           f"(index.html, <exercise>/report.html, results/, feedback/, grades.csv; one gradebook: "
           f"{args.gradebook or out / 'gradebook.sqlite'})")
-    return 0
+    return 1 if summary.failed else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -50,6 +50,7 @@ log = logging.getLogger(__name__)
 class TermSummary:
     batches: dict[str, BatchSummary] = field(default_factory=dict)   # by exercise, course order
     warnings: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)   # exercise -> why none of it was graded
     seconds: float = 0.0
 
 
@@ -164,7 +165,7 @@ def grade_term(course: Course, source: Path, out: Path, *, workers: int = 1, dev
         helpers = min(workers, todo_total) - 1
         if helpers > 0:
             pool = _start_pool(course, plan, hidden, helpers)
-        _schedule(plan, pool, helpers, graders, hidden, finish)
+        summary.failed = _schedule(plan, pool, helpers, graders, hidden, finish)
     finally:
         try:
             if pool is not None:
@@ -212,9 +213,12 @@ def _start_pool(course: Course, plan: list[_Exercise], hidden: list[Path], helpe
 
 
 def _schedule(plan: list[_Exercise], pool: ProcessPoolExecutor | None, helpers: int,
-              graders: dict[str, Grader], hidden: list[Path], finish: Callable[[Graded], None]) -> None:
+              graders: dict[str, Grader], hidden: list[Path], finish: Callable[[Graded], None]) -> dict[str, str]:
     """References one after another in this process while the workers grade what is ready;
-    then this process grades too (from the back of the queue, the workers from the front)."""
+    then this process grades too (from the back of the queue, the workers from the front).
+    An exercise whose reference cannot run (or misses full marks) is left ungraded, the others
+    go on; returns ``{exercise: why}`` for those."""
+    failed: dict[str, str] = {}
     from concurrent.futures.process import BrokenProcessPool
     remaining: deque[tuple[_Exercise, Submission]] = deque()
     in_flight: dict[Future, tuple[_Exercise, Submission]] = {}
@@ -262,8 +266,13 @@ def _schedule(plan: list[_Exercise], pool: ProcessPoolExecutor | None, helpers: 
     for ex in plan:
         if not ex.todo:
             continue
-        reference, catalog = prepare_reference(ex.spec, ex.device, ex.out, ex.exercise_fp,
-                                               sandbox=_sandbox(ex.spec, hidden))
+        try:
+            reference, _ = prepare_reference(ex.spec, ex.device, ex.out, ex.exercise_fp,
+                                             sandbox=_sandbox(ex.spec, hidden))
+        except GradingError as exc:
+            log.error("%s is not graded: %s", ex.spec.id, exc)
+            failed[ex.spec.id] = str(exc)
+            continue
         reference.close()   # its answers are saved; a cache miss starts a reference kernel again
         ex.state_path = reference_state_path(ex.out, ex.exercise_fp)
         remaining.extend((ex, sub) for sub in ex.todo)
@@ -283,6 +292,7 @@ def _schedule(plan: list[_Exercise], pool: ProcessPoolExecutor | None, helpers: 
             finish(_grader(graders, ex, hidden).grade(sub))
         else:
             collect(None)
+    return failed
 
 
 def _job(ex: _Exercise) -> GradeJob:

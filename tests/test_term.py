@@ -102,3 +102,21 @@ def test_cli_grade_term_writes_an_index_and_refuses_a_folder_without_exercises(t
         grade_term(course, empty, tmp_path / "out2")
     assert main(["--course", str(ROOT), "grade-term", str(empty), "--out", str(tmp_path / "out3")]) != 0
     assert not (tmp_path / "out3").exists()
+
+
+def test_an_exercise_whose_reference_fails_is_left_out_and_the_command_fails(mini_course, tmp_path, capsys):
+    import nbformat
+
+    from .helpers import MINI_ID
+    course, spec = mini_course
+    source = tmp_path / "term"
+    (source / MINI_ID).mkdir(parents=True)
+    shutil.copyfile(spec.solution, source / MINI_ID / "alice.ipynb")
+    broken = nbformat.read(spec.solution, as_version=4)
+    broken.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('the reference is broken')"))
+    nbformat.write(broken, spec.solution)
+    summary = grade_term(course, source, tmp_path / "out")
+    assert list(summary.failed) == [MINI_ID] and "RuntimeError" in summary.failed[MINI_ID]
+    assert summary.batches[MINI_ID].results == {}
+    assert main(["--course", str(course.root), "grade-term", str(source), "--out", str(tmp_path / "out2")]) == 1
+    assert f"{MINI_ID} was not graded" in capsys.readouterr().err
