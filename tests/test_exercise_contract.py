@@ -118,6 +118,11 @@ def test_grading_is_deterministic(cohort, tmp_path):
     mutant = next((m.name for m in cohort.variants.mutants if m.order_dependent),
                   cohort.variants.mutants[0].name)
     source = cohort.out.parent / "submissions" / f"mutant_{mutant}.ipynb"
+    # the reference's answers as the batch saved them (its kernel is not run again: what is
+    # checked here is the student's side, graded afresh)
+    for state in (cohort.out / ".grader").glob("reference-*.json"):
+        (tmp_path / "again" / ".grader").mkdir(parents=True, exist_ok=True)
+        (tmp_path / "again" / ".grader" / state.name).write_bytes(state.read_bytes())
     redo = grade_batch(cohort.spec, source, tmp_path / "again", workers=1)
     before = cohort.result(f"mutant_{mutant}")["tests"]
     after = redo.results[f"mutant_{mutant}"]["tests"]
