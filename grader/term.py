@@ -20,18 +20,17 @@ import logging
 import os
 import shutil
 import time
-from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable
 
 from .backends import GradeJob, crashed
+from .backends.local import SharedWork, close_grader, worker_started
 from .batch import BatchSummary, _with_late_penalty, claim_output, resolve_device
 from .course import Course, ExerciseSpec
-from .errors import GraderError, GradingError
-from .kernels import forkserver
+from .errors import GradingError
 from .kernels.gpus import off_gpus
 from .kernels.spec import default_sandbox
 from .outputs import Outputs
@@ -171,9 +170,7 @@ def grade_term(course: Course, source: Path, out: Path, *, workers: int = 1, dev
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
             for grader in graders.values():
-                grader.close()
-                if grader.reference is not None:
-                    grader.reference.close()
+                close_grader(grader)
             for ex in plan:
                 if ex.outputs is not None:
                     ex.outputs.close()
@@ -219,50 +216,15 @@ def _schedule(plan: list[_Exercise], pool: ProcessPoolExecutor | None, helpers: 
     An exercise whose reference cannot run (or misses full marks) is left ungraded, the others
     go on; returns ``{exercise: why}`` for those."""
     failed: dict[str, str] = {}
-    from concurrent.futures.process import BrokenProcessPool
-    remaining: deque[tuple[_Exercise, Submission]] = deque()
-    in_flight: dict[Future, tuple[_Exercise, Submission]] = {}
-    broken = False
 
-    def submit(ex: _Exercise, sub: Submission) -> bool:
-        nonlocal broken
-        assert pool is not None and ex.state_path is not None
-        try:
-            future = pool.submit(_grade_in_worker, ex.spec.id, str(ex.state_path), sub.student,
-                                 str(sub.path) if sub.path else None, sub.problem)
-        except (BrokenProcessPool, RuntimeError):
-            broken = True
-            return False
-        in_flight[future] = (ex, sub)
-        return True
+    def submit(pool: ProcessPoolExecutor, item: tuple[_Exercise, Submission]) -> Future:
+        ex, sub = item
+        return pool.submit(_grade_in_worker, ex.spec.id, str(ex.state_path), sub.student,
+                           str(sub.path) if sub.path else None, sub.problem)
 
-    def top_up(window: int) -> None:
-        while pool is not None and not broken and remaining and len(in_flight) < window:
-            ex, sub = remaining.popleft()
-            if not submit(ex, sub):
-                remaining.appendleft((ex, sub))
-                return
-
-    def collect(timeout: float | None) -> None:
-        nonlocal broken
-        if not in_flight:
-            return
-        done, _ = wait(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
-        for future in done:
-            ex, sub = in_flight.pop(future)
-            if future.cancelled():
-                continue
-            try:
-                graded = future.result()
-            except GraderError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - e.g. a worker killed by the OS
-                log.warning("grading %s/%s in a worker failed (%s); it gets an error result and is "
-                            "graded again by the next run", ex.spec.id, sub.student, type(exc).__name__)
-                broken = broken or isinstance(exc, BrokenProcessPool)
-                graded = crashed(_job(ex), sub, exc)
-            finish(graded)
-
+    work: SharedWork[tuple[_Exercise, Submission]] = SharedWork(
+        pool, submit, lambda item, exc: crashed(_job(item[0]), item[1], exc), finish,
+        lambda item: f"{item[0].spec.id}/{item[1].student}")
     for ex in plan:
         if not ex.todo:
             continue
@@ -275,23 +237,14 @@ def _schedule(plan: list[_Exercise], pool: ProcessPoolExecutor | None, helpers: 
             continue
         reference.close()   # its answers are saved; a cache miss starts a reference kernel again
         ex.state_path = reference_state_path(ex.out, ex.exercise_fp)
-        remaining.extend((ex, sub) for sub in ex.todo)
+        work.remaining.extend((ex, sub) for sub in ex.todo)
         # while the next reference runs here, the workers must not run dry: queue all that is ready
-        collect(0)
-        top_up(len(remaining) + len(in_flight))
-    # every reference is ready: this process grades too. Take back what the workers have not
-    # started beyond two each, so the tail is shared
-    for future in list(in_flight)[2 * max(helpers, 0):]:
-        if future.cancel():
-            remaining.append(in_flight.pop(future))
-    while remaining or in_flight:
-        collect(0)
-        top_up(2 * helpers)
-        if remaining:
-            ex, sub = remaining.pop()
-            finish(_grader(graders, ex, hidden).grade(sub))
-        else:
-            collect(None)
+        work.collect(0)
+        work.top_up(len(work.remaining) + len(work.in_flight))
+    # every reference is ready: this process grades too, and takes back what the workers have
+    # not started beyond two each, so the tail is shared
+    work.take_back(2 * helpers)
+    work.drain(lambda item: _grader(graders, item[0], hidden).grade(item[1]), 2 * helpers)
     return failed
 
 
@@ -304,10 +257,7 @@ def _grader(graders: dict[str, Grader], ex: _Exercise, hidden: list[Path]) -> Gr
     grader = graders.get(ex.spec.id)
     if grader is None:
         for other in list(graders):
-            old = graders.pop(other)
-            old.close()
-            if old.reference is not None:
-                old.reference.close()
+            close_grader(graders.pop(other))
         assert ex.state_path is not None
         state = json.loads(ex.state_path.read_text())
         sandbox = _sandbox(ex.spec, hidden)
@@ -322,27 +272,14 @@ _WORKER: dict[str, Any] = {}
 
 
 def _init_worker(course_root: str, exercises: dict[str, tuple[str, str]], hidden: list[str]) -> None:
-    import ctypes
-    import signal
-    try:
-        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG: die with the grader
-    except (OSError, AttributeError):
-        pass
-    from multiprocessing.util import Finalize
-
     from .course import load_course
-    _WORKER.update(course=load_course(Path(course_root)), exercises=exercises, hidden=[Path(p) for p in hidden],
-                   graders={}, states={})
-
+    _WORKER.update(graders={}, states={})
     def cleanup() -> None:
         for grader in _WORKER["graders"].values():
-            grader.close()
-            if grader.reference is not None:
-                grader.reference.close()
-        forkserver.close_all()
-        os._exit(0)
+            close_grader(grader)
 
-    Finalize(None, cleanup, exitpriority=100)
+    worker_started(cleanup)
+    _WORKER.update(course=load_course(Path(course_root)), exercises=exercises, hidden=[Path(p) for p in hidden])
 
 
 def _grade_in_worker(exercise: str, state_path: str, student: str, path: str | None,
@@ -351,11 +288,8 @@ def _grade_in_worker(exercise: str, state_path: str, student: str, path: str | N
     grader = graders.get(exercise)
     if grader is None:
         for other in list(graders):   # one exercise's kernels at a time in a worker
-            old = graders.pop(other)
+            close_grader(graders.pop(other))
             _WORKER["states"].pop(other, None)
-            old.close()
-            if old.reference is not None:
-                old.reference.close()
         spec = _WORKER["course"].get(exercise)
         device, exercise_fp = _WORKER["exercises"][exercise]
         sandbox = _sandbox(spec, _WORKER["hidden"])

@@ -13,9 +13,9 @@ import logging
 import multiprocessing
 import os
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
 from ..course import load_course
 from ..errors import GraderError
@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from ..kernels.container import Container
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class LocalBackend:
@@ -84,30 +85,10 @@ def _init_worker(course_root: str, exercise_id: str, device: str, exercise_fp: s
     """Runs when a worker process starts, while the grader is still preparing the reference:
     everything a worker can do without the reference's answers happens here."""
     global _WORKER
-    # a worker (and through the launcher's own setting, its kernels) dies with the grader,
-    # even when the grader is killed with SIGKILL
-    import ctypes
-    import signal
-    try:
-        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
+    worker_started(lambda: close_grader(_WORKER) if _WORKER is not None else None)
     spec = load_course(Path(course_root)).get(exercise_id)
     sandbox = default_sandbox(spec, *map(Path, hidden), container=container)
     _WORKER = Grader(spec, device, Reference(spec, device, {}, sandbox), Catalog([]), exercise_fp, sandbox)
-    # when the pool shuts the worker down (multiprocessing runs its finalizers, with either
-    # start method): close its kernels and fork server, then skip the interpreter's teardown
-    # (a second with torch loaded; the results are already with the grader)
-    from multiprocessing.util import Finalize
-
-    def cleanup() -> None:
-        _WORKER.close()
-        if _WORKER.reference is not None:
-            _WORKER.reference.close()
-        forkserver.close_all()
-        os._exit(0)
-
-    Finalize(None, cleanup, exitpriority=100)
     _WORKER.warm()
 
 
@@ -129,54 +110,109 @@ def _grade_in_worker(state_path: str, student: str, path: str | None, problem: s
     return _WORKER.grade(Submission(student, Path(path) if path else None, problem))
 
 
-def _share_work(job: GradeJob, grader: Grader, pool: ProcessPoolExecutor, helpers: int,
-                todo: list[Submission], state_path: Path, finish: Callable[[Graded], Any]) -> None:
-    """This process grades too. The workers take submissions from the front of the list (each
-    has one queued behind the one it grades, so none waits while this process is busy); this
-    process takes them from the back. If the pool breaks (a worker killed by the OS), the
-    submissions it held get an error result and this process grades the rest."""
-    from concurrent.futures.process import BrokenProcessPool
-    remaining = deque(todo)
-    in_flight: dict[Any, Submission] = {}
-    broken = False
+class SharedWork(Generic[T]):
+    """Work shared between this process and a pool's workers. The workers take items from the
+    front of the queue (``top_up`` keeps up to ``window`` of them submitted, so none waits while
+    this process is busy); this process takes them from the back (``drain``). If the pool breaks
+    (a worker killed by the OS), the items it held get ``lost(item, exc)`` results and this
+    process does the rest."""
 
-    def top_up() -> None:
-        nonlocal broken
-        while not broken and remaining and len(in_flight) < 2 * helpers:
-            sub = remaining.popleft()
+    def __init__(self, pool: ProcessPoolExecutor | None, submit: Callable[[ProcessPoolExecutor, T], Future],
+                 lost: Callable[[T, BaseException], Graded], finish: Callable[[Graded], Any],
+                 describe: Callable[[T], str] = str):
+        self.pool, self.submit, self.lost, self.finish, self.describe = pool, submit, lost, finish, describe
+        self.remaining: deque[T] = deque()
+        self.in_flight: dict[Future, T] = {}
+        self.broken = False
+
+    def top_up(self, window: int) -> None:
+        from concurrent.futures.process import BrokenProcessPool
+        while self.pool is not None and not self.broken and self.remaining and len(self.in_flight) < window:
+            item = self.remaining.popleft()
             try:
-                future = pool.submit(_grade_in_worker, str(state_path), sub.student,
-                                     str(sub.path) if sub.path else None, sub.problem)
+                future = self.submit(self.pool, item)
             except (BrokenProcessPool, RuntimeError):
-                remaining.appendleft(sub)
-                broken = True
+                self.remaining.appendleft(item)
+                self.broken = True
                 return
-            in_flight[future] = sub
+            self.in_flight[future] = item
 
-    def collect(timeout: float | None) -> None:
-        nonlocal broken
-        if not in_flight:
+    def collect(self, timeout: float | None) -> None:
+        from concurrent.futures.process import BrokenProcessPool
+        if not self.in_flight:
             return
-        done, _ = wait(list(in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
+        done, _ = wait(list(self.in_flight), timeout=timeout, return_when=FIRST_COMPLETED)
         for future in done:
-            sub = in_flight.pop(future)
+            item = self.in_flight.pop(future)
+            if future.cancelled():
+                continue
             try:
                 graded = future.result()
             except GraderError:
                 raise
             except Exception as exc:  # noqa: BLE001 - e.g. a worker killed by the OS
                 log.warning("grading %s in a worker failed (%s); it gets an error result and "
-                            "is graded again by the next run", sub.student, type(exc).__name__)
-                broken = broken or isinstance(exc, BrokenProcessPool)
-                graded = crashed(job, sub, exc)
-            finish(graded)
+                            "is graded again by the next run", self.describe(item), type(exc).__name__)
+                self.broken = self.broken or isinstance(exc, BrokenProcessPool)
+                graded = self.lost(item, exc)
+            self.finish(graded)
 
-    top_up()
-    while remaining or in_flight:
-        collect(0)
-        top_up()
-        if remaining:
-            sub = remaining.pop()
-            finish(grader.grade(sub))
-        else:
-            collect(None)
+    def take_back(self, keep: int) -> None:
+        """Items submitted beyond the first ``keep`` that no worker has started come back to
+        the queue (so that this process can share the tail)."""
+        for future in list(self.in_flight)[keep:]:
+            if future.cancel():
+                self.remaining.append(self.in_flight.pop(future))
+
+    def drain(self, grade_here: Callable[[T], Graded], window: int) -> None:
+        """Until everything is graded: keep the workers fed, and grade here from the back."""
+        while self.remaining or self.in_flight:
+            self.collect(0)
+            self.top_up(window)
+            if self.remaining:
+                self.finish(grade_here(self.remaining.pop()))
+            else:
+                self.collect(None)
+
+
+def _share_work(job: GradeJob, grader: Grader, pool: ProcessPoolExecutor, helpers: int,
+                todo: list[Submission], state_path: Path, finish: Callable[[Graded], Any]) -> None:
+    """This process grades too, from the back of the list; the workers from the front."""
+    def submit(pool: ProcessPoolExecutor, sub: Submission) -> Future:
+        return pool.submit(_grade_in_worker, str(state_path), sub.student,
+                           str(sub.path) if sub.path else None, sub.problem)
+
+    work: SharedWork[Submission] = SharedWork(pool, submit, lambda sub, exc: crashed(job, sub, exc), finish,
+                                              lambda sub: sub.student)
+    work.remaining.extend(todo)
+    work.top_up(2 * helpers)
+    work.drain(grader.grade, 2 * helpers)
+
+
+def worker_started(cleanup: Callable[[], None]) -> None:
+    """In a pool's worker process, when it starts: die with the grader (even when the grader is
+    killed with SIGKILL), and when the pool shuts the worker down (multiprocessing runs its
+    finalizers, with either start method) run ``cleanup`` (close its kernels), close its fork
+    servers and skip the interpreter's teardown (a second with torch loaded; the results are
+    already with the grader)."""
+    import ctypes
+    import signal
+    from multiprocessing.util import Finalize
+    try:
+        ctypes.CDLL(None).prctl(1, int(signal.SIGKILL), 0, 0, 0)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+    def finalize() -> None:
+        cleanup()
+        forkserver.close_all()
+        os._exit(0)
+
+    Finalize(None, finalize, exitpriority=100)
+
+
+def close_grader(grader: Grader) -> None:
+    """Close a grader's kernels: its spare and its reference kernel (if one was started)."""
+    grader.close()
+    if grader.reference is not None:
+        grader.reference.close()
