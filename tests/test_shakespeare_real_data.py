@@ -110,5 +110,6 @@ def test_baseline_and_initial_loss_on_real_text(week14, tokens):
         with torch.no_grad():
             _, loss = model(val_data[:-1].view(1, -1), val_data[1:].view(1, -1))
         losses.append(loss.item())
-    # an N(0, 1) table starts above ln 65 = 4.174: about 5.0 on the real text (the notes' 5.04 on one batch)
-    assert all(4.6 < v < 5.4 for v in losses), losses
+    # an N(0, 1) table starts above ln 65 = 4.174: 4.56-4.61 over the whole validation text for
+    # seeds 0-2 (the notes' 5.04 is the loss of one batch of 32 targets, which scatters more)
+    assert all(4.4 < v < 4.8 for v in losses), losses
