@@ -164,9 +164,13 @@ _out
 def test_split_by_time_unsorted(student, reference, grading_seed):
     """split_by_time on rows in any order and on datetime64 timestamps: each part in time order, no randomness, inputs unchanged"""
     times, values = _split_case(grading_seed, 2)
+    times[4:7] = times[4]            # three readings with the same timestamp: they keep their order
+    times[-3:-1] = times[-3]
     rng = _rng(grading_seed, 3)
     order = rng.permutation(len(times))
     t_mixed, v_mixed = times[order], values[order]
+    stable = np.argsort(t_mixed, kind="stable")
+    times, values = t_mixed[stable], v_mixed[stable]
     cut = int(times[len(times) // 2])
     probe = f"""
 _t = np.array({t_mixed.tolist()!r})
@@ -185,7 +189,8 @@ _dtr, _dte = split_by_time(_dt, _v, np.datetime64("2024-03-01T00:00") + {cut} * 
             f"values = {v_mixed.tolist()}")
     train, test = got["runs"][0]
     assert_close(train, want_train, f"{call}: the training values (timestamps < {cut}) sorted by time "
-                 "(sort the rows by their timestamps, e.g. with np.argsort, and keep every value with its own timestamp)",
+                 "(sort the rows by their timestamps with a stable sort, np.argsort(..., kind='stable'), and keep every value with "
+                 "its own timestamp; rows with equal timestamps keep their order)",
                  rtol=0, atol=0)
     assert_close(test, want_test, f"{call}: the test values (timestamps >= {cut}) sorted by time", rtol=0, atol=0)
     assert_close(got["runs"][1], got["runs"][0], f"{call} a second time: the same split (no random shuffling)", rtol=0, atol=0)
@@ -419,9 +424,14 @@ for _wxh, _whh, _why, _xs, _h0 in {probe_cases!r}:
     _h0c = None if _h0a is None else _h0a.copy()
     _cell = NumpyRNN(np.array(eval(_wxh)), np.array(eval(_whh)), np.array(eval(_why)), _h0a)
     _ys, _h = _cell.forward(np.array(eval(_xs)))
+    _h = np.array(_h, dtype=float)
+    _h_kept = np.asarray(_cell.forward(np.array(eval(_xs)))[1])
+    _h_second = np.array(_h_kept, dtype=float)
+    _cell.step(np.array(eval(_xs))[0])
+    _h_kept = np.array(_h_kept, dtype=float)
     _cell2 = NumpyRNN(np.array(eval(_wxh)), np.array(eval(_whh)), np.array(eval(_why)), None if _h0a is None else _h0a.copy())
     _steps = [np.asarray(_cell2.step(_x), dtype=float) for _x in np.array(eval(_xs))[:2]]
-    _out.append({{"ys": np.asarray(_ys, dtype=float), "h": np.asarray(_h, dtype=float), "steps": _steps,
+    _out.append({{"ys": np.asarray(_ys, dtype=float), "h": _h, "h_kept": _h_kept, "h_second": _h_second, "steps": _steps,
                  "state": np.asarray(_cell2.h, dtype=float),
                  "h0_unchanged": True if _h0a is None else bool(np.array_equal(_h0a, _h0c))}})
 _out
@@ -450,6 +460,9 @@ _out
                      + ("; h0=None means a zero state" if h0 is None else "; the state starts at h0"),
                      rtol=1e-7, atol=1e-9)
         assert_close(answer["h"], hs[-1], f"{call}: the final state returned", rtol=1e-7, atol=1e-9)
+        assert np.array_equal(answer["h_kept"], answer["h_second"]), (
+            f"{call} run a second time, then one more step(x): the final state that forward returned changed with that "
+            "step; return a copy of self.h (self.h.copy()), not the array the cell keeps updating")
         assert_close(answer["steps"], [ys[0], ys[1]], f"{call.split('.forward')[0]}: two calls of step(x), one per input row: "
                      "the outputs (step must keep the new state in self.h for the next call)", rtol=1e-7, atol=1e-9)
         assert_close(answer["state"], hs[1], f"{call.split('.forward')[0]}: the attribute h after two steps",
@@ -594,9 +607,11 @@ for _k, (_args, _x) in enumerate(zip({configs!r}, {[_lit(x) for x in xs]!r})):
     torch.manual_seed(_k)
     _net = {constructor}(*_args)
     _y = _net(torch.tensor(eval(_x), dtype=torch.float32))
-    _out.append({{"count": sum(_p.numel() for _p in _net.parameters()),
-                 "state": {{_n: _p.detach().double() for _n, _p in _net.named_parameters()}},
-                 "rnn": type(getattr(_net, "rnn", None)).__name__, "y": _y.detach().double()}})
+    _state = {{_n: _p.detach().double() for _n, _p in _net.named_parameters()}}
+    _y64 = _net.double()(torch.tensor(eval(_x), dtype=torch.float64))
+    _out.append({{"count": sum(_p.numel() for _p in _net.parameters()), "state": _state,
+                 "rnn": type(getattr(_net, "rnn", None)).__name__, "y": _y.detach().double(), "y64": _y64.detach(),
+                 "dtype64": str(_y64.dtype)}})
 _out
 """
 
@@ -620,6 +635,9 @@ def _check_models(got, kinds, configs, xs, constructor):
                      f"{call} on a batch of shape {x.shape}: the forecasts, compared with nn.{expected_type}(batch_first=True) "
                      "and its fc with the same weights, zero initial state, fc applied to out[:, -1, :] (the LAST time step of "
                      "the last layer)", rtol=1e-4, atol=1e-5)
+        assert answer["dtype64"] == "torch.float64", f"{call}.double() on a float64 batch should return float64, got {answer['dtype64']}"
+        assert_close(answer["y64"], expected, f"{call}.double() on the same batch in float64 (any initial state must have the "
+                     "dtype and device of x)", rtol=1e-7, atol=1e-9)
 
 
 @pytest.mark.points(3)
@@ -758,9 +776,13 @@ _p5 = predict(_model, _X, "cpu", 5)
 _sizes5 = list(_sizes)
 _model.train()
 _pd = predict(_model, _X, torch.device("cpu"))
+_n_default = len(_sizes)
+_model.train()
+_big = predict(_model, _X.repeat(14, 1, 1)[:300], "cpu")
 _hook.remove()
 {{"p5": np.asarray(_p5, dtype=float), "pd": np.asarray(_pd, dtype=float), "type": type(_p5).__name__,
-  "sizes5": _sizes5, "sizes_default": _sizes[len(_sizes5):], "modes": _modes,
+  "sizes5": _sizes5, "sizes_default": _sizes[len(_sizes5):_n_default], "sizes_big": _sizes[_n_default:],
+  "big": np.asarray(_big, dtype=float), "modes": _modes,
   "unchanged": all(torch.equal(_v, _before[_k]) for _k, _v in _model.state_dict().items()),
   "grads": all(_p.grad is None for _p in _model.parameters())}}
 """
@@ -775,6 +797,11 @@ _hook.remove()
         f"{call} with batch_size=5: the model should see batches of sizes [5, 5, 5, 5, 3], got {got['sizes5']}")
     assert got["sizes_default"] == [23], (
         f"{call} with the default batch_size=256: the model should see one batch of 23, got {got['sizes_default']}")
+    assert got["sizes_big"] == [256, 44], (
+        f"predict(model, X, 'cpu') for 300 windows with the default batch_size=256: the model should see batches of sizes "
+        f"[256, 44], got {got['sizes_big']}")
+    assert_close(got["big"], np.tile(expected, 14)[:300], "predict(model, X, 'cpu') for 300 windows: the forecasts",
+                 rtol=1e-7, atol=1e-9)
     assert got["modes"] and not any(got["modes"]), (
         f"{call}: the model ran {sum(got['modes'])} of its {len(got['modes'])} forward passes with gradient tracking on: "
         "run them inside `with torch.no_grad():`")
