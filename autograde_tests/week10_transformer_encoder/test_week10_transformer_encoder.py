@@ -680,16 +680,16 @@ class _TanhEncoderLayer(nn.Module):
         super().__init__()
         self.w = w
     def forward(self, x, *args, **kwargs):
-        _mask = args[0] if args else next(iter(kwargs.values()), None)
+        _mask = args[0] if args else kwargs.get("src_mask", next(iter(kwargs.values()), None))
         return torch.tanh(self.w * x + _mask_term(_mask, x))
 class _TanhDecoderLayer(nn.Module):
     def __init__(self, w):
         super().__init__()
         self.w = w
     def forward(self, x, y, *args, **kwargs):
-        _masks = list(args) + list(kwargs.values())
-        _masks += [None] * (2 - len(_masks))
-        return torch.tanh(self.w * x + y.mean(1, keepdim=True) + _mask_term(_masks[0], x) - 2 * _mask_term(_masks[1], x))
+        _tgt = args[0] if len(args) > 0 else kwargs.get("tgt_mask")
+        _cross = args[1] if len(args) > 1 else kwargs.get("cross_mask")
+        return torch.tanh(self.w * x + y.mean(1, keepdim=True) + _mask_term(_tgt, x) - 2 * _mask_term(_cross, x))
 '''
 
 
