@@ -276,11 +276,11 @@ def _new(cls: str, init: str, args: str) -> str:
 def test_bow_loop(student, reference, grading_seed):
     """bow_loop averages every position with its past (the course's xbow and hidden inputs)"""
     rng = np.random.default_rng(grading_seed + 1)
-    xs = [_randn(rng, 2, 5, 3), _randn(rng, 1, 1, 4), _randn(rng, 3, 7, 1), _randn(rng, 1, 6, 2)]
+    xs = [_randn(rng, 2, 5, 3), _randn(rng, 1, 1, 4), _randn(rng, 3, 7, 1), _randn(rng, 1, 6, 2).astype(np.float64)]
     probe = ("torch.manual_seed(1337)\n_course = torch.randn(4, 8, 2)\n"
              "_out = [bow_loop(_course)[0]]\n"
-             f"for _a in {[x.tolist() for x in xs]!r}:\n"
-             "    _x = torch.tensor(_a)\n    _c = _x.clone()\n    _y = bow_loop(_x)\n"
+             f"for _a, _d in {[(x.tolist(), str(x.dtype)) for x in xs]!r}:\n"
+             "    _x = torch.tensor(_a, dtype=getattr(torch, _d))\n    _c = _x.clone()\n    _y = bow_loop(_x)\n"
              "    _out.append([_y, str(_y.dtype), bool(torch.equal(_x, _c))])\n"
              "_out")
     got = student.eval(probe)
@@ -293,7 +293,8 @@ def test_bow_loop(student, reference, grading_seed):
     for x, (y, dtype, unchanged) in zip(xs, got[1:]):
         want = _running_mean(_t(x)).numpy()
         call = f"bow_loop(x) for x of shape {x.shape}"
-        assert dtype == "torch.float32", f"{call} should return float32 like its input, got {dtype}"
+        call += f" ({x.dtype})"
+        assert dtype == f"torch.{x.dtype}", f"{call} should return a tensor of the dtype of its input, got {dtype}"
         assert _close(y, want, rtol=1e-5, atol=1e-6), \
             f"{call}: xbow[b, t] should be the mean of x[b, :t+1] over the time axis: {_msg_array(y, want)}"
         assert unchanged, f"{call} changed its input x: write the means into a new tensor"
@@ -370,7 +371,8 @@ def test_attention_scores(student, reference, grading_seed):
     cases = [(_randn(rng, 2, 5, 4), _randn(rng, 2, 5, 4), True), (_randn(rng, 2, 5, 4), _randn(rng, 2, 5, 4), False),
              (_randn(rng, 3, 6, 8), _randn(rng, 3, 4, 8), True), (_randn(rng, 5, 3), _randn(rng, 5, 3), True),
              (_randn(rng, 1, 7, 9), _randn(rng, 1, 7, 9), False)]
-    probe = f"[attention_scores(torch.tensor(_q), torch.tensor(_k), scale=_s) for _q, _k, _s in {[(q.tolist(), k.tolist(), s) for q, k, s in cases]!r}]"
+    inputs = [(q.tolist(), k.tolist(), s) for q, k, s in cases]
+    probe = f"[attention_scores(torch.tensor(_q), torch.tensor(_k), scale=_s) for _q, _k, _s in {inputs!r}]"
     got = student.eval(probe)
     for (q, k, scale), y in zip(cases, got):
         want = _t(q) @ _t(k).transpose(-2, -1)
@@ -386,6 +388,8 @@ def test_attention_scores(student, reference, grading_seed):
             hint = " (divided by head_size instead of its square root)"
         elif not scale and _close(y, raw * k.shape[-1] ** -0.5):
             hint = " (scaled although scale=False)"
+        if q.shape == k.shape and _close(np.swapaxes(np.asarray(y, dtype=float), -1, -2), want):
+            hint = " (the scores are transposed: row t holds query t's dot products with the keys, q @ k^T, not k @ q^T)"
         assert _close(y, want, rtol=1e-5, atol=1e-5), \
             (f"{call} should be q @ k.transpose(-2, -1){' * head_size ** -0.5 with head_size = k.shape[-1]' if scale else ''}"
              f": {_msg_array(y, want)}{hint}")
@@ -444,7 +448,7 @@ def test_single_head_course_values(student, reference):
     for row, values in COURSE_WEI0.items():
         assert _close(wei[0, row], values, rtol=0, atol=1e-4), \
             (f"single_head_demo(): row {row} of wei[0] should be the course's {values}, got "
-             f"{np.round(wei[0, row], 4).tolist()} (seed first, then x = torch.randn(B, T, C), then key, query, value "
+             f"{[round(float(v), 4) for v in wei[0, row]]} (seed first, then x = torch.randn(B, T, C), then key, query, value "
              "in this order; unscaled scores q @ k^T; the future masked; softmax over the last dimension)")
     want, _ = _head_demo_expected(1337, 4, 8, 32, 16, False, False)
     assert _close(wei, want, rtol=0, atol=1e-5), f"single_head_demo(): wei differs from the course's: {_msg_array(wei, want)}"
@@ -593,8 +597,8 @@ def test_head_encoder(student, reference, grading_seed):
             continue
         hint = (" (the output is still causal: with causal=False there is no mask)"
                 if _close(y, masked) or _close(y, masked_fake) else "")
-        assert False, (f"Head(n_embd={n}, head_size={hs}, block_size={bs}, causal=False) on x of shape ({B}, {T}, {n}) "
-                       f"with the grader's weights: {_msg_array(y, fake)}{hint}")
+        raise AssertionError(f"Head(n_embd={n}, head_size={hs}, block_size={bs}, causal=False) on x of shape ({B}, {T}, "
+                             f"{n}) with the grader's weights: {_msg_array(y, fake)}{hint}")
 
 
 @pytest.mark.points(2)
@@ -689,10 +693,10 @@ def test_block(student, reference, grading_seed):
         W, (x,) = _draw(spec_of(n), seed, [(B, T, n)])
         x = x.to(F64)
 
-        def sa(h):
+        def sa(h, W=W):
             return torch.sin(h @ W["sa.mix.weight"].T + W["sa.mix.bias"])
 
-        def ff(h):
+        def ff(h, W=W):
             return torch.tanh(h @ W["ffwd.mix.weight"].T + W["ffwd.mix.bias"]) * 2.0
 
         x1 = x + sa(_ln(x, W, "ln1."))
@@ -1053,8 +1057,8 @@ def test_train_gpt(student, reference, grading_seed):
         else:
             hint = ("the first batch differs: draw every step's batch with get_batch(data, batch_size, block_size, "
                     "generator), one call per step")
-        assert False, (f"{call}: the losses replayed by the grader are {[round(v, 5) for v in want]}, got "
-                       f"{[round(v, 5) for v in losses]}; {hint}")
+        raise AssertionError(f"{call}: the losses replayed by the grader are {[round(v, 5) for v in want]}, got "
+                             f"{[round(v, 5) for v in losses]}; {hint}")
 
 
 @remember
@@ -1099,7 +1103,8 @@ def test_trained_gpt_beats_bigram(student, reference, grading_seed):
 @pytest.mark.points(0.5)
 def test_generated_text(student, reference):
     """The notebook's sample is text from the vocabulary, as long as asked"""
-    probe = "['sample_text' in globals() and isinstance(sample_text, str), globals().get('sample_text', '') if isinstance(globals().get('sample_text'), str) else '']"
+    probe = ("_s = globals().get('sample_text')\n"
+             "[isinstance(_s, str), _s if isinstance(_s, str) else '']")
     ok, text = student.eval(probe)
     want_len, chars = reference.eval("[len(sample_text), ''.join(chars)]")
     assert ok, "the notebook should make sample_text, a string decoded from model.generate"
