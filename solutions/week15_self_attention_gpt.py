@@ -178,6 +178,21 @@ assert torch.allclose(xbow[0], torch.tensor([[0.1808, -0.0700], [-0.0894, -0.492
 assert torch.allclose(xbow[2, 5], xs[2, :6].mean(0)), "xbow[2, 5] is the mean of x[2, 0], ..., x[2, 5] (position 5 included)"
 print("bow_loop: all checks passed")
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "checkpoint_talk", "locked": true, "schema_version": 3, "solution": false}
+# ### Checkpoint
+#
+# 1. In a sequence of 8 tokens (positions 1 to 8), which tokens may the token at position 5
+#    gather information from, and why not from the others?
+# 2. What is lost when a token simply averages its past?
+#
+# <details><summary>Answers</summary>
+#
+# 1. From positions 1, 2, 3, 4 **and itself**. Positions 6, 7 and 8 are the future: they are what
+#    the model has to predict, so looking at them would be cheating (at generation time they do
+#    not exist yet).
+# 2. The order: an average is the same whichever way the past is arranged (a "bag of words").
+# </details>
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "matrix_md", "locked": true, "schema_version": 3, "solution": false}
 # ### Version 2: the same with one matrix product
 #
@@ -397,6 +412,26 @@ print("single head: all checks passed")
 # 6. **Scaled** attention multiplies `wei` by $1/\sqrt{\text{head\_size}}$ (i.e. divides by
 #    $\sqrt{\text{head\_size}}$; the course text's "division by $1/\sqrt{\text{head\_size}}$" is a
 #    slip). Section 4 shows why.
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "checkpoint_crux", "locked": true, "schema_version": 3, "solution": false}
+# ### Checkpoint: true or false?
+#
+# 1. Within a batch, the tokens of one sequence can attend to the tokens of another sequence.
+# 2. Without position embeddings, a head cannot tell "ab" from "ba" apart at the last position.
+# 3. In cross-attention the queries, keys and values all come from the same `x`.
+# 4. An encoder block is a decoder block without the mask.
+# 5. `wei` is the same matrix for every sequence of a batch.
+#
+# <details><summary>Answers</summary>
+#
+# 1. False: every sequence is processed on its own (crux 3).
+# 2. True: attention acts on a set; the last token's query meets the same keys and values in
+#    either order (crux 2).
+# 3. False: that is self-attention; in cross-attention the keys and values come from elsewhere.
+# 4. True (crux 5).
+# 5. False since keys and queries: each sequence gets its own affinities (it was true for the
+#    uniform averaging matrix).
+# </details>
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "scale_md", "locked": true, "schema_version": 3, "solution": false}
 # ## 4. Why scale the scores
