@@ -2,7 +2,7 @@
 upsampling from scratch, a U-Net for any input size and its training, segmentation metrics, and
 the panoptic merge.
 
-Total: 44 points over 22 tests.
+Total: 45 points over 22 tests.
 
 Each function is graded on its own, on inputs made here from `grading_seed`: trimaps from the
 test's own copy of the notebook's pet generator, random tensors, weights and batch-norm
@@ -353,7 +353,7 @@ def test_conv_transpose2d(student, reference, grading_seed):
         cases.append((_round(rng.normal(size=(b, ci, h, w))), _round(rng.normal(size=(ci, co, kh, kw))),
                       _round(rng.normal(size=co)) if bias else None, s, p))
     sizes = {}
-    for x, weight, _, s, p in cases:
+    for x, weight, _, s, _p in cases:
         for n, k in ((x.shape[2], weight.shape[2]), (x.shape[3], weight.shape[3])):
             for stride in (1, s):
                 for pad in range(k):
@@ -437,7 +437,7 @@ def test_max_unpool(student, reference, grading_seed):
         data.append((values.numpy(), indices.numpy(), size, F.max_unpool2d(values, indices, k, output_size=size).numpy()))
     probe = "[" + ", ".join(f"max_unpool({_lit(v)}, {_lit(i, 'int64')}, {s!r})" for v, i, s, _ in data) + "]"
     got = student.eval(probe)
-    for (values, indices, size, expected), answer in zip(data, got):
+    for (values, _indices, size, expected), answer in zip(data, got):
         call = f"max_unpool(values, indices, {size}) for values and indices of shape {values.shape}"
         if size == (4, 4) and values.shape == (1, 1, 2, 2):
             call += " (the course's example)"
@@ -535,7 +535,7 @@ def test_conv_block(student, reference, grading_seed):
 
 @pytest.mark.points(2)
 def test_unet_structure(student, reference):
-    """UNet: encoders, bottleneck, one transposed convolution per level, decoders on 2c channels, a 1x1 head; the course's plan has 31,037,698 parameters"""
+    """UNet's layers: encoders, bottleneck, a transposed convolution per level, decoders on 2c channels, 1x1 head; 31,037,698 parameters"""
     configs = [(3, 2, (4, 8)), (1, 5, (2, 3, 4)), (4, 3, (6,)), (3, 4, (3, 5, 6, 7))]
     probe = """
 _out = []
@@ -607,7 +607,7 @@ def test_unet_forward(student, reference, grading_seed):
         call = (f"UNet({cin}, {nc}, {ch}) in eval mode (weights and batch-norm statistics set by the grader; the grader's "
                 f"conv_block, with tanh where yours has ReLU, in place of yours) on x of shape {x.shape}")
         t = {k: torch.tensor(np.asarray(v, dtype=float), dtype=F64) for k, v in answer["state"].items()}
-        needed = [f"encoders.0.0.weight", "bottleneck.0.weight", "upconvs.0.weight", "decoders.0.0.weight", "head.weight"]
+        needed = ["encoders.0.0.weight", "bottleneck.0.weight", "upconvs.0.weight", "decoders.0.0.weight", "head.weight"]
         assert all(k in t for k in needed), (
             f"{call}: the parameters should include {needed} (encoders, upconvs and decoders as nn.ModuleLists, a "
             f"bottleneck block and a head); got {sorted(t)[:12]}")
@@ -1036,7 +1036,7 @@ _per = [dice_per_class(_p, _t, _c) for _p, _t, _c in _cases]
                          "mean over the classes that are not NaN" + ("" if background else ", from class 1 on")
                          + f"; with dice_per_class returning {_FAKE[classes]}, yours should return {fake:.4f})",
                          rtol=1e-6, atol=1e-9)
-    for (p_, t_, dtype, desc), answer in zip(binary, got["binary"]):
+    for (p_, t_, _dtype, desc), answer in zip(binary, got["binary"]):
         call = f"dice_binary(pred, target) for {desc}"
         true = float(_tm_dice(p_.astype(np.int64), t_.astype(np.int64), 2, "none", False)[0])
         assert isinstance(answer, (int, float)), f"{call}: expected a float, got {answer!r}"
@@ -1083,8 +1083,9 @@ def test_panoptic_merge(student, reference, grading_seed):
                                   (3, 2, 7, 8, None)):
         logits, masks = _panoptic_case(rng, classes, n, h, w)
         cases.append((logits, masks, thr))
+    empty = "torch.zeros(0, 1, 6, 5, dtype=torch.float64)"
     probe = "_out = []\nfor _l, _m, _thr in [" + ", ".join(
-        f"({_lit(lg)}, {_lit(m) if m.size else 'torch.zeros(0, 1, 6, 5, dtype=torch.float64)'}, {thr})" for lg, m, thr in cases) + "]:\n" + """
+        f"({_lit(lg)}, {_lit(m) if m.size else empty}, {thr})" for lg, m, thr in cases) + "]:\n" + """
     _l0, _m0 = _l.clone(), _m.clone()
     _r = panoptic_merge(_l, _m) if _thr is None else panoptic_merge(_l, _m, mask_threshold=_thr)
     _out.append({"map": _r.double(), "dtype": str(_r.dtype), "unchanged": bool(torch.equal(_l, _l0) and torch.equal(_m, _m0))})
