@@ -79,6 +79,8 @@ def _bytes_src(array: np.ndarray) -> str:
 
 def _first_diff(got, expected) -> str:
     got, expected = np.asarray(got), np.asarray(expected)
+    if expected.dtype.kind in "iu" and got.dtype.kind == "f" and np.all(np.mod(got, 1) == 0):
+        got = got.astype(np.int64)       # integer answers travel as floats
     bad = np.argwhere(got != expected)
     if not len(bad):
         return "no difference"
@@ -133,6 +135,7 @@ def test_binary_mask(student, reference, grading_seed):
     h, w = int(rng.integers(30, 45)), int(rng.integers(40, 60))
     trimap = make_trimap(h, w, int(rng.integers(1 << 30)))
     labels = rng.integers(0, 6, (2, 1, 5, 7))
+    voc = rng.choice([0, 1, 15, 255], size=(9, 11))            # PASCAL VOC style: 255 marks the void border
     probe = f"""
 _trimap = Image.fromarray(np.array({trimap.tolist()!r}, dtype=np.uint8), mode="L")
 _as_float, _as_int = transforms.ToTensor()(_trimap), transforms.PILToTensor()(_trimap)
@@ -144,13 +147,19 @@ for _name, _mask, _fg in (("ToTensor", _as_float, 1), ("ToTensor", _as_float, 3)
     _out.append({{"values": _r.double(), "dtype": str(_r.dtype)}})
 _r = binary_mask(_as_float)
 _out.append({{"values": _r.double(), "dtype": str(_r.dtype)}})
+_voc = transforms.ToTensor()(Image.fromarray(np.array({voc.tolist()!r}, dtype=np.uint8), mode="L"))
+for _fg in (255, 15):
+    _r = binary_mask(_voc, foreground=_fg)
+    _out.append({{"values": _r.double(), "dtype": str(_r.dtype)}})
 _out
 """
     got = student.eval(probe)
     cases = [("a ToTensor trimap (values label / 255)", trimap[None], 1), ("a ToTensor trimap", trimap[None], 3),
              ("a PILToTensor trimap (uint8 labels 1, 2, 3)", trimap[None], 1), ("a PILToTensor trimap", trimap[None], 2),
              ("an int64 mask of shape (2, 1, 5, 7) with labels 0-5", labels, 4), ("an int64 mask (2, 1, 5, 7)", labels, 0),
-             ("a ToTensor trimap, foreground left at its default", trimap[None], 1)]
+             ("a ToTensor trimap, foreground left at its default", trimap[None], 1),
+             ("a ToTensor mask with PASCAL VOC labels 0, 1, 15 and 255 (void)", voc[None], 255),
+             ("a ToTensor mask with PASCAL VOC labels 0, 1, 15 and 255 (void)", voc[None], 15)]
     for (name, mask, fg), answer in zip(cases, got):
         call = f"binary_mask(mask, foreground={fg}) for {name} of shape {mask.shape}"
         expected = (mask == fg).astype(float)
