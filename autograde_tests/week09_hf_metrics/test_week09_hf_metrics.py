@@ -189,7 +189,8 @@ def test_num_training_steps(student):
     got = student.eval(f"[num_training_steps(*c) for c in {cases!r}]")
     for c, g in zip(cases, got):
         want = math.ceil(c[0] / c[1]) * c[2]
-        assert g == want, f"num_training_steps(n={c[0]}, batch_size={c[1]}, epochs={c[2]}): expected {want}, got {g} (the last short batch counts)"
+        assert g == want, (f"num_training_steps(n={c[0]}, batch_size={c[1]}, epochs={c[2]}): expected {want}, got {g} "
+                           "(the last short batch counts)")
 
 
 @pytest.mark.points(2)
