@@ -269,6 +269,8 @@ _e = encode_batch(_tok, ["Good movie!", "good good good good good good movie"], 
 assert _e["input_ids"].tolist() == [[2, 4, 5, 6, 3, 0], [2, 4, 4, 4, 4, 3]], _e["input_ids"].tolist()
 assert _e["attention_mask"].tolist() == [[1, 1, 1, 1, 1, 0], [1] * 6], _e["attention_mask"].tolist()
 assert _e["input_ids"].dtype == torch.long, "input_ids should be torch.long"
+_e = encode_batch(_tok, ["good", "movie!"], max_length=6)
+assert _e["input_ids"].tolist() == [[2, 4, 3, 0, 0, 0], [2, 5, 6, 3, 0, 0]], f"pad to max_length: {_e['input_ids'].tolist()}"
 train_enc = encode_batch(tokenizer, train_texts, MAX_LENGTH)
 test_enc = encode_batch(tokenizer, test_texts, MAX_LENGTH)
 print({k: tuple(v.shape) for k, v in train_enc.items()})

@@ -162,8 +162,8 @@ def test_encode_batch(student, grading_seed):
     """encode_batch: [CLS] ... [SEP], truncated and padded to max_length, attention mask, long tensors"""
     rng = _rng(grading_seed, "encode")
     vocab = _vocab_of(_texts(rng, 6))
-    for max_length in (5, 8, 11):
-        texts = _texts(rng, 5, 1, 14)
+    for max_length, longest in ((5, 14), (8, 14), (11, 14), (24, 9)):
+        texts = _texts(rng, 5, 1, longest)
         got = student.eval(f"""
 _e = encode_batch(make_tokenizer({vocab!r}), {texts!r}, {max_length})
 [_e["input_ids"], _e["attention_mask"], str(_e["input_ids"].dtype), str(_e["attention_mask"].dtype)]""")
@@ -288,13 +288,15 @@ def test_fine_tune_matches_reference(student, reference, grading_seed):
     vocab, ids, mask, labels, hid, hmask, _ = _learn_data(grading_seed)
     probe = LEARN_PROBE.format(V=len(vocab), ids=ids[:48], mask=mask[:48], labels=labels[:48], hid=hid[:4],
                                hmask=hmask[:4])
-    got = student.eval(probe)[1]
-    want = reference.eval(probe)[1]
-    assert len(got) == len(want), f"fine_tune on 48 rows, 3 epochs, batch 8: expected {len(want)} losses, got {len(got)}"
-    assert_close(got, want, "fine_tune(seed=11) on 48 generated reviews (3 epochs, batch 8, lr 5e-3): the losses of "
-                 "the steps, compared with the reference's seeded run (order from torch.randperm(n, generator=gen) with "
-                 "one generator made before the first epoch; AdamW with weight_decay; model.train(); zero_grad every "
-                 "step)", rtol=2e-3, atol=2e-4)
+    for decay in ("", ", weight_decay=1.0"):
+        run = probe.replace("seed=11)", f"seed=11{decay})")
+        got = student.eval(run)[1]
+        want = reference.eval(run)[1]
+        assert len(got) == len(want), f"fine_tune on 48 rows, 3 epochs, batch 8: expected {len(want)} losses, got {len(got)}"
+        assert_close(got, want, f"fine_tune(seed=11{decay}) on 48 generated reviews (3 epochs, batch 8, lr 5e-3): the "
+                     "losses of the steps, compared with the reference's seeded run (order from torch.randperm(n, "
+                     "generator=gen) with one generator made before the first epoch; AdamW(..., weight_decay=weight_decay); "
+                     "model.train(); zero_grad every step)", rtol=2e-3, atol=2e-4)
 
 
 # --------------------------------------------------------------------------- save, predict, freeze
@@ -570,7 +572,13 @@ def test_bleu(student, grading_seed):
             f"{call}: translation_length/reference_length expected {len(cand)}/{len(refs[0])}, got "
             f"{g.get('translation_length')}/{g.get('reference_length')}")
     # On its own: the grader's modified_precision and brevity_penalty, several references of other lengths.
-    multi = [(_token_lists(rng, 1, 4, 9)[0], _token_lists(rng, 3, 3, 12), order) for order in (4, 3, 2)]
+    multi = []
+    for order in (4, 3, 2):
+        cand = _token_lists(rng, 1, 5, 9)[0]
+        refs = [_token_lists(rng, 1, len(cand), len(cand))[0], _token_lists(rng, 1, 2, 3)[0],
+                _token_lists(rng, 1, len(cand) + 4, len(cand) + 4)[0]]
+        rng.shuffle(refs)
+        multi.append((cand, refs, order))
     got = student.eval(FAKE_BLEU + with_fakes("bleu", {"modified_precision": "_fake_mp", "brevity_penalty": "_fake_bp"})
                        + f"\n[_bleu(c, r, max_order=o) for c, r, o in {multi!r}]")
     for (cand, refs, order), g in zip(multi, got):
@@ -678,7 +686,8 @@ def test_lcs_and_rouge_l(student, grading_seed):
 def test_exact_match(student, grading_seed):
     """exact_match: fraction of identical pairs; ignore_case and ignore_punctuation options"""
     rng = _rng(grading_seed, "em")
-    refs, preds = [], []
+    preds = ["The cat sat on the mat.", "Theaters are great.", "Like comparing oranges and apples.", "Great movie!"]
+    refs = ["The cat sat on the mat?", "Theaters are great.", "Like comparing apples and oranges.", "great, movie"]
     for _ in range(9):
         ref = " ".join(rng.choices(WORDS, k=rng.randint(1, 5))).capitalize() + rng.choice([".", "?", "!", ""])
         kind = rng.randrange(4)
