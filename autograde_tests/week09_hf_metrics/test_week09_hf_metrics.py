@@ -288,7 +288,7 @@ def test_fine_tune_matches_reference(student, reference, grading_seed):
     vocab, ids, mask, labels, hid, hmask, _ = _learn_data(grading_seed)
     probe = LEARN_PROBE.format(V=len(vocab), ids=ids[:48], mask=mask[:48], labels=labels[:48], hid=hid[:4],
                                hmask=hmask[:4])
-    for decay in ("", ", weight_decay=1.0"):
+    for decay in ("", ", weight_decay=5.0"):
         run = probe.replace("seed=11)", f"seed=11{decay})")
         got = student.eval(run)[1]
         want = reference.eval(run)[1]
