@@ -72,6 +72,7 @@ from transformers import (AutoModelForSequenceClassification, AutoTokenizer, Ber
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")     # never reach for the Hub
 transformers.logging.set_verbosity_error()
+transformers.utils.logging.disable_progress_bar()   # no 'Loading weights' bars in the output
 torch.manual_seed(SEED)
 random.seed(SEED)
 np.random.seed(SEED)
