@@ -354,7 +354,10 @@ def test_predict_labels(student, reference, grading_seed):
         counts = [np.bincount(np.asarray(lg).argmax(axis=1), minlength=num_labels) for lg in candidates]
         pick = max(range(8), key=lambda k: (min(counts[k]), -k))
         want = [label_map[i] for i in np.asarray(candidates[pick]).argmax(axis=1)]
-        fake = "def _fake_encode(tokenizer, texts, max_length):\n    return {k: v[:len(texts)].clone() for k, v in _ENC.items()}\n"
+        fake = (f"_ROWS = {{t: i for i, t in enumerate({texts!r})}}\n"
+                "def _fake_encode(tokenizer, texts, max_length):\n"
+                "    _i = torch.tensor([_ROWS[t] for t in texts])\n"
+                "    return {k: v[_i].clone() for k, v in _ENC.items()}\n")
         probe = (enc + BERT_PROBE.format(mseed=base + pick, V=len(vocab), L=num_labels) + fake
                  + with_fakes("predict_labels", {"encode_batch": "_fake_encode"}) + f"""
 _tok = make_tokenizer({vocab!r})
