@@ -40,11 +40,26 @@ def is_public_check(cell: Any) -> bool:
 
 HEAVY_MODULES = ("torch", "torchvision", "numpy", "matplotlib", "matplotlib.pyplot", "scipy",
                  "sklearn", "skimage", "transformers", "pandas", "PIL")
+# Packages that import their contents lazily: importing the package loads almost nothing, so the
+# warm kernel also loads what any use of it pulls in (transformers: 2 s of CPU for modeling_utils,
+# which every model class imports; it starts no thread and no CUDA)
+LAZY_CONTENTS = {"transformers": ("transformers.modeling_utils",)}
+
+
+# Libraries a notebook may import only on some paths (outside FAST mode, say): not preloaded,
+# but a student's environment needs them all the same (the student kit installs them)
+OTHER_LIBRARIES = ("torchmetrics", "tokenizers")
 
 
 def preload_modules(notebook: nbformat.NotebookNode) -> list[str]:
     """Heavy libraries the reference notebook imports: warm kernels load them while booting."""
     return _heavy_imports(cell.source for cell in notebook.cells if cell.cell_type == "code")
+
+
+def notebook_libraries(notebook: nbformat.NotebookNode) -> list[str]:
+    """The third-party libraries (top-level import names) the notebook needs to run."""
+    sources = [cell.source for cell in notebook.cells if cell.cell_type == "code"]
+    return [m for m in _heavy_imports(sources, HEAVY_MODULES + OTHER_LIBRARIES, lazy=False) if "." not in m]
 
 
 def test_imports(tests_dir: Path) -> list[str]:
@@ -53,7 +68,7 @@ def test_imports(tests_dir: Path) -> list[str]:
                           for p in sorted(tests_dir.rglob("*.py")) if "__pycache__" not in p.parts)
 
 
-def _heavy_imports(sources: Any) -> list[str]:
+def _heavy_imports(sources: Any, wanted: tuple[str, ...] = HEAVY_MODULES, lazy: bool = True) -> list[str]:
     import ast
     found: list[str] = []
     for source in sources:
@@ -66,6 +81,8 @@ def _heavy_imports(sources: Any) -> list[str]:
                 [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
             for name in names:
                 for candidate in (name, name.split(".")[0]):
-                    if candidate in HEAVY_MODULES and candidate not in found:
+                    if candidate in wanted and candidate not in found:
                         found.append(candidate)
+                        if lazy:
+                            found.extend(m for m in LAZY_CONTENTS.get(candidate, ()) if m not in found)
     return found

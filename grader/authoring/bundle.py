@@ -27,7 +27,7 @@ KIT_REQUIRES = ("numpy", "nbformat", "nbclient", "jupyter_client", "ipykernel", 
                 "pyyaml", "pydantic")
 # what the full grader needs and a student never uses (cli.INSTRUCTOR_ONLY lists their modules)
 KIT_LEAVES_OUT = ("sqlalchemy", "nbgrader", "nbconvert", "bleach", "pytest", "ray", "pooch", "mutmut")
-# import name -> distribution, for the libraries notebooks import (notebook.HEAVY_MODULES)
+# import name -> distribution, for the libraries notebooks import (cells.notebook_libraries)
 DISTRIBUTIONS = {"skimage": "scikit-image", "sklearn": "scikit-learn", "PIL": "pillow"}
 
 STUDENT_README = """# {course}: student kit
@@ -71,11 +71,11 @@ def kit_requirements(specs: list[ExerciseSpec]) -> list[str]:
     """What the student kit installs: `grader check`'s own needs and the libraries the released
     notebooks import, pinned as the grader pins them; nothing of the gradebook, Ray, nbgrader,
     nbconvert or pytest."""
-    from ..cells import preload_modules
+    from ..cells import notebook_libraries
     pinned = _requirements()
     wanted = [name.replace("_", "-") for name in KIT_REQUIRES]
     for spec in specs:
-        for module in preload_modules(nbformat.read(spec.solution, as_version=4)):
+        for module in notebook_libraries(nbformat.read(spec.solution, as_version=4)):
             top = module.split(".")[0]
             name = DISTRIBUTIONS.get(top, top).lower()
             if name not in wanted:
