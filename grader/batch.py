@@ -113,11 +113,7 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
             raise GradingError(f"no submissions found in {source}: expected <student>.ipynb files, "
                                f"<student>/ folders holding a notebook, or zip files{skipped}")
         claim_output(out, spec.id)
-        for sub in submissions:   # earlier submissions of a student: kept as history, not graded
-            for i, path in enumerate(sub.superseded or []):
-                keep_as = out / "history" / sub.student / f"{i + 1}-{path.name}"
-                keep_as.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(path, keep_as)
+        keep_history(out, submissions)
     except BaseException:
         shutil.rmtree(workspace, ignore_errors=True)
         raise
@@ -140,9 +136,8 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
 
         todo: list[Submission] = []
         for sub in submissions:
-            previous = None if force else outputs.existing(sub.student)
-            if (previous is not None and previous.status != Status.ERROR
-                    and previous.fingerprint == submission_fingerprint(exercise_fp, sub)):
+            previous = None if force else unchanged(outputs, exercise_fp, sub)
+            if previous is not None:
                 keep(previous)
                 summary.reused += 1
                 outputs.reuse(previous)
@@ -182,6 +177,25 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
     return summary
 
 
+def keep_history(out: Path, submissions: list[Submission]) -> None:
+    """A student's earlier submissions (an LMS keeps them) are kept under OUT/history/, not graded."""
+    for sub in submissions:
+        for i, path in enumerate(sub.superseded or []):
+            keep_as = out / "history" / sub.student / f"{i + 1}-{path.name}"
+            keep_as.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, keep_as)
+
+
+def unchanged(outputs: Outputs, exercise_fp: str, sub: Submission) -> GradeResult | None:
+    """The result an earlier run wrote for ``sub`` when it still stands: the same notebook and
+    settings, and not an internal error."""
+    previous = outputs.existing(sub.student)
+    if (previous is not None and previous.status != Status.ERROR
+            and previous.fingerprint == submission_fingerprint(exercise_fp, sub)):
+        return previous
+    return None
+
+
 def _with_late_penalty(spec: ExerciseSpec, result: GradeResult, sub: Submission | None,
                        extensions: dict[str, datetime]) -> GradeResult:
     """The exercise's late policy applied: a row "Late penalty" that takes its points off."""
@@ -200,4 +214,5 @@ def _with_late_penalty(spec: ExerciseSpec, result: GradeResult, sub: Submission 
                    notes=[*result.notes, penalty.text])
 
 
-__all__ = ["grade_batch", "GradingError", "BatchSummary", "resolve_device", "claim_output"]
+__all__ = ["grade_batch", "GradingError", "BatchSummary", "resolve_device", "claim_output", "keep_history",
+           "unchanged"]

@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 from .backends import GradeJob, crashed
 from .backends.local import SharedWork, close_grader, worker_started
-from .batch import BatchSummary, _with_late_penalty, claim_output, resolve_device
+from .batch import BatchSummary, _with_late_penalty, claim_output, keep_history, resolve_device, unchanged
 from .course import Course, ExerciseSpec
 from .errors import GradingError
 from .kernels.gpus import off_gpus
@@ -36,10 +36,10 @@ from .kernels.spec import default_sandbox
 from .outputs import Outputs
 from .outputs.feedback import page_context
 from .pipeline.discover import Submission, discover
-from .pipeline.fingerprint import exercise_fingerprint, submission_fingerprint
+from .pipeline.fingerprint import exercise_fingerprint
 from .pipeline.grader import Grader
 from .pipeline.reference import Catalog, Reference, prepare_reference, reference_state_path
-from .results import GradeResult, Graded, Status
+from .results import GradeResult, Graded
 from .util import private_dir
 
 log = logging.getLogger(__name__)
@@ -81,7 +81,7 @@ class _Exercise:
     spec: ExerciseSpec
     device: str
     out: Path
-    outputs: Outputs
+    outputs: Outputs | None
     summary: BatchSummary
     exercise_fp: str
     submissions: dict[str, Submission]
@@ -121,7 +121,7 @@ def grade_term(course: Course, source: Path, out: Path, *, workers: int = 1, dev
             if not subs:
                 summary.warnings.append(f"{exercise}: no submissions in {where.name}")
                 continue
-            plan.append(_Exercise(spec, resolve_device(device, spec), out / exercise, None,  # type: ignore[arg-type]
+            plan.append(_Exercise(spec, resolve_device(device, spec), out / exercise, None,
                                   BatchSummary(exercise, out / exercise), "", {s.student: s for s in subs}, []))
         if not plan:
             raise GradingError(f"no submissions found in {source}")
@@ -130,14 +130,10 @@ def grade_term(course: Course, source: Path, out: Path, *, workers: int = 1, dev
             claim_output(ex.out, ex.spec.id)
             ex.outputs = Outputs(ex.out, ex.spec.id, book, context=page_context(ex.spec))
             ex.exercise_fp = exercise_fingerprint(ex.spec, ex.device)
+            keep_history(ex.out, list(ex.submissions.values()))
             for sub in ex.submissions.values():
-                for i, path in enumerate(sub.superseded or []):
-                    keep_as = ex.out / "history" / sub.student / f"{i + 1}-{path.name}"
-                    keep_as.parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(path, keep_as)
-                previous = None if force else ex.outputs.existing(sub.student)
-                if (previous is not None and previous.status != Status.ERROR
-                        and previous.fingerprint == submission_fingerprint(ex.exercise_fp, sub)):
+                previous = None if force else unchanged(ex.outputs, ex.exercise_fp, sub)
+                if previous is not None:
                     _keep(ex, previous)
                     ex.summary.reused += 1
                     ex.outputs.reuse(previous)
@@ -153,6 +149,7 @@ def grade_term(course: Course, source: Path, out: Path, *, workers: int = 1, dev
             ex = by_id[graded.result.exercise]
             late = _with_late_penalty(ex.spec, graded.result, ex.submissions.get(graded.result.student),
                                       extensions or {})
+            assert ex.outputs is not None
             _keep(ex, ex.outputs.record(graded, late))
             ex.summary.graded += 1
             if on_result:
@@ -188,16 +185,12 @@ def _keep(ex: _Exercise, result: GradeResult) -> None:
     ex.summary.results[result.student] = result.to_gradescope()
 
 
-def _sandbox(spec: ExerciseSpec, hidden: list[Path]):  # noqa: ANN202 - a Sandbox
-    return default_sandbox(spec, *hidden)
-
-
 def _start_pool(course: Course, plan: list[_Exercise], hidden: list[Path], helpers: int) -> ProcessPoolExecutor:
     import multiprocessing
     # the first exercise's fork server and the hidden tests' imports, before forking: the
     # workers inherit both
     first = next(ex for ex in plan if ex.todo)
-    Grader(first.spec, first.device, None, Catalog([]), first.exercise_fp, _sandbox(first.spec, hidden)).prepare()
+    Grader(first.spec, first.device, None, Catalog([]), first.exercise_fp, default_sandbox(first.spec, *hidden)).prepare()
     methods = multiprocessing.get_all_start_methods()
     pool = ProcessPoolExecutor(
         max_workers=helpers, mp_context=multiprocessing.get_context("fork" if "fork" in methods else "spawn"),
@@ -230,7 +223,7 @@ def _schedule(plan: list[_Exercise], pool: ProcessPoolExecutor | None, helpers: 
             continue
         try:
             reference, _ = prepare_reference(ex.spec, ex.device, ex.out, ex.exercise_fp,
-                                             sandbox=_sandbox(ex.spec, hidden))
+                                             sandbox=default_sandbox(ex.spec, *hidden))
         except GradingError as exc:
             log.error("%s is not graded: %s", ex.spec.id, exc)
             failed[ex.spec.id] = str(exc)
@@ -244,7 +237,14 @@ def _schedule(plan: list[_Exercise], pool: ProcessPoolExecutor | None, helpers: 
     # every reference is ready: this process grades too, and takes back what the workers have
     # not started beyond two each, so the tail is shared
     work.take_back(2 * helpers)
-    work.drain(lambda item: _grader(graders, item[0], hidden).grade(item[1]), 2 * helpers)
+    states: dict[str, str] = {}
+
+    def grade_here(item: tuple[_Exercise, Submission]) -> Graded:
+        ex, sub = item
+        return _grader_for(graders, states, ex.spec, ex.device, ex.exercise_fp, hidden,
+                           str(ex.state_path)).grade(sub)
+
+    work.drain(grade_here, 2 * helpers)
     return failed
 
 
@@ -252,18 +252,22 @@ def _job(ex: _Exercise) -> GradeJob:
     return GradeJob(ex.spec, ex.device, ex.exercise_fp, default_sandbox(ex.spec))
 
 
-def _grader(graders: dict[str, Grader], ex: _Exercise, hidden: list[Path]) -> Grader:
-    """This process's grader for ``ex``: one at a time (another exercise's kernels are closed)."""
-    grader = graders.get(ex.spec.id)
+def _grader_for(graders: dict[str, Grader], states: dict[str, str], spec: ExerciseSpec, device: str,
+                exercise_fp: str, hidden: list[Path], state_path: str) -> Grader:
+    """A process's grader for ``spec``, with the reference's answers saved at ``state_path``;
+    one exercise at a time (another exercise's kernels are closed first)."""
+    grader = graders.get(spec.id)
     if grader is None:
         for other in list(graders):
             close_grader(graders.pop(other))
-        assert ex.state_path is not None
-        state = json.loads(ex.state_path.read_text())
-        sandbox = _sandbox(ex.spec, hidden)
-        grader = graders[ex.spec.id] = Grader(ex.spec, ex.device, Reference(ex.spec, ex.device, state["answers"], sandbox),
-                                              Catalog(state["catalog"]), ex.exercise_fp, sandbox)
-        grader.warm()
+            states.pop(other, None)
+        grader = graders[spec.id] = Grader(spec, device, None, Catalog([]), exercise_fp,
+                                           default_sandbox(spec, *hidden))
+    if states.get(spec.id) != state_path:
+        state = json.loads(Path(state_path).read_text())
+        grader.use_reference(Reference(spec, device, state["answers"], grader.sandbox), Catalog(state["catalog"]))
+        states[spec.id] = state_path
+    grader.warm()
     return grader
 
 
@@ -274,6 +278,7 @@ _WORKER: dict[str, Any] = {}
 def _init_worker(course_root: str, exercises: dict[str, tuple[str, str]], hidden: list[str]) -> None:
     from .course import load_course
     _WORKER.update(graders={}, states={})
+
     def cleanup() -> None:
         for grader in _WORKER["graders"].values():
             close_grader(grader)
@@ -284,22 +289,9 @@ def _init_worker(course_root: str, exercises: dict[str, tuple[str, str]], hidden
 
 def _grade_in_worker(exercise: str, state_path: str, student: str, path: str | None,
                      problem: str | None) -> Graded:
-    graders: dict[str, Grader] = _WORKER["graders"]
-    grader = graders.get(exercise)
-    if grader is None:
-        for other in list(graders):   # one exercise's kernels at a time in a worker
-            close_grader(graders.pop(other))
-            _WORKER["states"].pop(other, None)
-        spec = _WORKER["course"].get(exercise)
-        device, exercise_fp = _WORKER["exercises"][exercise]
-        sandbox = _sandbox(spec, _WORKER["hidden"])
-        grader = graders[exercise] = Grader(spec, device, None, Catalog([]), exercise_fp, sandbox)
-    if _WORKER["states"].get(exercise) != state_path:
-        state = json.loads(Path(state_path).read_text())
-        grader.use_reference(Reference(grader.spec, grader.device, state["answers"], grader.sandbox),
-                             Catalog(state["catalog"]))
-        _WORKER["states"][exercise] = state_path
-    grader.warm()
+    device, exercise_fp = _WORKER["exercises"][exercise]
+    grader = _grader_for(_WORKER["graders"], _WORKER["states"], _WORKER["course"].get(exercise), device,
+                         exercise_fp, _WORKER["hidden"], state_path)
     return grader.grade(Submission(student, Path(path) if path else None, problem))
 
 
