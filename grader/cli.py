@@ -453,7 +453,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             raise CourseError(f"course.yaml gives {spec.id} {fmt_points(spec.points)} points, but its "
                               f"{len(tests)} hidden tests are worth {fmt_points(total)} together; make "
                               "the two agree")
-        print(f"{spec.id}: week {spec.week}, {fmt_points(spec.points)} points in {len(tests)} hidden "
+        kind = "optional companion of week" if spec.optional else "week"
+        print(f"{spec.id}: {kind} {spec.week}, {fmt_points(spec.points)} points in {len(tests)} hidden "
               f"tests, cell timeout {spec.cell_timeout:g} s, budget {spec.notebook_budget:g} s, "
               f"device {spec.device}")
     print(f"course.yaml is valid ({len(course.exercises)} exercises)")

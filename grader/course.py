@@ -99,6 +99,8 @@ class Exercise(Limits):
                                      description="dataset name -> 'offline' or a registry entry")
     seed: int | None = None
     late: LatePolicy | None = None
+    optional: bool = Field(default=False, description="a companion exercise beside its week "
+                           "(graded, released and reported like any other)")
 
     @field_validator("id")
     @classmethod
@@ -140,6 +142,7 @@ class ExerciseSpec:
         self.parameters = dict(exercise.parameters)
         self.datasets = dict(exercise.datasets)
         self.late = exercise.late
+        self.optional = exercise.optional
         self.seed = exercise.seed if exercise.seed is not None else course.model.seed
         for name in Limits.model_fields:
             value = getattr(exercise, name)

@@ -27,6 +27,8 @@ def test_course_defaults_resolve(tmp_path):
     spec = course.get(MINI_ID)
     assert spec.memory == 512 * 1024**2 and spec.cell_timeout == 60 and spec.device == "cpu"
     assert spec.grading_parameters("cpu") == {"SEED": 0, "FAST": True, "DEVICE": "cpu", "DATA_DIR": "data"}
+    assert spec.optional is False
+    assert load_course(_course_dir(tmp_path, GOOD_YAML + "    optional: true\n")).get(MINI_ID).optional
 
 
 @pytest.mark.parametrize("text, message", [
