@@ -1,9 +1,11 @@
 """The exercise contract (DESIGN.md section 7), for every exercise in course.yaml.
 
 Each exercise's cohort -- reference, untouched student version, every mutant and every
-alternative from variants.yaml, and the reference once more -- is graded in one batch with two
-workers through the real engine (real kernels, the real hidden suite). The tests below then
-check the results.
+alternative from variants.yaml, and the reference once more -- is graded through the real
+engine (real kernels, the real hidden suite). All selected exercises' cohorts are graded in one
+`grade_term` pool with two workers, as a TA grades a term: one reference per exercise, each
+running while the workers grade the previous exercise's cohort. The tests below then check the
+results, exercise by exercise.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import pytest
 from grader.authoring.variants import cohort_problems, load_variants, write_cohort
 from grader.course import load_course
 from grader.batch import grade_batch
+from grader.term import grade_term
 from grader.authoring.release import check_release
 
 from .helpers import ROOT
@@ -41,15 +44,37 @@ class Cohort:
         return {t["id"]: t for t in self.results[student]["tests"] if t["status"] != "passed"}
 
 
+def _selected_exercises(session: pytest.Session) -> list[str]:
+    """The exercises whose contract tests this run selected (all of them, or those `-k` keeps)."""
+    chosen = {item.callspec.params["cohort"] for item in session.items
+              if item.module is not None and item.module.__name__ == __name__
+              and hasattr(item, "callspec") and "cohort" in item.callspec.params}
+    return [ex for ex in EXERCISES if ex in chosen]
+
+
+@pytest.fixture(scope="session")
+def term(request, tmp_path_factory) -> tuple[Path, dict, dict]:
+    """Every selected exercise's cohort, graded in one pool: (folder, summaries, expectations)."""
+    folder = tmp_path_factory.mktemp("contract-term")
+    expects = {}
+    for exercise in _selected_exercises(request.session):
+        spec = COURSE.get(exercise)
+        subs = folder / "submissions" / exercise
+        expects[exercise] = write_cohort(spec, subs)
+        nbformat.write(nbformat.read(subs / "reference.ipynb", as_version=4), subs / "reference_again.ipynb")
+    summary = grade_term(COURSE, folder / "submissions", folder / "out", workers=2)
+    assert not summary.warnings, summary.warnings
+    return folder, summary, expects
+
+
 @pytest.fixture(scope="module", params=EXERCISES)
-def cohort(request, tmp_path_factory) -> Cohort:
+def cohort(request, term) -> Cohort:
+    folder, summary, expects = term
     spec = COURSE.get(request.param)
-    folder = tmp_path_factory.mktemp(f"{spec.id}-cohort")
-    subs = folder / "submissions"
-    expect = write_cohort(spec, subs)
-    nbformat.write(nbformat.read(subs / "reference.ipynb", as_version=4), subs / "reference_again.ipynb")
-    summary = grade_batch(spec, subs, folder / "out", workers=2)
-    return Cohort(spec, folder / "out", summary.results, load_variants(spec), expect)
+    if spec.id in summary.failed:
+        pytest.fail(f"{spec.id} was not graded: {summary.failed[spec.id]}")
+    results = summary.batches[spec.id].results
+    return Cohort(spec, folder / "out" / spec.id, results, load_variants(spec), expects[spec.id])
 
 
 def test_reference_earns_full_marks(cohort):
@@ -117,7 +142,7 @@ def test_grading_is_deterministic(cohort, tmp_path):
     # the very same result (a mutant whose wrong numbers depend on set order if there is one)
     mutant = next((m.name for m in cohort.variants.mutants if m.order_dependent),
                   cohort.variants.mutants[0].name)
-    source = cohort.out.parent / "submissions" / f"mutant_{mutant}.ipynb"
+    source = cohort.out.parent.parent / "submissions" / cohort.spec.id / f"mutant_{mutant}.ipynb"
     # the reference's answers as the batch saved them (its kernel is not run again: what is
     # checked here is the student's side, graded afresh)
     for state in (cohort.out / ".grader").glob("reference-*.json"):
