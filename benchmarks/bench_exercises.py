@@ -2,14 +2,20 @@
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_exercises.py [--n 4] [EXERCISE ...]
 
-For each exercise, side by side in one run (EXERCISES.md, "Benchmarks"):
-- plain: the reference notebook executed by papermill with the grading parameters
-  (FAST = True), outside any sandbox, in a kernel already started (median of 3 runs; the
-  kernel's start is not counted);
+For each exercise, side by side in one run (EXERCISES.md, "Benchmarks"; issue "speed at course
+scale", target 2):
+- cold: what a plain papermill run of the reference costs, kernel start included (wall time,
+  median of 2), as a TA without a grader would run each submission;
+- plain: the same run's cells only (papermill's cell durations; the kernel's start left out);
+- floor: the notebook's own code in a warm interpreter: the notebook run a second time in a
+  kernel that has run it once (libraries imported, caches hot), as the grader's warm kernels
+  see it; nothing the grader does can make a submission cheaper than this;
 - grader: ``--n`` copies of the reference graded with one worker (`grade_batch`, real sandboxed
   kernels, the hidden suite, every report written), after the batch's reference run: the batch
-  time minus its reference preparation, per submission;
-- the ratio grader / plain, and the reference preparation (what a batch pays once).
+  time minus its reference preparation, per submission; and the same with the default number of
+  workers (``--default-workers`` copies, more than the workers so all are busy);
+- overhead: grader (one worker) minus floor, what grading adds to the student's own code (the
+  target: at most 0.5 s), and the reference preparation (what a batch pays once).
 
 Writes benchmarks/results/bench_exercises.md.
 """
@@ -35,30 +41,55 @@ from grader.course import load_course  # noqa: E402
 from grader.pipeline import reference as reference_module  # noqa: E402
 
 
-def plain_seconds(spec, runs: int = 3) -> float:
-    """papermill's execution of the reference (grading parameters): the sum of its cells'
-    durations as papermill records them (the kernel's start is not counted); median of runs."""
+def _with_data(spec, tmp: str) -> None:
     import shutil
 
-    import papermill
-
     from grader.data import kernel_files
-    times = []
+    for name, path in kernel_files(spec.datasets).items():  # what the grader puts beside it
+        (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, Path(tmp) / name)
+
+
+def plain_seconds(spec, runs: int = 2) -> tuple[float, float]:
+    """papermill's execution of the reference (grading parameters), median of runs:
+    (wall time with the kernel's start, the sum of the cells' durations papermill records)."""
+    import papermill
+    walls, cells = [], []
     with tempfile.TemporaryDirectory() as tmp:
-        for name, path in kernel_files(spec.datasets).items():  # what the grader puts beside it
-            (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(path, Path(tmp) / name)
+        _with_data(spec, tmp)
         for _ in range(runs):
+            started = time.perf_counter()
             done = papermill.execute_notebook(str(spec.solution), str(Path(tmp) / "out.ipynb"),
                                               parameters=spec.grading_parameters("cpu"),
                                               kernel_name="python3", cwd=tmp,
                                               progress_bar=False)
-            times.append(sum(c.metadata.papermill.get("duration") or 0.0 for c in done.cells))
-    return statistics.median(times)
+            walls.append(time.perf_counter() - started)
+            cells.append(sum(c.metadata.papermill.get("duration") or 0.0 for c in done.cells))
+    return statistics.median(walls), statistics.median(cells)
 
 
-def grader_seconds(spec, n: int) -> tuple[float, float]:
-    """(seconds per submission with one worker, the batch's reference preparation)."""
+def floor_seconds(spec) -> float:
+    """The reference's cells run a second time in one kernel (the first run imports and warms)."""
+    from nbclient import NotebookClient
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+    nb = parameterize_notebook(load_notebook_node(str(spec.solution)), spec.grading_parameters("cpu"))
+    with tempfile.TemporaryDirectory() as tmp:
+        _with_data(spec, tmp)
+        client = NotebookClient(nb, kernel_name="python3", timeout=600,
+                                resources={"metadata": {"path": tmp}})
+        times = []
+        with client.setup_kernel():
+            for _ in range(2):
+                started = time.perf_counter()
+                for index, cell in enumerate(nb.cells):
+                    client.execute_cell(cell, index)
+                times.append(time.perf_counter() - started)
+    return times[-1]
+
+
+def grader_seconds(spec, n: int, workers: int = 1) -> tuple[float, float]:
+    """(seconds per submission with ``workers``, the batch's reference preparation)."""
     solution = nbformat.read(spec.solution, as_version=4)
     assignment = nbformat.read(spec.assignment, as_version=4)
     prepared = {"s": 0.0}
@@ -79,7 +110,7 @@ def grader_seconds(spec, n: int) -> tuple[float, float]:
         import grader.batch as batch_module
         batch_module.prepare_reference = timed  # type: ignore[assignment]
         try:
-            summary = grade_batch(spec, subs, Path(tmp) / "out", workers=1)
+            summary = grade_batch(spec, subs, Path(tmp) / "out", workers=workers)
         finally:
             batch_module.prepare_reference = original  # type: ignore[assignment]
         assert all(r["score"] == r["extra_data"]["max_score"] for r in summary.results.values()), \
@@ -87,42 +118,62 @@ def grader_seconds(spec, n: int) -> tuple[float, float]:
     return (summary.seconds - prepared["s"]) / n, prepared["s"]
 
 
+COLUMNS = ("| exercise | cold papermill (s) | plain cells (s) | floor (s) | grader, 1 worker (s) | "
+           "grader, default workers (s) | overhead (s) | reference preparation, once per batch (s) | measured |")
+
+
 def main() -> int:
+    from grader.cli import default_workers
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("exercises", nargs="*")
-    parser.add_argument("--n", type=int, default=4, help="copies of the reference graded (default 4)")
+    parser.add_argument("--n", type=int, default=2, help="copies of the reference graded with one worker (default 2)")
+    parser.add_argument("--default-n", type=int, default=6,
+                        help="copies graded with the default workers (default 6)")
     args = parser.parse_args()
     course = load_course(ROOT)
     ids = args.exercises or list(course.exercises)
-    rows = []
+    workers = default_workers()
+    out = ROOT / "benchmarks" / "results" / "bench_exercises.md"
+    stamp = time.strftime('%Y-%m-%d %H:%M')
+    table: dict[str, str] = {}
     for exercise in ids:
         spec = course.get(exercise)
-        plain = plain_seconds(spec)
-        per, prepared = grader_seconds(spec, args.n)
-        rows.append((exercise, plain, per, per / plain, prepared))
-        print(f"{exercise}: plain {plain:.2f} s, grader {per:.2f} s/submission ({per / plain:.2f}x), "
+        cold, plain = plain_seconds(spec)
+        floor = floor_seconds(spec)
+        # marginal: what one more submission costs once the batch runs (the first submission
+        # also pays for starting the warm kernels); a batch of 1 first, not counted, pays what
+        # this process does once (importing the hidden suite's libraries)
+        grader_seconds(spec, 1)
+        first, _ = grader_seconds(spec, 1)
+        per, prepared = grader_seconds(spec, 1 + args.n)
+        one = ((1 + args.n) * per - first) / args.n
+        many, _ = grader_seconds(spec, args.default_n, workers)
+        table[exercise] = (f"| {exercise} | {cold:.2f} | {plain:.2f} | {floor:.2f} | {one:.2f} | {many:.2f} | "
+                           f"{one - floor:+.2f} | {prepared:.1f} | {stamp} |")
+        print(f"{exercise}: cold {cold:.2f} s, cells {plain:.2f} s, floor {floor:.2f} s, grader {one:.2f} s "
+              f"(1 worker) / {many:.2f} s ({workers} workers) per submission, overhead {one - floor:+.2f} s, "
               f"reference preparation {prepared:.1f} s", flush=True)
     lines = ["# Per exercise: plain execution of the reference vs the grader", "",
              f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} cores, "
              f"Python {platform.python_version()}, with `OMP_NUM_THREADS=1 .venv/bin/python "
-             f"benchmarks/bench_exercises.py --n {args.n}`.", "",
-             "plain: papermill-style execution of the reference notebook with the grading parameters "
-             "(FAST = True), outside the sandbox, kernel start excluded (median of 3). grader: "
-             f"{args.n} copies of the reference graded with one worker (sandboxed kernels, the hidden "
-             "suite, all reports), the batch's one-time reference preparation left out, per "
-             "submission. Side by side in one run.", "",
-             "| exercise | plain (s) | grader per submission (s) | grader / plain | reference preparation, once per batch (s) | measured |",
-             "|---|---:|---:|---:|---:|---|"]
-    out = ROOT / "benchmarks" / "results" / "bench_exercises.md"
-    table = {e: f"| {e} | {p:.2f} | {g:.2f} | {r:.2f}x | {prep:.1f} | {time.strftime('%Y-%m-%d %H:%M')} |"
-             for e, p, g, r, prep in rows}
+             f"benchmarks/bench_exercises.py --n {args.n} --default-n {args.default_n}`.", "",
+             "cold: a plain papermill run of the reference with the grading parameters (FAST = True), "
+             "outside the sandbox, kernel start included (wall, median of 2). plain cells: the same "
+             "runs' cell durations. floor: the cells run a second time in the same kernel (the "
+             "notebook's own code in a warm interpreter). grader: copies of the reference graded "
+             "(sandboxed kernels, the hidden suite, all reports, the batch's one-time reference "
+             f"preparation left out): with one worker the marginal time (a batch of {1 + args.n} minus "
+             f"a batch of 1, per added submission), with the default {workers} workers the time per "
+             f"submission of a batch of {args.default_n}. overhead: grader (1 worker) minus floor. Side "
+             "by side in one run per row; the last column says which run.", "",
+             COLUMNS, "|---|" + "---:|" * 7 + "---|"]
     if args.exercises and out.is_file():
-        # a run for some exercises keeps the other exercises' rows (each row's two numbers are
-        # from one run, side by side; the last column says which run)
+        # a run for some exercises keeps the other exercises' rows measured with these columns
         for line in out.read_text(encoding="utf-8").splitlines():
             cells = [c.strip() for c in line.strip("|").split("|")]
-            if line.startswith("| ") and cells[0] in course.exercises and cells[0] not in table:
-                table[cells[0]] = line if len(cells) == 6 else line + " earlier run |"
+            if line.startswith("| ") and cells[0] in course.exercises and cells[0] not in table \
+                    and len(cells) == COLUMNS.count("|") - 1:
+                table[cells[0]] = line
     lines += [table[e] for e in course.exercises if e in table]
     out.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"-> {out}")
