@@ -2,7 +2,7 @@
 affine layers with caches, softmax/cross-entropy and BCE from scratch, and a logistic-regression
 classifier with an optimizer and a solver, all in NumPy.
 
-Total: 36 points over 25 tests.
+Total: 38 points over 25 tests.
 
 Every probe runs in the student's kernel (and the same probe in the reference kernel) and
 returns plain data only (NumPy arrays, numbers, lists). Inputs are drawn here from
@@ -135,7 +135,7 @@ def test_numerical_gradient_known(student, reference, grading_seed):
     rng = _rng(grading_seed, 2)
     lines = ["_results = []"]
     cases = []
-    for k, (src, f, grad, desc) in enumerate(NUMGRAD_FUNCS):
+    for src, _f, grad, desc in NUMGRAD_FUNCS:
         shape = _random_shape(rng, 1, 3)
         x = rng.normal(size=shape)
         df = 1.0 if "scalar" in desc else rng.normal(size=shape)
@@ -158,7 +158,7 @@ def test_numerical_gradient_known(student, reference, grading_seed):
     lines.append("_results")
     probe = "\n".join(lines)
     got, ref = _eval_both(student, reference, probe)
-    for answer, (desc, x, df, want, _df_src, h) in zip(got, cases):
+    for answer, (desc, x, _df, want, _df_src, h) in zip(got, cases):
         _assert_array(answer, x.shape, f"numerical_gradient for {desc}, x of shape {x.shape}")
         _close(answer, want, f"numerical_gradient for {desc}, x of shape {x.shape}, h = {h}",
                "use the centred difference (f(x + h) - f(x - h)) / (2h) for one entry at a time, multiply by df and "
@@ -187,7 +187,8 @@ def test_numerical_gradient_restores_x(student, reference, grading_seed):
            rtol=1e-12, atol=1e-12)
     want = 2.0 * (1 - np.tanh(x) ** 2) * df
     _close(g, want, "numerical_gradient of f(v) = 2 tanh(x) where f reads the array x from the enclosing scope",
-           "perturb the entries of x itself (in place), not a copy: f may read x directly instead of using its argument",
+           "perturb the entries of x itself (in place), not a copy: f may read x directly instead of using its argument; "
+           "and use the centred difference",
            rtol=1e-6, atol=1e-7)
 
 
@@ -263,7 +264,7 @@ def test_sigmoid_forward(student, reference, grading_seed):
     fixture = np.linspace(-0.5, 0.5, num=12).reshape(3, 4)
     extreme = np.array([-1000.0, -745.0, -50.0, -1e-3, 0.0, 36.0, 50.0, 745.0, 1000.0])
     got = student.eval(f"[Sigmoid().forward({_lit(fixture)})[0], Sigmoid().forward({_lit(extreme)})[0]]")
-    _close(got[0][0, :4], [0.37754067, 0.39913012, 0.42111892, 0.44351513],
+    _close(got[0][0, :4], [0.37754067, 0.39913012, 0.42111892, 0.44342513],
            "Sigmoid().forward(np.linspace(-0.5, 0.5, 12).reshape(3, 4)) first row", "sigmoid(x) = 1 / (1 + exp(-x))",
            rtol=0, atol=1e-8)
     out = got[1]
@@ -402,9 +403,9 @@ def test_affine_backward(student, reference, grading_seed):
         (out * torch.tensor(dout)).sum().backward()
         n = x.shape[0]
         numeric = {
-            "dx": _centred(lambda v: v.reshape(n, -1) @ w + b, x, dout),
-            "dw": _centred(lambda v: x.reshape(n, -1) @ v + b, w, dout),
-            "db": _centred(lambda v: x.reshape(n, -1) @ w + v, b, dout),
+            "dx": _centred(lambda v, n=n, w=w, b=b: v.reshape(n, -1) @ w + b, x, dout),
+            "dw": _centred(lambda v, n=n, x=x, b=b: x.reshape(n, -1) @ v + b, w, dout),
+            "db": _centred(lambda v, n=n, x=x, w=w: x.reshape(n, -1) @ w + v, b, dout),
         }
         for (name, value), arr, t in zip(zip(("dx", "dw", "db"), answer), (x, w, b), (tx, tw, tb)):
             _assert_array(value, arr.shape, f"{what}: {name}")
@@ -494,7 +495,7 @@ def test_cross_entropy_backward(student, reference, grading_seed):
         t = torch.tensor(z, dtype=F64, requires_grad=True)
         F.cross_entropy(t, torch.tensor(y)).backward()
         _close(dz, t.grad.numpy(), f"{what} compared with PyTorch autograd", hint, rtol=1e-6, atol=1e-10)
-        _close(dz, _centred(lambda v: _np_ce(v, y), z, 1.0), f"{what} compared with a centred difference", hint,
+        _close(dz, _centred(lambda v, y=y: _np_ce(v, y), z, 1.0), f"{what} compared with a centred difference", hint,
                rtol=1e-5, atol=1e-8)
     _close(got, ref, "cross_entropy_backward compared with the reference solution", hint, rtol=1e-6, atol=1e-10)
 
@@ -527,7 +528,8 @@ def test_bce_forward(student, reference, grading_seed):
     assert isinstance(got[-1], (int, float)) and math.isfinite(got[-1]) and abs(got[-1]) < 1e-6, \
         f"bce_forward(y_pred = [1, 0, 1, 0], y_true = [1, 0, 1, 0]) (perfect predictions) should be about 0, got {got[-1]!r}. " \
         "Hint: 0 * log(0) is nan; clip y_pred to [1e-12, 1 - 1e-12] before taking logs"
-    _close(got, ref, "bce_forward compared with the reference solution", "see above", rtol=1e-7, atol=1e-9)
+    # the perfect-prediction case is left out: another clipping epsilon (Keras' 1e-7) is as good
+    _close(got[:-1], ref[:-1], "bce_forward compared with the reference solution", "see above", rtol=1e-7, atol=1e-9)
 
 
 @pytest.mark.points(2)
@@ -545,7 +547,7 @@ def test_bce_backward(student, reference, grading_seed):
         t = torch.tensor(p, dtype=F64, requires_grad=True)
         F.binary_cross_entropy(t, torch.tensor(y)).backward()
         _close(grad, t.grad.numpy(), f"{what} compared with PyTorch autograd", hint, rtol=1e-6, atol=1e-10)
-        _close(grad, _centred(lambda v: _np_bce(v, y), p, 1.0), f"{what} compared with a centred difference", hint,
+        _close(grad, _centred(lambda v, y=y: _np_bce(v, y), p, 1.0), f"{what} compared with a centred difference", hint,
                rtol=1e-5, atol=1e-8)
     _close(got, ref, "bce_backward compared with the reference solution", hint, rtol=1e-6, atol=1e-10)
 
@@ -607,7 +609,8 @@ def test_classifier_backward(student, reference, grading_seed):
         _assert_array(dW, W.shape, what)
         _close(dW, _torch_classifier(X, W, dout)[1], f"{what} compared with PyTorch autograd", hint, rtol=1e-6, atol=1e-10)
         n = X.shape[0]
-        num = _centred(lambda v: _sigmoid_np(np.concatenate([X, np.ones((n, 1))], axis=1) @ v), W, dout)
+        Xt = np.concatenate([X, np.ones((n, 1))], axis=1)
+        num = _centred(lambda v, Xt=Xt: _sigmoid_np(Xt @ v), W, dout)
         _close(dW, num, f"{what} compared with a centred difference", hint, rtol=1e-5, atol=1e-8)
     _close(got, ref, "Classifier.backward compared with the reference solution", hint, rtol=1e-6, atol=1e-10)
 
@@ -697,7 +700,7 @@ def test_solver_step(student, reference, grading_seed):
             f"_loss = _solver_step(_m, _o, {_lit(X)}, {_lit(y)})\n"
             "_out.append([float(_loss), list(_log), getattr(_m, 'dout', None), _o.steps])\n" for X, y, W in cases) + "_out"
     answers = student.eval(probe)
-    for (X, y, W), (loss, log, dout, steps) in zip(cases, answers):
+    for (X, y, _W), (loss, log, dout, steps) in zip(cases, answers):
         pred = 1.0 / (1.0 + np.exp(-(X[:, :1] * 0.7 + 0.125)))  # the fake model's first forward pass
         what = f"solver_step(model, optimizer, X, y) with X of shape {X.shape} (a test model and optimizer that record calls)"
         calls = [c for c in log if c in ("forward", "backward", "step")]
@@ -792,13 +795,17 @@ def test_training(student, grading_seed):
         what = f"training on {n} generated points with lr = {lr} for {epochs} epochs (Classifier(2, seed={init_seed}), SGD, fit)"
         assert isinstance(losses, list) and len(losses) == epochs, \
             f"{what}: fit should return {epochs} losses, got {str(losses)[:120]}"
-        # a learning run: on this data (seeds 0..19 of this file's generator) the loss falls from
-        # log 2 to 0.28-0.45 after 60 steps at lr 0.5 and to 0.40-0.55 after 150 steps at lr 0.1, and
-        # the training accuracy is 0.78-0.93; a correct solution reproduces PyTorch's numbers below
-        # to 1e-6, so the property thresholds only give a clearer message to a run that does not learn
+        # a learning run. Measured with the PyTorch oracle over 20 draws of this test's generator
+        # (seeds 0..19): from log 2 the loss falls to 0.20-0.39 after 60 steps at lr 0.5 and to
+        # 0.24-0.39 after 150 steps at lr 0.1 (a drop of at least 0.30), the training accuracy is
+        # 0.83-0.94. The thresholds below (a drop of 0.1, accuracy 0.75) leave a wide margin; a
+        # correct solution also reproduces PyTorch's losses and weights to 1e-6 (checked after),
+        # which catches a wrong loop that still learns (stale predictions, a sum instead of a mean)
         assert losses[-1] < losses[0] - 0.1, \
             f"{what}: the loss should fall clearly, it went from {losses[0]:.4f} to {losses[-1]:.4f} " \
             f"(PyTorch: {want_losses[0]:.4f} to {want_losses[-1]:.4f}). Hint: step against the gradient, fresh forward pass each step"
+        assert isinstance(acc, float) and acc >= 0.75, \
+            f"{what}: the training accuracy should be at least 0.75 (PyTorch's run: {want_acc:.3f}), got {acc!r}"
         _close(losses, want_losses, f"{what}: the losses of every step compared with the same run in PyTorch (float64)",
                "each step: forward with the current W, loss, gradient of the MEAN loss, W -= lr * dW", rtol=1e-6, atol=1e-9)
         _close(W, want_W, f"{what}: the final weights compared with PyTorch", "see above", rtol=1e-6, atol=1e-9)
