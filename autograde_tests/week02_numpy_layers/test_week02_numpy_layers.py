@@ -631,6 +631,10 @@ def test_classifier_predict(student, reference, grading_seed):
                "1 where the PROBABILITY sigmoid([X | 1] @ W) is >= threshold (not the logit), 0 elsewhere; use the "
                "threshold argument", rtol=0, atol=0)
     _close(got, ref, "Classifier.predict compared with the reference solution", "see above", rtol=0, atol=0)
+    # W = 0: every probability is exactly 0.5, which is >= the threshold 0.5
+    tie = student.eval(_model_probe(X, np.zeros_like(W)) + f"_m.predict({_lit(X)}, threshold=0.5)")
+    _close(tie, np.ones((X.shape[0], 1), dtype=int), "Classifier.predict(X, threshold=0.5) with W = 0 (every probability is exactly 0.5)",
+           "a probability equal to the threshold counts as class 1: use >=, not >", rtol=0, atol=0)
 
 
 FAKE_MODEL = """
