@@ -132,6 +132,22 @@ def numerical_gradient(f, x: np.ndarray, df, h: float = 1e-5) -> np.ndarray:
 
 # %% nbgrader={"grade": true, "grade_id": "check_gradcheck", "locked": true, "points": 0, "schema_version": 3, "solution": false}
 # Check: the gradient of sum(df * x**2) is 2 * x * df, and x comes back unchanged.
+
+
+def _centred(f, a, df, h=1e-6):
+    """The checks' own centred difference of sum(df * f()), where f reads the array a."""
+    g = np.zeros_like(a)
+    for i in np.ndindex(a.shape):
+        old = a[i]
+        a[i] = old + h
+        up = np.array(f(), dtype=float)
+        a[i] = old - h
+        down = np.array(f(), dtype=float)
+        a[i] = old
+        g[i] = np.sum((up - down) * df) / (2 * h)
+    return g
+
+
 _x = np.array([[1.0, -2.0, 0.5], [3.0, 0.0, -1.5]])
 _x_before = _x.copy()
 _df = np.array([[1.0, 2.0, -1.0], [0.5, 3.0, 1.0]])
@@ -344,20 +360,6 @@ _out, _cache = affine_forward(_x, _w, _b)
 _dx, _dw, _db = affine_backward(_dout, _cache)
 assert _dx.shape == _x.shape, f"dx must have the shape of x {_x.shape}, got {_dx.shape}"
 assert _dw.shape == _w.shape and _db.shape == _b.shape, f"dw, db shapes {_dw.shape}, {_db.shape}"
-
-
-def _centred(f, a, df, h=1e-6):
-    g = np.zeros_like(a)
-    for i in np.ndindex(a.shape):
-        old = a[i]
-        a[i] = old + h
-        up = f().copy()
-        a[i] = old - h
-        down = f().copy()
-        a[i] = old
-        g[i] = np.sum((up - down) * df) / (2 * h)
-    return g
-
 
 _fwd = lambda: _x.reshape(3, -1) @ _w + _b  # noqa: E731
 for _name, _got, _arr in [("dx", _dx, _x), ("dw", _dw, _w), ("db", _db, _b)]:
