@@ -638,7 +638,7 @@ def test_length_normalisation_changes_winner(student):
     probe_lm = f"_L = {_arr(lp)}\ndef _lm(prefix):\n    return _L[int(prefix[-1])]\n"
     step = lambda prefix: lp[prefix[-1]]  # noqa: E731
     for alpha, k in ((0.0, 3), (1.0, 3), (0.7, 2), (1.0, 4)):
-        want = _exhaustive(step, 0, 4, 4, 3, alpha)
+        want = _beam(step, 0, k, 4, 3, alpha)   # k = 2 keeps [1] and [2] but not [2, 1] over [1, 3]: not exhaustive
         got = student.eval(probe_lm + f"_r = beam_search(_lm, 0, {k}, 4, 3, alpha={alpha})\n[list(_r[0]), float(_r[1])]")
         _check_beam(got, want, f"beam_search(lm, start=0, k={k}, max_len=4, eos=3, alpha={alpha}) on a hand-built model "
                     "where [eos] has the best sum of log-probabilities but longer outputs the best average", alpha)
