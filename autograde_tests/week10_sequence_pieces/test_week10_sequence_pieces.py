@@ -390,6 +390,10 @@ def _analogy(a, b, c, table, sim, exclude=True):
     return best
 
 
+def _np_cos(u, v) -> float:
+    return float(u @ v / (np.linalg.norm(u) * np.linalg.norm(v)))
+
+
 def _neg_dist(u, v) -> float:
     return -float(np.sum((u - v) ** 2))
 
@@ -405,9 +409,13 @@ def test_complete_analogy(student, reference, grading_seed):
         table = {w: _normal(rng, dim) for w in WORDS[:n_words]}
         found = []
         for a, b, c in itertools.permutations(list(table), 3):
-            naive = {_analogy(a, b, c, table, _cos, False), _analogy(a, b, c, table, _neg_dist, False)}
-            if naive <= {a, b, c} and len(found) < 3:
-                found.append((a.capitalize() if len(found) == 0 else a, b, c.upper() if len(found) == 1 else c))
+            naive = {_analogy(a, b, c, table, _np_cos, False), _analogy(a, b, c, table, _neg_dist, False)}
+            if naive <= {a, b, c}:
+                if not found:     # every input in another case: skipping them must ignore case
+                    a, b, c = a.capitalize(), b.upper(), c.capitalize()
+                found.append((a, b, c.upper() if len(found) == 1 else c))
+                if len(found) == 3:
+                    break
         assert found, "grader setup: no hidden analogy where the inputs win"
         cases += [(table, triple) for triple in found]
     fakes = FAKE_SIM + with_fakes("complete_analogy", {"cosine_similarity": "_fake_sim"})
