@@ -598,7 +598,8 @@ def test_beam_search_wide_is_exhaustive(student, reference, grading_seed):
         start = V
         k = V ** max_len
         want = _exhaustive(_lm(table, start), start, V, max_len, eos, alpha)
-        probe = _lm_probe(table, start) + f"_r = beam_search(_lm, {start}, {k}, {max_len}, {eos}, {alpha})\n[list(_r[0]), float(_r[1])]"
+        probe = (_lm_probe(table, start) + f"_r = beam_search(_lm, {start}, {k}, {max_len}, {eos}, {alpha})\n"
+                 "[[int(_x) for _x in _r[0]], float(_r[1])]")
         got = student.eval(probe)
         _check_beam(got, want, f"beam_search(lm, start={start}, k={k}, max_len={max_len}, eos={eos}, alpha={alpha}) "
                     f"on a hidden {V}-token model (k covers every sequence)", alpha)
@@ -615,7 +616,7 @@ def test_beam_width_one_is_greedy(student, grading_seed):
         start = V
         want = _greedy(_lm(table, start), start, max_len, eos, alpha)
         got = student.eval(_lm_probe(table, start) + f"_r = beam_search(_lm, {start}, 1, {max_len}, {eos}, {alpha})\n"
-                           "[list(_r[0]), float(_r[1])]")
+                           "[[int(_x) for _x in _r[0]], float(_r[1])]")
         _check_beam(got, want, f"beam_search(lm, start={start}, k=1, max_len={max_len}, eos={eos}, alpha={alpha}): greedy "
                     "decoding (the most likely token at each step, stopping at eos or max_len)", alpha)
 
@@ -629,7 +630,7 @@ def test_beam_search_narrow(student, grading_seed):
         start = V
         want = _beam(_lm(table, start), start, k, max_len, eos, alpha)
         got = student.eval(_lm_probe(table, start) + f"_r = beam_search(_lm, {start}, {k}, {max_len}, {eos}, {alpha})\n"
-                           "[list(_r[0]), float(_r[1])]")
+                           "[[int(_x) for _x in _r[0]], float(_r[1])]")
         _check_beam(got, want, f"beam_search(lm, start={start}, k={k}, max_len={max_len}, eos={eos}, alpha={alpha}) on a "
                     f"hidden {V}-token model", alpha)
 
@@ -647,7 +648,7 @@ def test_length_normalisation_changes_winner(student):
     step = lambda prefix: lp[prefix[-1]]  # noqa: E731
     for alpha, k in ((0.0, 3), (1.0, 3), (0.7, 2), (1.0, 4)):
         want = _beam(step, 0, k, 4, 3, alpha)   # k = 2 keeps [1] and [2] but not [2, 1] over [1, 3]: not exhaustive
-        got = student.eval(probe_lm + f"_r = beam_search(_lm, 0, {k}, 4, 3, alpha={alpha})\n[list(_r[0]), float(_r[1])]")
+        got = student.eval(probe_lm + f"_r = beam_search(_lm, 0, {k}, 4, 3, alpha={alpha})\n[[int(_x) for _x in _r[0]], float(_r[1])]")
         _check_beam(got, want, f"beam_search(lm, start=0, k={k}, max_len=4, eos=3, alpha={alpha}) on a hand-built model "
                     "where [eos] has the best sum of log-probabilities but longer outputs the best average", alpha)
 
@@ -659,7 +660,7 @@ def test_beam_search_stops_at_eos(student, grading_seed):
     V, k, max_len, eos = 4, 3, 4, 1
     table = _lm_table(rng, V, temperature=0.5)
     probe = (_lm_probe(table, V) + "_seen = []\ndef _spy(prefix):\n    _seen.append([int(_x) for _x in prefix])\n"
-             f"    return _lm(prefix)\n_r = beam_search(_spy, {V}, {k}, {max_len}, {eos}, 0.7)\n[_seen, list(_r[0])]")
+             f"    return _lm(prefix)\n_r = beam_search(_spy, {V}, {k}, {max_len}, {eos}, 0.7)\n[_seen, [int(_x) for _x in _r[0]]]")
     seen, tokens = student.eval(probe)
     call = f"beam_search(lm, start={V}, k={k}, max_len={max_len}, eos={eos}, alpha=0.7)"
     bad = [p for p in seen if eos in p[1:]]
