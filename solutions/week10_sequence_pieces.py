@@ -584,6 +584,56 @@ tokens, score = beam_search(loop, 1, 2, 4, 0, alpha=0.0)
 assert tokens == [2, 2, 2, 2], f"a hypothesis stops after max_len = 4 generated tokens; got {tokens}"
 print("beam_search checks passed")
 
+# %% [markdown] nbgrader={"grade": false, "grade_id": "train_md", "locked": true, "schema_version": 3, "solution": false}
+# ### Beam search over a trained model
+#
+# The toy tables above were written by hand. Here a tiny GRU language model (PyTorch's `nn.GRU`,
+# trained for a few seconds on `DEVICE`) learns from five "sentences" in which the most frequent
+# first word leads to unlikely continuations: greedy decoding commits to that first word, while
+# a beam keeps the alternatives and finds a more probable sentence. `step_logprobs` runs the
+# model on the prefix and returns the log-softmax of its last output.
+
+# %% nbgrader={"grade": false, "grade_id": "train_demo", "locked": true, "schema_version": 3, "solution": false}
+EOS, START = 0, 1
+# word 2 starts most sentences, but what follows it is spread over three words; word 3 is always
+# followed by 6 and then the end: P([3, 6, eos]) = 0.4 beats every sentence that starts with 2.
+SENTENCES = [[2, 4, 0], [2, 5, 0], [2, 7, 0], [3, 6, 0], [3, 6, 0]] * 4 + [[2, 4, 0]] * 2
+VOCAB = 8
+torch.manual_seed(SEED)
+embed = nn.Embedding(VOCAB, 16).to(DEVICE)
+gru = nn.GRU(16, 32, batch_first=True).to(DEVICE)
+head = nn.Linear(32, VOCAB).to(DEVICE)
+model_params = list(embed.parameters()) + list(gru.parameters()) + list(head.parameters())
+optimizer = torch.optim.Adam(model_params, lr=0.03)
+data = torch.tensor([[START] + s for s in SENTENCES], device=DEVICE)
+inputs, targets = data[:, :-1], data[:, 1:]
+for step in range(60 if FAST else 200):
+    logits = head(gru(embed(inputs))[0])
+    loss = nn.functional.cross_entropy(logits.reshape(-1, VOCAB), targets.reshape(-1))
+    optimizer.zero_grad()
+    loss.backward()
+    optimizer.step()
+print(f"training loss after {step + 1} steps: {loss.item():.3f}")
+
+
+@torch.no_grad()
+def gru_step_logprobs(prefix):
+    ids = torch.tensor([list(prefix)], device=DEVICE)
+    return torch.log_softmax(head(gru(embed(ids))[0])[0, -1], dim=-1).cpu().double().numpy()
+
+
+for width in [1, 2, 3]:
+    tokens, score = beam_search(gru_step_logprobs, START, width, 4, EOS, alpha=0.7)
+    print(f"width {width}: {tokens}  normalised log-probability {score:.3f}")
+
+# %% nbgrader={"grade": true, "grade_id": "check_trained_beam", "locked": true, "points": 0, "schema_version": 3, "solution": false}
+# The model has learned the sentence frequencies (the loss floor, the entropy of the data, is about 0.45).
+assert beam_search(gru_step_logprobs, START, 1, 4, EOS, alpha=0.7)[0] == [2, 4, 0], \
+    "greedy decoding takes the frequent first word 2 and then its most likely follower 4"
+assert beam_search(gru_step_logprobs, START, 2, 4, EOS, alpha=0.7)[0] == [3, 6, 0], \
+    "a beam of width 2 keeps the start 3 and finds the more probable sentence [3, 6, eos]"
+print("beam search over the trained GRU: checks passed")
+
 # %% [markdown] nbgrader={"grade": false, "grade_id": "attention_md", "locked": true, "schema_version": 3, "solution": false}
 # ## 7. Attention scores and the context vector
 #
