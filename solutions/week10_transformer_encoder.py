@@ -47,7 +47,7 @@ SEED = 0             # seed for every random number generator used below
 FAST = False         # True: a shorter training run (used while grading)
 DEVICE = "cpu"       # "cuda" to run the models on a GPU
 DATA_DIR = "data"    # not used: every sequence of this notebook is generated here
-VOCAB_SIZE = 12      # tokens of the toy task: 0 = padding, 1 = "A", 2 = "B", 3.. = filler words
+VOCAB_SIZE = 12      # tokens of the toy task: 0 is padding, 1 is "A", 2 is "B", 3 and up are filler words
 MAX_LEN = 12         # longest sequence of the toy task
 TRAIN_STEPS = 600    # training steps of the classifier in the full run (FAST uses fewer)
 
