@@ -144,3 +144,17 @@ def test_a_mutant_edit_that_matches_twice_is_refused(mini_course):
         apply_mutant(nb, ambiguous)
     ambiguous.edits[0]["count"] = "all"
     assert apply_mutant(nb, ambiguous).cells[2].source.count("3 * x") == 2
+
+
+def test_papermill_parses_every_parameters_cell(course, caplog):
+    """papermill reads each exercise's parameters cell whole: the four contract parameters, and
+    no line it cannot parse (it warns and leaves that parameter out of `papermill --help-notebook`)."""
+    import logging
+
+    import papermill
+    for spec in course.exercises.values():
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="papermill"):
+            found = papermill.inspect_notebook(str(spec.solution))
+        assert {"SEED", "FAST", "DEVICE", "DATA_DIR"} <= set(found), (spec.id, sorted(found))
+        assert not [r.getMessage() for r in caplog.records], (spec.id, [r.getMessage() for r in caplog.records])
