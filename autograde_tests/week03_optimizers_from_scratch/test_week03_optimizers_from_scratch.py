@@ -29,7 +29,10 @@ import torch.nn as nn
 from grader.testing import assert_close, is_close, remember
 
 F64 = torch.float64
-RTOL, ATOL = 1e-7, 1e-10   # float64 arithmetic in another order stays far inside this
+# Optimiser trajectories: float64 in another order agrees to about 1e-13; an update computed in
+# float32 inside (the variants' float32_torch_inside alternative) to about 1e-6 after 8 steps.
+# Every graded mistake moves a point by far more than 2e-5 relative.
+RTOL, ATOL = 2e-5, 1e-8
 N_STEPS = 8                # optimiser steps on the bowl
 NET_STEPS = 5              # optimiser steps on the tiny network
 
@@ -568,12 +571,13 @@ def test_batchnorm_train(student, grading_seed):
     """batchnorm_forward in train mode: batch statistics with the biased variance, equal to nn.BatchNorm1d"""
     rng = _rng(grading_seed, 14)
     for n, d, eps, param in [(int(rng.integers(5, 9)), 3, 1e-5, {"mode": "train"}),
-                             (4, int(rng.integers(2, 5)), 0.5, {"mode": "train", "eps": 0.5, "momentum": 0.2})]:
+                             (4, int(rng.integers(2, 5)), 0.5, {"eps": 0.5, "momentum": 0.2})]:
         x = np.round(rng.normal(float(rng.uniform(-3, 3)), float(rng.uniform(0.5, 3)), (n, d)), 4)
         gamma, beta = np.round(rng.normal(size=d), 4), np.round(rng.normal(size=d), 4)
         (y, rm, rv), = _torch_bn([x], gamma, beta, param.get("momentum", 0.1), eps)
         (gy, grm, grv), = student.eval(_bn_probe([x], gamma, beta, param))
-        what = f"batchnorm_forward(x of shape {(n, d)}, gamma, beta, {param}) on a fresh bn_param"
+        what = (f"batchnorm_forward(x of shape {(n, d)}, gamma, beta, {param}) on a fresh bn_param"
+                + ("" if "mode" in param else " (no 'mode' key: train mode is the default)"))
         assert_close(gy, y, f"{what}: the output compared with nn.BatchNorm1d(eps={eps}) in train mode (normalise each "
                             "column with the batch mean and the BIASED variance (divide by N), then gamma x_hat + beta)",
                      rtol=1e-7, atol=1e-9)
