@@ -179,7 +179,7 @@ def test_ewa(student, reference, grading_seed):
 def test_ewa_bias_correction(student, grading_seed):
     """ewa: bias correction V_t / (1 - beta**t) with t starting at 1"""
     rng = _rng(grading_seed, 2)
-    t1, t2 = np.round(rng.uniform(5, 15, 2), 3)
+    t1, t2 = (float(v) for v in np.round(rng.uniform(5, 15, 2), 3))
     fixture = f"ewa(np.array([{t1!r}, {t2!r}]), 0.98, bias_correction=True)"
     got = student.eval(fixture)
     assert_close(got, [t1, (0.0196 * t1 + 0.02 * t2) / 0.0396],
