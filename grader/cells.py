@@ -42,8 +42,9 @@ HEAVY_MODULES = ("torch", "torchvision", "numpy", "matplotlib", "matplotlib.pypl
                  "sklearn", "skimage", "transformers", "pandas", "PIL")
 # Packages that import their contents lazily: importing the package loads almost nothing, so the
 # warm kernel also loads what any use of it pulls in (transformers: 2 s of CPU for modeling_utils,
-# which every model class imports; it starts no thread and no CUDA)
-LAZY_CONTENTS = {"transformers": ("transformers.modeling_utils",)}
+# which every model class imports; torch: 1.2-1.6 s for torch._dynamo, which the first optimiser
+# a notebook or a hidden test builds imports). Neither starts a thread or initialises CUDA.
+LAZY_CONTENTS = {"transformers": ("transformers.modeling_utils",), "torch": ("torch._dynamo",)}
 
 
 # Libraries a notebook may import only on some paths (outside FAST mode, say): not preloaded,
