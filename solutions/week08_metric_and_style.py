@@ -387,11 +387,11 @@ def best_threshold(d: torch.Tensor, same: torch.Tensor) -> tuple:
 
 
 # %% nbgrader={"grade": true, "grade_id": "check_verify", "locked": true, "points": 0, "schema_version": 3, "solution": false}
-_dv = torch.tensor([0.1, 0.4, 0.35, 0.8, 0.5])
-assert verify(_dv, 0.4).tolist() == [True, True, True, False, False], "verify: d <= threshold means 'same' (the threshold itself counts as same)"
+_dv = torch.tensor([0.125, 0.5, 0.375, 0.75, 0.625])
+assert verify(_dv, 0.5).tolist() == [True, True, True, False, False], "verify: d <= threshold means 'same' (the threshold itself counts as same)"
 _t, _acc = best_threshold(_dv, torch.tensor([1, 0, 1, 0, 1]))
-# thresholds 0.1 -> 3/5, 0.35 -> 4/5, 0.4 -> 3/5, 0.5 -> 4/5, 0.8 -> 3/5: best 0.8, smallest 0.35
-assert abs(_t - 0.35) < 1e-6 and abs(_acc - 0.8) < 1e-9, f"best_threshold expected (0.35, 0.8) (ties: the smallest), got ({_t}, {_acc})"
+# thresholds 0.125 -> 3/5, 0.375 -> 4/5, 0.5 -> 3/5, 0.625 -> 4/5, 0.75 -> 3/5: best 0.8, smallest 0.375
+assert abs(_t - 0.375) < 1e-6 and abs(_acc - 0.8) < 1e-9, f"best_threshold expected (0.375, 0.8) (ties: the smallest), got ({_t}, {_acc})"
 print("verification: all checks passed")
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "demo_md", "locked": true, "schema_version": 3, "solution": false}
