@@ -207,6 +207,10 @@ print("triplet losses: all checks passed")
 # where $d_i$ is the (non-squared) Euclidean distance of pair $i$. Different pairs already
 # farther apart than the margin cost nothing.
 #
+# (Ng's lectures also mention a third way: feed the two embeddings, or their element-wise
+# difference, to a logistic unit that outputs "same" (1) or "different" (0), and train it as a
+# binary classifier on such pairs.)
+#
 # (The Keras example this comes from has two slips worth knowing: it compiles the model with
 # the *outer* function `contrastive_loss_with_margin` instead of calling it with a margin, and
 # its accuracy counts a pair as "same" when the distance is *above* 0.5; with `y = 1` for
@@ -426,8 +430,12 @@ print(f"batch-hard triplet loss (alpha 0.2): {batch_hard_triplet_loss(emb, peopl
 # channels, height, width: NCHW); the TensorFlow code of the course notes uses
 # $(1, n_H, n_W, n_C)$ (NHWC).
 #
-# **Content cost**, at one middle layer:
+# **Content cost**, at one middle layer (not too shallow, which would copy pixels, not too
+# deep, which would keep only "there is a disc somewhere"):
 # $J_\text{content} = \frac{1}{4\, n_H n_W n_C} \sum (a^{(C)} - a^{(G)})^2$.
+# The course notes write it as a mean squared error or as $\tfrac12\lVert a^{(C)} - a^{(G)}\rVert^2$;
+# those differ from ours only by a constant factor, which $\alpha$ absorbs, but a grader needs
+# one form, and we use the $\frac{1}{4 n_H n_W n_C}$ of the programming assignment.
 #
 # **Style** is what the channels do *together*, wherever in the picture: the **Gram matrix**
 # of a layer, $G_{kk'} = \sum_{i,j} a_{ijk}\, a_{ijk'}$. Unroll the activation into a matrix
