@@ -5,6 +5,9 @@ steps of style transfer with a small random network.
 
 Total: 47 points over 22 tests.
 
+Tolerances (relative 1e-5) leave room for a student who accumulates in float32 or in another
+order; every hand-written mistake in variants.yaml is off by far more.
+
 Every function is graded on its own with inputs made here from `grading_seed` (float64 tensors,
 several values of every parameter) and compared with an oracle computed here in float64
 (`torch.cdist`, `nn.TripletMarginLoss`, loops over the definitions) and, for the seeded draws and
@@ -92,7 +95,7 @@ def test_pairwise_sq_distances(student, grading_seed):
         want = (torch.cdist(_t(A), _t(B)) ** 2).numpy()
         assert_close(got, want, f"pairwise_sq_distances(A of shape {(n, k)}, B of shape {(m, k)}) compared with "
                      "torch.cdist(A, B) ** 2 (entry [i, j] is the squared distance of A[i] and B[j]; "
-                     "a wrong shape hints at a missing or misplaced transpose)", rtol=1e-7, atol=1e-9)
+                     "a wrong shape hints at a missing or misplaced transpose)", rtol=1e-5, atol=1e-8)
         assert float(np.min(got)) >= 0.0, (
             f"pairwise_sq_distances returned a negative squared distance ({float(np.min(got)):.3g}) for two "
             "identical rows: |a|^2 + |b|^2 - 2 a.b can round below 0, clamp it at 0")
@@ -109,7 +112,7 @@ def test_euclidean(student, grading_seed):
         got = student.eval(f"euclidean({_lit(x)}, {_lit(y)}, eps={eps!r})")
         want = torch.sqrt(torch.clamp(((_t(x) - _t(y)) ** 2).sum(1), min=eps)).numpy()
         assert_close(got, want, f"euclidean(x, y, eps={eps}) for x, y of shape {(n, k)} (rows 0 identical) should be "
-                     "sqrt(max(sum((x - y)**2, dim=1), eps)), one value per row", rtol=1e-7, atol=1e-10)
+                     "sqrt(max(sum((x - y)**2, dim=1), eps)), one value per row", rtol=1e-5, atol=1e-8)
     probe = (f"_x = {_lit(x)}.requires_grad_(True)\n_y = {_lit(y)}\n"
              "euclidean(_x, _y).sum().backward()\n_x.grad")
     grad = student.eval(probe)
@@ -119,7 +122,7 @@ def test_euclidean(student, grading_seed):
         "the gradient of euclidean(x, y).sum() with respect to x is not finite for identical rows: take the "
         "maximum with eps BEFORE the square root (the derivative of sqrt at 0 is infinite)")
     assert_close(grad, xt.grad.numpy(), "gradient of euclidean(x, y).sum() with respect to x (default eps)",
-                 rtol=1e-6, atol=1e-9)
+                 rtol=1e-5, atol=1e-8)
 
 
 # --------------------------------------------------------------------------- triplet losses
@@ -151,7 +154,7 @@ def test_triplet_loss(student, grading_seed):
                      f"triplet_loss(fA, fP, fN, alpha={alpha}{extra}) on {n} triplets of dimension {k} should be "
                      f"the {'sum' if reduction in ('sum', None) else reduction} of max(||a-p||^2 - ||a-n||^2 + alpha, 0) "
                      "(SQUARED distances; the max clips easy triplets to 0; the default reduction is 'sum')",
-                     rtol=1e-7, atol=1e-9)
+                     rtol=1e-5, atol=1e-8)
 
 
 @pytest.mark.points(1)
@@ -168,7 +171,7 @@ def test_triplet_loss_gradient(student, grading_seed):
     for name, g, t in zip(["anchor", "positive", "negative"], got, ts):
         assert g is not None, f"no gradient reached the {name}: do not detach or convert the embeddings inside triplet_loss"
         assert_close(g, t.grad.numpy(), f"gradient of triplet_loss(..., alpha=0.7, reduction='mean') with respect to the "
-                     f"{name} (torch autograd of the definition in float64)", rtol=1e-7, atol=1e-10)
+                     f"{name} (torch autograd of the definition in float64)", rtol=1e-5, atol=1e-8)
 
 
 @pytest.mark.points(3)
@@ -187,7 +190,7 @@ def test_triplet_loss_torch_style(student, grading_seed):
         assert_close(got, want if reduction == "none" else float(want),
                      f"triplet_loss_torch_style(fA, fP, fN, {args}) compared with nn.TripletMarginLoss({args}, p=2) on "
                      f"{n} triplets: PyTorch uses NON-squared distances ||a - p + eps|| (eps added to the difference), "
-                     "and averages by default", rtol=1e-7, atol=1e-9)
+                     "and averages by default", rtol=1e-5, atol=1e-8)
 
 
 # --------------------------------------------------------------------------- contrastive loss and pairs
@@ -206,7 +209,7 @@ def test_contrastive_loss(student, grading_seed):
         want = float((yt * dt ** 2 + (1 - yt) * torch.clamp(m - dt, min=0) ** 2).mean())
         assert_close(got, want, f"contrastive_loss(d, y{extra}) on {n} pairs (d = {d.tolist()}, y = {y.tolist()}) should be "
                      "mean(y * d^2 + (1 - y) * max(margin - d, 0)^2) with y = 1 meaning 'same' (check which label "
-                     "gets d^2, the max(., 0), and the mean)", rtol=1e-7, atol=1e-10)
+                     "gets d^2, the max(., 0), and the mean)", rtol=1e-5, atol=1e-8)
 
 
 def _pairs_oracle(labels: np.ndarray, seed: int):
@@ -362,7 +365,7 @@ def test_batch_hard_triplet_loss(student, grading_seed):
         got = student.eval(probe)
         want_fake = _batch_hard_oracle(fake_D, labels, margin)
         want_true = _batch_hard_oracle(true_D, labels, margin)
-        assert is_close(got, want_fake, 1e-7, 1e-9) or is_close(got, want_true, 1e-7, 1e-9), (
+        assert is_close(got, want_fake, 1e-6, 1e-9) or is_close(got, want_true, 1e-6, 1e-9), (
             f"batch_hard_triplet_loss(emb of shape {emb.shape}, labels={labels.tolist()}, margin={margin}): expected "
             f"{want_true:.6f} (or {want_fake:.6f} with the grader's stand-in for pairwise_sq_distances), got {got}. For each "
             "anchor: its farthest sample of the same class (itself excluded), its closest sample of another class, "
@@ -403,7 +406,7 @@ def test_best_threshold(student, grading_seed):
         want = list(_best_threshold_oracle(d, same))
         assert_close(got, want, f"best_threshold(d={d.tolist()}, same={same.tolist()}{' as bool' if as_bool else ''}) "
                      "should return (threshold, accuracy) with the threshold among the values of d, d <= t meaning 'same', "
-                     "and the SMALLEST threshold among equally accurate ones", rtol=1e-9, atol=1e-9)
+                     "and the SMALLEST threshold among equally accurate ones", rtol=1e-5, atol=1e-8)
 
 
 # --------------------------------------------------------------------------- style-transfer costs
@@ -432,7 +435,7 @@ def test_gram_matrix(student, grading_seed):
         A = _normal(rng, c, m)
         got = student.eval(f"gram_matrix({_lit(A)})")
         assert_close(got, (_t(A) @ _t(A).T).numpy(), f"gram_matrix(A of shape {(c, m)}) should be A @ A.T of shape "
-                     f"{(c, c)} (A.T @ A compares positions, not channels)", rtol=1e-9, atol=1e-10)
+                     f"{(c, c)} (A.T @ A compares positions, not channels)", rtol=1e-5, atol=1e-8)
 
 
 @pytest.mark.points(2)
@@ -444,7 +447,7 @@ def test_content_cost(student, grading_seed):
         got = student.eval(f"float(content_cost({_lit(aC)}, {_lit(aG)}))")
         want = float(((_t(aC) - _t(aG)) ** 2).sum() / (4 * c * h * w))
         assert_close(got, want, f"content_cost(a_C, a_G) for activations of shape {(1, c, h, w)} (NCHW) should be "
-                     f"sum((a_C - a_G)^2) / (4 * n_H * n_W * n_C) = sum / {4 * c * h * w}", rtol=1e-9, atol=1e-12)
+                     f"sum((a_C - a_G)^2) / (4 * n_H * n_W * n_C) = sum / {4 * c * h * w}", rtol=1e-5, atol=1e-8)
 
 
 _FAKE_UNROLL_GRAM = '''
@@ -469,13 +472,13 @@ def test_layer_style_cost(student, grading_seed):
         got = student.eval(f"float(layer_style_cost({_lit(aS)}, {_lit(aG)}))")
         assert_close(got, want, f"layer_style_cost(a_S, a_G) for activations of shape {(1, c, h, w)} should be "
                      f"sum((Gram_S - Gram_G)^2) / (2 * n_H * n_W * n_C)^2 = sum / {norm} (the constant is squared)",
-                     rtol=1e-9, atol=1e-12)
+                     rtol=1e-5, atol=1e-8)
         Sf, Gf = 2 * S.flip(1), 2 * G.flip(1)
         want_fake = float((((Sf @ Sf.T + 1) - (Gf @ Gf.T + 1)) ** 2).sum() / norm)
         probe = _FAKE_UNROLL_GRAM + with_fakes("layer_style_cost", {"unroll": "_fake_unroll", "gram_matrix": "_fake_gram"}) + \
             f"float(_layer_style_cost({_lit(aS)}, {_lit(aG)}))"
         got = student.eval(probe)
-        assert is_close(got, want_fake, 1e-9, 1e-12) or is_close(got, want, 1e-9, 1e-12), (
+        assert is_close(got, want_fake, 1e-6, 1e-9) or is_close(got, want, 1e-6, 1e-9), (
             f"layer_style_cost on shape {(1, c, h, w)} with the grader's stand-ins for unroll and gram_matrix: expected "
             f"{want_fake:.8g} (or {want:.8g} computed without calling them), got {got}. Compute both Gram matrices with "
             "gram_matrix(unroll(.)) and use the shapes of the activations for the constant")
@@ -499,7 +502,7 @@ def test_style_cost(student, grading_seed):
             want_true += lam * float(((S @ S.T - G @ G.T) ** 2).sum() / (2 * h * w * c) ** 2)
         probe = fake + with_fakes("style_cost", {"layer_style_cost": "_fake_layer_cost"}) + f"float(_style_cost({lists}))"
         got = student.eval(probe)
-        assert is_close(got, want_fake, 1e-9, 1e-12) or is_close(got, want_true, 1e-9, 1e-12), (
+        assert is_close(got, want_fake, 1e-6, 1e-9) or is_close(got, want_true, 1e-6, 1e-9), (
             f"style_cost(style_acts, gen_acts, weights={weights}) on {len(shapes)} layer(s), with the grader's stand-in for "
             f"layer_style_cost: expected {want_fake:.8g} (sum of weights[l] * layer_style_cost(style_acts[l], gen_acts[l])), "
             f"got {got}")
@@ -513,7 +516,7 @@ def test_total_cost(student):
     for args, want in cases:
         got = student.eval(f"float(total_cost({args}))")
         assert_close(got, want, f"total_cost({args}) should be alpha * J_content + beta * J_style "
-                     "(alpha = 10, beta = 40 by default)", rtol=1e-9, atol=1e-12)
+                     "(alpha = 10, beta = 40 by default)", rtol=1e-5, atol=1e-8)
 
 
 # --------------------------------------------------------------------------- activations and style transfer
@@ -541,7 +544,7 @@ def test_get_activations(student, grading_seed):
                     want.append(out.numpy())
         for k, got, w in zip(layers, acts, want):
             assert_close(got, w, f"get_activations(net, x of shape {x.shape}, layers={layers})[{k}] should be the output of "
-                         f"net[{k}] after running x through net[0], ..., net[{k}] in order", rtol=1e-9, atol=1e-10)
+                         f"net[{k}] after running x through net[0], ..., net[{k}] in order", rtol=1e-5, atol=1e-8)
 
 
 def _transfer_probe(seed: int, size: int, config: dict, prefix: str = "", call: str = "style_transfer") -> str:
