@@ -70,20 +70,45 @@ def test_imports(tests_dir: Path) -> list[str]:
 
 
 def _heavy_imports(sources: Any, wanted: tuple[str, ...] = HEAVY_MODULES, lazy: bool = True) -> list[str]:
+    """The wanted libraries the sources import, in order. With ``lazy``, also what importing them
+    leaves unloaded: LAZY_CONTENTS, and the submodules the sources name (``import skimage.filters``,
+    ``from skimage import filters``; scikit-image and scipy load those only when first used)."""
     import ast
     found: list[str] = []
+
+    def add(name: str) -> None:
+        if name not in found:
+            found.append(name)
+            if lazy:
+                found.extend(m for m in LAZY_CONTENTS.get(name, ()) if m not in found)
+
     for source in sources:
         try:
             tree = ast.parse(source)
         except SyntaxError:
             continue
         for node in ast.walk(tree):
-            names = [a.name for a in node.names] if isinstance(node, ast.Import) else \
-                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                names = [node.module]
+                if lazy and node.module in wanted:
+                    names += [f"{node.module}.{a.name}" for a in node.names if _is_submodule(f"{node.module}.{a.name}")]
+            else:
+                names = []
             for name in names:
-                for candidate in (name, name.split(".")[0]):
-                    if candidate in wanted and candidate not in found:
-                        found.append(candidate)
-                        if lazy:
-                            found.extend(m for m in LAZY_CONTENTS.get(candidate, ()) if m not in found)
+                root = name.split(".")[0]
+                if root in wanted:
+                    add(root)
+                    if name in wanted or (lazy and name != root):
+                        add(name)
     return found
+
+
+def _is_submodule(name: str) -> bool:
+    """Whether ``name`` is a module that can be found (its parent package is imported to look)."""
+    import importlib.util
+    try:
+        return importlib.util.find_spec(name) is not None
+    except (ImportError, ValueError, AttributeError):
+        return False
