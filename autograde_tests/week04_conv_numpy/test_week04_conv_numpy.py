@@ -645,7 +645,10 @@ for _in_c, _out_c, _s in {cases!r}:
     if isinstance(_sc, nn.Sequential):
         _info["projection"] = [_conv_info(_sc[0]) if len(_sc) > 0 else None,
                                [type(_sc[1]).__name__, getattr(_sc[1], "num_features", None)] if len(_sc) > 1 else None]
-    _info["shapes"] = [list(_blk(torch.randn(2, _in_c, _h, _w)).shape) for _h, _w in ((7, 9), (8, 6))]
+    try:
+        _info["shapes"] = [list(_blk(torch.randn(2, _in_c, _h, _w)).shape) for _h, _w in ((7, 9), (8, 6))]
+    except Exception as _error:
+        _info["shapes"] = f"{{type(_error).__name__}}: {{_error}}"
     _out.append(_info)
 _out
 """
@@ -669,6 +672,9 @@ _out
                 f"{name} changes the shape, so its shortcut should be nn.Sequential(nn.Conv2d({in_c}, {out_c}, 1, "
                 f"stride={stride}, bias=False), nn.BatchNorm2d({out_c})): a 1x1 projection with the block's stride; got "
                 f"{info['shortcut']} {info.get('projection')}")
+        assert not isinstance(info["shapes"], str), (
+            f"{name} on an input of shape (2, {in_c}, 7, 9): the forward pass raised {info['shapes']} (the shortcut's "
+            "output must have the shape of the main branch's: the same channels and the same stride)")
         for (h, w), shape in zip(((7, 9), (8, 6)), info["shapes"]):
             want = [2, out_c, (h - 1) // stride + 1, (w - 1) // stride + 1]
             assert shape == want, f"{name} on an input of shape (2, {in_c}, {h}, {w}): expected the shape {want}, got {shape}"
