@@ -304,7 +304,7 @@ assert Z_demo.shape == (2, 3, 4, 4), f"(5 + 2 - 3) // 2 + 1 = 3 rows, (7 + 2 - 3
 _torch_Z = F.conv2d(torch.tensor(A_demo).permute(0, 3, 1, 2), torch.tensor(W_demo).permute(3, 2, 0, 1),
                     torch.tensor(b_demo).reshape(-1), stride=2, padding=1).permute(0, 2, 3, 1).numpy()
 assert np.allclose(Z_demo, _torch_Z, atol=1e-10), "conv_forward should agree with F.conv2d after the change of layout"
-assert len(cache_demo) == 4 and cache_demo[0] is A_demo and cache_demo[3] == {"stride": 2, "pad": 1}, \
+assert len(cache_demo) == 4 and np.array_equal(cache_demo[0], A_demo) and cache_demo[3] == {"stride": 2, "pad": 1}, \
     "the cache is the tuple (A_prev, W, b, hparameters)"
 print("conv_forward: all checks passed")
 
@@ -375,7 +375,7 @@ for _hp in ({"f": 2, "stride": 2}, {"f": 3, "stride": 1}, {"f": 2, "stride": 3})
     assert _max.shape == _want_max.shape, f"pool_forward with {_hp}: expected the shape {_want_max.shape}, got {_max.shape}"
     assert np.allclose(_max, _want_max), f"max pooling with {_hp} should agree with F.max_pool2d"
     assert np.allclose(_avg, _want_avg), f"average pooling with {_hp} should agree with F.avg_pool2d"
-    assert _cache[0] is A_pool_demo and _cache[1] == _hp, "the cache is the tuple (A_prev, hparameters)"
+    assert np.array_equal(_cache[0], A_pool_demo) and _cache[1] == _hp, "the cache is the tuple (A_prev, hparameters)"
 assert np.array_equal(pool_forward(A_pool_demo, {"f": 2, "stride": 2})[0], pool_forward(A_pool_demo, {"f": 2, "stride": 2}, "max")[0]), \
     "the default mode is 'max'"
 print("pool_forward: all checks passed")
