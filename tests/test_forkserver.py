@@ -157,3 +157,41 @@ def test_values_keep_their_shape_on_the_way_back():
     assert scalar == 1.5 and type(scalar) is float
     assert empty.shape == (0, 3)
     assert strided.tolist() == [[0, 2], [3, 5]]
+
+
+def _kernel_in_forked_worker(conn) -> None:
+    """A pool worker: a kernel from the server it inherited, used before and after its parent
+    needed servers of its own."""
+    try:
+        with LiveKernel(KernelLimits(memory=2 * 1024**3), sandbox=Sandbox(), preload=["numpy"]) as kernel:
+            kernel.start()
+            first = kernel.eval("import os, numpy as np; [os.getpid(), int(np.arange(5).sum())]")
+            conn.send(("started", first[1]))
+            conn.recv()   # the parent has started two other servers meanwhile
+            conn.send(("after", kernel.eval("import os; os.getpid()") == first[0]))
+    except Exception as exc:  # noqa: BLE001 - reported to the test
+        conn.send(("error", repr(exc)))
+
+
+def test_a_server_a_forked_worker_uses_is_not_closed_under_it():
+    """grade-term: the workers inherit the first exercise's server; while they grade with it,
+    the parent starts servers for the next exercises' references. Making room for those must
+    not close the inherited server (its kernels die with it)."""
+    import multiprocessing
+    limits, sandbox = KernelLimits(memory=2 * 1024**3), Sandbox()
+    fork_server(limits, sandbox, ["numpy"]).wait_ready()
+    parent, child = multiprocessing.Pipe()
+    worker = multiprocessing.get_context("fork").Process(target=_kernel_in_forked_worker, args=(child,))
+    worker.start()
+    try:
+        assert parent.poll(120), "the worker's kernel did not start"
+        assert parent.recv() == ("started", 10)
+        for preload in (["json"], ["decimal"]):   # two more: more than this process keeps
+            fork_server(limits, sandbox, preload).wait_ready()
+        parent.send("go")
+        assert parent.poll(60), "the worker did not answer"
+        assert parent.recv() == ("after", True), "the worker's kernel died or was replaced"
+    finally:
+        worker.join(30)
+        if worker.is_alive():
+            worker.kill()

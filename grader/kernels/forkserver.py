@@ -75,6 +75,9 @@ class ForkServer:
             stderr=self._log, start_new_session=True)
         self.start_timeout = start_timeout
         self.ready = False  # the server boots in the background until first needed
+        # set when this process forks: a child may be using the server's kernels, so it is not
+        # closed to make room for another one (closing it kills every kernel it forked)
+        self.shared_with_children = False
 
     def wait_ready(self) -> None:
         """Wait until the server has its imports done and listens; raises ForkServerError."""
@@ -152,13 +155,28 @@ def shared(sandbox_opts: list[str], preload: list[str], env: dict[str, str]) -> 
         server.close()
         del _SERVERS[key]
     while len(_SERVERS) >= _MAX_SERVERS:  # e.g. a long-lived Ray worker grading many batches
-        _SERVERS.pop(next(iter(_SERVERS))).close()
+        oldest = next((k for k, s in _SERVERS.items() if not s.shared_with_children), None)
+        if oldest is None:
+            break
+        _SERVERS.pop(oldest).close()
     if not _SERVERS:
         import atexit
         atexit.unregister(close_all)  # registered once, however often the registry empties
         atexit.register(close_all)
     server = _SERVERS[key] = ForkServer(sandbox_opts, preload, env)
     return server
+
+
+def _before_fork() -> None:
+    """A worker forked from this process (a process pool) inherits its servers and may ask them
+    for kernels: from now on none of them is closed before this process ends. (grade-term's
+    first exercise's server, inherited by the workers, was closed while they graded with it
+    when the references of the next exercises needed servers of their own: their kernels died.)"""
+    for server in _SERVERS.values():
+        server.shared_with_children = True
+
+
+os.register_at_fork(before=_before_fork)
 
 
 def close_all() -> None:
