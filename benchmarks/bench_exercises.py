@@ -136,6 +136,44 @@ def main() -> int:
     out = ROOT / "benchmarks" / "results" / "bench_exercises.md"
     stamp = time.strftime('%Y-%m-%d %H:%M')
     table: dict[str, str] = {}
+
+    def write() -> None:
+        lines = ["# Per exercise: plain execution of the reference vs the grader", "",
+                 f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} cores, "
+                 f"Python {platform.python_version()}, with `OMP_NUM_THREADS=1 .venv/bin/python "
+                 f"benchmarks/bench_exercises.py --n {args.n} --default-n {args.default_n}`.", "",
+                 "cold: a plain papermill run of the reference with the grading parameters (FAST = True), "
+                 "outside the sandbox, kernel start included (wall, median of 2). plain cells: the same "
+                 "runs' cell durations. floor: the cells run a second time in the same kernel (the "
+                 "notebook's own code in a warm interpreter). grader: copies of the reference graded "
+                 "(sandboxed kernels, the hidden suite, all reports, the batch's one-time reference "
+                 f"preparation left out): with one worker the marginal time (a batch of {1 + args.n} minus "
+                 f"a batch of 1, per added submission), with the default {workers} workers the time per "
+                 f"submission of a batch of {args.default_n}. overhead: grader (1 worker) minus floor. Side "
+                 "by side in one run per row; the last column says which run.", "",
+                 COLUMNS, "|---|" + "---:|" * 7 + "---|"]
+        earlier: dict[str, str] = {}
+        if out.is_file():
+            # a run keeps the rows of the exercises it has not measured (yet) (those measured with other
+            # columns, by an earlier version of this script, in a table of their own)
+            for line in out.read_text(encoding="utf-8").splitlines():
+                cells = [c.strip() for c in line.strip("|").split("|")]
+                if not line.startswith("| ") or cells[0] not in course.exercises or cells[0] in table:
+                    continue
+                if len(cells) == COLUMNS.count("|") - 1:
+                    table[cells[0]] = line
+                elif cells[0] not in earlier:
+                    earlier[cells[0]] = line
+        lines += [table[e] for e in course.exercises if e in table]
+        if earlier:
+            old_header = ("| exercise | plain (s) | grader per submission (s) | grader / plain | reference preparation, "
+                          "once per batch (s) | measured |")
+            lines += ["", "Not yet measured with these columns: the earlier version of this script (plain: the cells "
+                      "of a started kernel, median of 3; grader: the time per submission of a batch of copies with "
+                      "one worker, warm-up included).", "", old_header, "|---|---:|---:|---:|---:|---|"]
+            lines += [earlier[e] for e in course.exercises if e in earlier]
+        out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
     for exercise in ids:
         spec = course.get(exercise)
         cold, plain = plain_seconds(spec)
@@ -153,41 +191,7 @@ def main() -> int:
         print(f"{exercise}: cold {cold:.2f} s, cells {plain:.2f} s, floor {floor:.2f} s, grader {one:.2f} s "
               f"(1 worker) / {many:.2f} s ({workers} workers) per submission, overhead {one - floor:+.2f} s, "
               f"reference preparation {prepared:.1f} s", flush=True)
-    lines = ["# Per exercise: plain execution of the reference vs the grader", "",
-             f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} cores, "
-             f"Python {platform.python_version()}, with `OMP_NUM_THREADS=1 .venv/bin/python "
-             f"benchmarks/bench_exercises.py --n {args.n} --default-n {args.default_n}`.", "",
-             "cold: a plain papermill run of the reference with the grading parameters (FAST = True), "
-             "outside the sandbox, kernel start included (wall, median of 2). plain cells: the same "
-             "runs' cell durations. floor: the cells run a second time in the same kernel (the "
-             "notebook's own code in a warm interpreter). grader: copies of the reference graded "
-             "(sandboxed kernels, the hidden suite, all reports, the batch's one-time reference "
-             f"preparation left out): with one worker the marginal time (a batch of {1 + args.n} minus "
-             f"a batch of 1, per added submission), with the default {workers} workers the time per "
-             f"submission of a batch of {args.default_n}. overhead: grader (1 worker) minus floor. Side "
-             "by side in one run per row; the last column says which run.", "",
-             COLUMNS, "|---|" + "---:|" * 7 + "---|"]
-    earlier: dict[str, str] = {}
-    if args.exercises and out.is_file():
-        # a run for some exercises keeps the other exercises' rows (those measured with other
-        # columns, by an earlier version of this script, in a table of their own)
-        for line in out.read_text(encoding="utf-8").splitlines():
-            cells = [c.strip() for c in line.strip("|").split("|")]
-            if not line.startswith("| ") or cells[0] not in course.exercises or cells[0] in table:
-                continue
-            if len(cells) == COLUMNS.count("|") - 1:
-                table[cells[0]] = line
-            elif cells[0] not in earlier:
-                earlier[cells[0]] = line
-    lines += [table[e] for e in course.exercises if e in table]
-    if earlier:
-        old_header = ("| exercise | plain (s) | grader per submission (s) | grader / plain | reference preparation, "
-                      "once per batch (s) | measured |")
-        lines += ["", "Not yet measured with these columns: the earlier version of this script (plain: the cells "
-                  "of a started kernel, median of 3; grader: the time per submission of a batch of copies with "
-                  "one worker, warm-up included).", "", old_header, "|---|---:|---:|---:|---:|---|"]
-        lines += [earlier[e] for e in course.exercises if e in earlier]
-    out.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        write()  # after every exercise: an interrupted run keeps what it measured
     print(f"-> {out}")
     return 0
 
