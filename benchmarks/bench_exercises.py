@@ -88,8 +88,13 @@ def floor_seconds(spec) -> float:
     return times[-1]
 
 
-def grader_seconds(spec, n: int, workers: int = 1) -> tuple[float, float]:
-    """(seconds per submission with ``workers``, the batch's reference preparation)."""
+PHASES = ("kernel", "cells", "tests", "kernel close", "feedback")
+
+
+def grader_seconds(spec, n: int, workers: int = 1, profile: dict | None = None) -> tuple[float, float]:
+    """(seconds per submission with ``workers``, the batch's reference preparation); with
+    ``profile``, fills it with the median seconds of each grading phase the results record
+    (``extra_data.phases``) and the outputs written per submission (``write``)."""
     solution = nbformat.read(spec.solution, as_version=4)
     assignment = nbformat.read(spec.assignment, as_version=4)
     prepared = {"s": 0.0}
@@ -115,9 +120,16 @@ def grader_seconds(spec, n: int, workers: int = 1) -> tuple[float, float]:
             batch_module.prepare_reference = original  # type: ignore[assignment]
         assert all(r["score"] == r["extra_data"]["max_score"] for r in summary.results.values()), \
             f"{spec.id}: the reference did not earn full marks"
+        if profile is not None:
+            for phase in PHASES:
+                profile[phase] = statistics.median(r["extra_data"].get("phases", {}).get(phase, 0.0)
+                                                   for r in summary.results.values())
+            profile["write"] = summary.writing_seconds / max(summary.graded, 1)
     return (summary.seconds - prepared["s"]) / n, prepared["s"]
 
 
+PROFILE = ("| exercise | kernel start (s) | cells (s) | hidden tests (s) | kernel close (s) | score and feedback (s) "
+           "| outputs written (s) | measured |")
 COLUMNS = ("| exercise | cold papermill (s) | plain cells (s) | floor (s) | grader, 1 worker (s) | "
            "grader, default workers (s) | overhead (s) | reference preparation, once per batch (s) | measured |")
 
@@ -136,6 +148,7 @@ def main() -> int:
     out = ROOT / "benchmarks" / "results" / "bench_exercises.md"
     stamp = time.strftime('%Y-%m-%d %H:%M')
     table: dict[str, str] = {}
+    profiles: dict[str, str] = {}
 
     def write() -> None:
         lines = ["# Per exercise: plain execution of the reference vs the grader", "",
@@ -156,15 +169,32 @@ def main() -> int:
         if out.is_file():
             # a run keeps the rows of the exercises it has not measured (yet) (those measured with other
             # columns, by an earlier version of this script, in a table of their own)
+            in_profile = False
             for line in out.read_text(encoding="utf-8").splitlines():
+                in_profile = (in_profile or line == PROFILE) and bool(line.strip())
                 cells = [c.strip() for c in line.strip("|").split("|")]
-                if not line.startswith("| ") or cells[0] not in course.exercises or cells[0] in table:
+                if not line.startswith("| ") or cells[0] not in course.exercises:
                     continue
-                if len(cells) == COLUMNS.count("|") - 1:
+                if in_profile:
+                    profiles.setdefault(cells[0], line)
+                elif cells[0] in table:
+                    continue
+                elif len(cells) == COLUMNS.count("|") - 1:
                     table[cells[0]] = line
                 elif cells[0] not in earlier:
                     earlier[cells[0]] = line
         lines += [table[e] for e in course.exercises if e in table]
+        if profiles:
+            lines += ["", "Where one graded submission's time goes (the batch of "
+                      f"{1 + args.n} with one worker; the median of each phase the grader records in every "
+                      "result's `extra_data.phases`): kernel start is taking the warm spare and connecting; "
+                      "cells, the notebook's own code as the kernel runs it; hidden tests, the probes into "
+                      "the kernel (the student's functions called on hidden inputs, often a short training "
+                      "run), the grader-side oracles and pytest's bookkeeping; outputs, the results JSON, "
+                      "gradebook, CSV and feedback page. The overhead above is mostly the hidden tests' "
+                      "share: the suite's own work, which the floor does not contain.", "",
+                      PROFILE, "|---|" + "---:|" * 6 + "---|"]
+            lines += [profiles[e] for e in course.exercises if e in profiles]
         if earlier:
             old_header = ("| exercise | plain (s) | grader per submission (s) | grader / plain | reference preparation, "
                           "once per batch (s) | measured |")
@@ -183,14 +213,18 @@ def main() -> int:
         # this process does once (importing the hidden suite's libraries)
         grader_seconds(spec, 1)
         first, _ = grader_seconds(spec, 1)
-        per, prepared = grader_seconds(spec, 1 + args.n)
+        profile: dict[str, float] = {}
+        per, prepared = grader_seconds(spec, 1 + args.n, profile=profile)
         one = ((1 + args.n) * per - first) / args.n
         many, _ = grader_seconds(spec, args.default_n, workers)
         table[exercise] = (f"| {exercise} | {cold:.2f} | {plain:.2f} | {floor:.2f} | {one:.2f} | {many:.2f} | "
                            f"{one - floor:+.2f} | {prepared:.1f} | {stamp} |")
+        profiles[exercise] = (f"| {exercise} | " + " | ".join(f"{profile[p]:.2f}" for p in (*PHASES, "write"))
+                              + f" | {stamp} |")
         print(f"{exercise}: cold {cold:.2f} s, cells {plain:.2f} s, floor {floor:.2f} s, grader {one:.2f} s "
               f"(1 worker) / {many:.2f} s ({workers} workers) per submission, overhead {one - floor:+.2f} s, "
-              f"reference preparation {prepared:.1f} s", flush=True)
+              f"reference preparation {prepared:.1f} s; profile "
+              + ", ".join(f"{p} {profile[p]:.2f}" for p in (*PHASES, "write")), flush=True)
         write()  # after every exercise: an interrupted run keeps what it measured
     print(f"-> {out}")
     return 0

@@ -226,6 +226,40 @@ def cores_note(rows: dict[str, float], cores: dict[str, float]) -> str:
             f"its worker.{third}")
 
 
+def kinds_of(students) -> dict[str, str]:
+    return {student: kind for student, (kind, _) in students.items()}
+
+
+def phase_profile(results: dict, kinds: dict[str, str], writing: float) -> list[str]:
+    """Where a graded submission's time goes (one worker): the median of each phase the grader
+    records per submission (``extra_data.phases``) over the correct and buggy submissions, and
+    the outputs written per submission (results JSON, gradebook row, CSV, feedback page)."""
+    phases: dict[str, list[float]] = {}
+    for student, res in results.items():
+        if kinds.get(student) in ("correct", "buggy"):
+            for phase, seconds in res["extra_data"].get("phases", {}).items():
+                phases.setdefault(phase, []).append(seconds)
+    if not phases:
+        return []
+    what = {"read": "read, sanitize and parameterize the notebook",
+            "kernel": "take the warm kernel, send it the notebook's set-up (files, seed, limits)",
+            "cells": "execute the notebook's cells (the student's own code, and the round trips)",
+            "tests": "the hidden suite: probes into the kernel, oracles, pytest's bookkeeping",
+            "kernel close": "stop the kernel (the next one is already warm)",
+            "feedback": "score the tests and render the feedback page"}
+    medians = {phase: statistics.median(values) for phase, values in phases.items()}
+    total = sum(medians.values()) + writing
+    lines = ["Profile of one graded submission (1 worker; the median of each phase over the correct "
+             "and buggy submissions, recorded by the grader in each result's `extra_data.phases`):", "",
+             "| phase | what | median (s) | share |", "|---|---|---:|---:|"]
+    for phase, seconds in [*medians.items(), ("write", writing)]:
+        label = what.get(phase, "write the results JSON, gradebook row, CSV row and feedback page"
+                         if phase == "write" else phase)
+        lines.append(f"| {phase} | {label} | {seconds:.3f} | {100 * seconds / total:.0f}% |")
+    lines.append(f"| total | | {total:.3f} | |")
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=40)
@@ -255,6 +289,7 @@ def main() -> None:
         catalog = [{"id": t.id, "max_score": t.max_score} for t in outcomes]
 
         results = {}
+        writing: dict[str, float] = {}
         runs = [("grader, 1 worker", dict(workers=1)), ("grader, 2 workers", dict(workers=2))]
         default = default_workers()
         if default > 2:
@@ -269,6 +304,7 @@ def main() -> None:
             if busy is not None:
                 cores[label] = (busy_seconds() - busy) / rows[label]
             results[label] = summary.results
+            writing[label] = summary.writing_seconds / max(summary.graded, 1)
             print(f"  {label}: {rows[label]:.1f} s")
         print("  nbgrader autograde (1 process, as it always runs) ...", flush=True)
         rows["nbgrader autograde"] = run_nbgrader(spec, students, recorder.calls, catalog, work)
@@ -280,6 +316,7 @@ def main() -> None:
     overhead_median = statistics.median(per_sub) - statistics.median(scripts)
     batch_overhead = rows["grader, 1 worker"] / args.n - statistics.mean(scripts)
     nb = rows["nbgrader autograde"]
+    profile = phase_profile(one, kinds_of(students), writing["grader, 1 worker"])
     lines = [
         f"# Grading {args.n} {EXERCISE} submissions: grader vs nbgrader", "",
         f"Measured {time.strftime('%Y-%m-%d')} on {platform.machine()}, {os.cpu_count()} cores, "
@@ -295,7 +332,7 @@ def main() -> None:
               f"{statistics.median(per_sub):.2f} s minus median plain-script time {statistics.median(scripts):.2f} s "
               f"= **{overhead_median:.2f} s**; batch time per submission minus mean script time = "
               f"{batch_overhead:.2f} s (includes the reference run and writing reports).", "",
-              cores_note(rows, cores), "",
+              cores_note(rows, cores), "", *profile, "",
               "The grader's times include executing the reference once per batch, the hidden suite "
               "with its PyTorch oracles, and writing results, gradebook, CSV and feedback HTML for "
               "every submission. nbgrader runs its test cells inside each student's kernel."]

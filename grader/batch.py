@@ -55,6 +55,7 @@ class BatchSummary:
     graded: int = 0
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    writing_seconds: float = 0.0  # results, gradebook, CSV and feedback files, all submissions
 
 
 OWNER_FILE = ".grader/exercise"  # under OUT: the one exercise whose grades the folder holds
@@ -157,7 +158,9 @@ def grade_batch(spec: ExerciseSpec, source: Path, out: Path, *, workers: int = 1
 
         def finish(graded: Graded) -> None:
             late = _with_late_penalty(spec, graded.result, by_student.get(graded.result.student), extensions or {})
+            writing = time.monotonic()
             keep(outputs.record(graded, late))
+            summary.writing_seconds += time.monotonic() - writing
             summary.graded += 1
             if on_result:
                 on_result(graded.result.student, summary.results[graded.result.student])

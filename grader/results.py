@@ -73,6 +73,7 @@ class GradeResult:
     public_checks: list[dict[str, Any]] = field(default_factory=list)
     cells: list[dict[str, Any]] = field(default_factory=list)  # the cells that did not run fine
     isolation: dict[str, Any] | None = None
+    phases: dict[str, float] = field(default_factory=dict)  # seconds per grading phase
     grader_version: str = __version__
     graded_at: str = field(default_factory=_now)
 
@@ -109,6 +110,8 @@ class GradeResult:
         }
         if self.isolation is not None:
             extra["isolation"] = self.isolation
+        if self.phases:
+            extra["phases"] = dict(self.phases)
         return {
             "score": self.score,
             "execution_time": round(self.seconds, 3),
@@ -137,7 +140,8 @@ class GradeResult:
             fingerprint=extra.get("fingerprint", ""), notebook_sha256=extra.get("notebook_sha256"),
             notes=list(extra.get("notes", [])), public_checks=list(extra.get("public_checks", [])),
             cells=list(extra.get("cells", [])), isolation=extra.get("isolation"),
-            grader_version=extra.get("grader_version", ""), graded_at=extra.get("graded_at", ""))
+            phases=dict(extra.get("phases", {})), grader_version=extra.get("grader_version", ""),
+            graded_at=extra.get("graded_at", ""))
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

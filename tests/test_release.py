@@ -158,3 +158,19 @@ def test_papermill_parses_every_parameters_cell(course, caplog):
             found = papermill.inspect_notebook(str(spec.solution))
         assert {"SEED", "FAST", "DEVICE", "DATA_DIR"} <= set(found), (spec.id, sorted(found))
         assert not [r.getMessage() for r in caplog.records], (spec.id, [r.getMessage() for r in caplog.records])
+
+
+def test_the_contract_sample_of_mutants_is_stable_and_keeps_order_dependent_ones():
+    from grader.authoring.variants import Mutant, mutant_sample
+    mutants = [Mutant(f"m{i}", "", []) for i in range(20)]
+    mutants[17].order_dependent = True
+    drawn = mutant_sample("week99_demo", mutants, 5)
+    names = [m.name for m in drawn]
+    assert len(drawn) == 5 and "m17" in names
+    assert names == [m.name for m in mutants if m.name in names]            # file order
+    assert names != [m.name for m in mutant_sample("week98_other", mutants, 5)]  # per exercise
+    # a mutant added or removed elsewhere changes nothing else that was drawn
+    more = mutants + [Mutant("added", "", [])]
+    kept = {m.name for m in mutant_sample("week99_demo", more, 6)} - {"added"}
+    assert set(names) <= kept
+    assert mutant_sample("week99_demo", mutants, None) == mutants == mutant_sample("week99_demo", mutants, 20)

@@ -4,6 +4,8 @@ them. Used by `grader demo`, the exercise contract tests and the benchmarks."""
 from __future__ import annotations
 
 import copy
+import hashlib
+from collections.abc import Collection
 from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,8 +16,6 @@ import yaml
 from ..cells import grade_id, is_solution
 from ..course import ExerciseSpec
 from ..errors import VariantError
-
-
 
 
 @dataclass
@@ -102,17 +102,33 @@ def as_submission(assignment: nbformat.NotebookNode, filled: nbformat.NotebookNo
     return nb
 
 
-def write_cohort(spec: ExerciseSpec, target: Path, names: list[str] | None = None) -> dict[str, str]:
+def mutant_sample(exercise: str, mutants: list[Mutant], k: int | None) -> list[Mutant]:
+    """``k`` of an exercise's hand-written mutants (all of them when ``k`` is None or not
+    smaller), in file order. Stable: each mutant is ranked by a hash of the exercise's id and its
+    name, so adding or editing one mutant never changes which of the others are drawn. The
+    mutants marked ``order_dependent`` are always drawn (the contract's determinism check grades
+    one of them twice)."""
+    if k is None or k >= len(mutants):
+        return list(mutants)
+    rank = sorted(mutants, key=lambda m: (not m.order_dependent,
+                                          hashlib.sha256(f"{exercise}:{m.name}".encode()).hexdigest()))
+    keep = {m.name for m in rank[:max(k, sum(m.order_dependent for m in mutants))]}
+    return [m for m in mutants if m.name in keep]
+
+
+def write_cohort(spec: ExerciseSpec, target: Path, names: list[str] | None = None,
+                 mutants: Collection[str] | None = None) -> dict[str, str]:
     """Write the variants cohort of an exercise under ``target``: the reference, the untouched
     student version, every mutant (``mutant_<name>``) and alternative (``alternative_<name>``)
-    -- or, with ``names``, only the variants so named. Returns student -> what is expected
-    ("full", "zero" or "less")."""
+    -- or, with ``names``, only the variants so named; with ``mutants``, only those mutants
+    (the rest of the cohort in full). Returns student -> what is expected ("full", "zero" or
+    "less")."""
     target.mkdir(parents=True, exist_ok=True)
     solution = nbformat.read(spec.solution, as_version=4)
     assignment = nbformat.read(spec.assignment, as_version=4)
     variants = load_variants(spec)
     known = {m.name for m in variants.mutants} | {a.name for a in variants.alternatives}
-    unknown = sorted(set(names or ()) - known)
+    unknown = sorted((set(names or ()) | set(mutants or ())) - known)
     if unknown:
         raise VariantError(f"no variant named {', '.join(unknown)} in {spec.tests_dir / 'variants.yaml'}")
     wanted = (lambda name: name in names) if names else (lambda name: True)
@@ -126,7 +142,7 @@ def write_cohort(spec: ExerciseSpec, target: Path, names: list[str] | None = Non
         put("reference", as_submission(assignment, solution), "full")
         put("student_version", assignment, "zero")
     for mutant in variants.mutants:
-        if wanted(mutant.name):
+        if wanted(mutant.name) and (mutants is None or mutant.name in mutants):
             put(f"mutant_{mutant.name}", as_submission(assignment, apply_mutant(solution, mutant)), "less")
     for alt in variants.alternatives:
         if wanted(alt.name):

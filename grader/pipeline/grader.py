@@ -152,15 +152,21 @@ class Grader:
         problem = other_exercise(submitted, self.spec.id, self.release)
         if problem:
             return invalid(problem)
+        phases = Phases(started)
         try:
             sanitized = restore_locked_cells(submitted, self.release)
             nb = parameterize(sanitized.nb, self.spec.grading_parameters(self.device))
+            phases.lap("read")
             # on GPU: wait for a free GPU, hold it while this kernel lives (CPU work goes on)
             with (self._slot() or contextlib.nullcontext()) as slot, \
                     self._kernel_for(sub.student, slot) as kernel, reference.on_gpu_of(slot):
                 kernel.start(nb)
+                phases.lap("kernel")
                 execution = execute(kernel, nb)
+                phases.lap("cells")
                 tests = run_suite(self.spec.tests_dir, kernel, reference, self.spec.seed)
+                phases.lap("tests")
+            phases.lap("kernel close")
         except SuiteError as exc:
             raise GradingError(str(exc)) from None
         except GraderError:
@@ -177,4 +183,23 @@ class Grader:
                               fingerprint=fingerprint, notebook_sha=notebook_sha,
                               notes=sanitized.notes, public=public_check_results(nb),
                               execution=execution, isolation=kernel.isolation)
-        return Graded(result, nbformat.writes(nb), feedback_html(nb, result, page_context(self.spec)))
+        graded = Graded(result, nbformat.writes(nb), feedback_html(nb, result, page_context(self.spec)))
+        phases.lap("feedback")
+        result.phases, result.seconds = phases.seconds, time.monotonic() - started
+        return graded
+
+
+class Phases:
+    """Where one submission's grading time went: seconds per phase, in order (read and
+    sanitize, kernel start, the notebook's cells, the hidden tests, closing the kernel,
+    scoring and the feedback page). Kept in the result (``extra_data.phases``) so a profile of
+    a batch is a median over its results (benchmarks/bench_grading.py)."""
+
+    def __init__(self, started: float):
+        self._last = started
+        self.seconds: dict[str, float] = {}
+
+    def lap(self, phase: str) -> None:
+        now = time.monotonic()
+        self.seconds[phase] = round(now - self._last, 4)
+        self._last = now
