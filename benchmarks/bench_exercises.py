@@ -88,7 +88,7 @@ def floor_seconds(spec) -> float:
     return times[-1]
 
 
-PHASES = ("kernel", "cells", "tests", "kernel close", "feedback")
+PHASES = ("kernel", "cells", "probes", "tests", "kernel close", "feedback")
 
 
 def grader_seconds(spec, n: int, workers: int = 1, profile: dict | None = None) -> tuple[float, float]:
@@ -128,8 +128,8 @@ def grader_seconds(spec, n: int, workers: int = 1, profile: dict | None = None) 
     return (summary.seconds - prepared["s"]) / n, prepared["s"]
 
 
-PROFILE = ("| exercise | kernel start (s) | cells (s) | hidden tests (s) | kernel close (s) | score and feedback (s) "
-           "| outputs written (s) | measured |")
+PROFILE = ("| exercise | kernel start (s) | cells (s) | hidden tests: probes (s) | hidden tests: the rest (s) | "
+           "kernel close (s) | score and feedback (s) | outputs written (s) | measured |")
 COLUMNS = ("| exercise | cold papermill (s) | plain cells (s) | floor (s) | grader, 1 worker (s) | "
            "grader, default workers (s) | overhead (s) | reference preparation, once per batch (s) | measured |")
 
@@ -188,12 +188,13 @@ def main() -> int:
             lines += ["", "Where one graded submission's time goes (the batch of "
                       f"{1 + args.n} with one worker; the median of each phase the grader records in every "
                       "result's `extra_data.phases`): kernel start is taking the warm spare and connecting; "
-                      "cells, the notebook's own code as the kernel runs it; hidden tests, the probes into "
-                      "the kernel (the student's functions called on hidden inputs, often a short training "
-                      "run), the grader-side oracles and pytest's bookkeeping; outputs, the results JSON, "
-                      "gradebook, CSV and feedback page. The overhead above is mostly the hidden tests' "
-                      "share: the suite's own work, which the floor does not contain.", "",
-                      PROFILE, "|---|" + "---:|" * 6 + "---|"]
+                      "cells, the notebook's own code as the kernel runs it; probes, the hidden tests waiting "
+                      "for the student's kernel to answer (the student's functions called on hidden inputs, "
+                      "often a short training run, and the round trip); the rest of the hidden tests, the "
+                      "grader-side oracles and pytest's bookkeeping; outputs, the results JSON, gradebook, "
+                      "CSV and feedback page. Probes and oracles are the suite's own work, which the floor "
+                      "does not contain.", "",
+                      PROFILE, "|---|" + "---:|" * 7 + "---|"]
             lines += [profiles[e] for e in course.exercises if e in profiles]
         if earlier:
             old_header = ("| exercise | plain (s) | grader per submission (s) | grader / plain | reference preparation, "

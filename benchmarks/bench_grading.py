@@ -244,7 +244,8 @@ def phase_profile(results: dict, kinds: dict[str, str], writing: float) -> list[
     what = {"read": "read, sanitize and parameterize the notebook",
             "kernel": "take the warm kernel, send it the notebook's set-up (files, seed, limits)",
             "cells": "execute the notebook's cells (the student's own code, and the round trips)",
-            "tests": "the hidden suite: probes into the kernel, oracles, pytest's bookkeeping",
+            "probes": "the hidden tests waiting for the student's kernel to answer their probes",
+            "tests": "the rest of the hidden tests: oracles, pytest's bookkeeping",
             "kernel close": "stop the kernel (the next one is already warm)",
             "feedback": "score the tests and render the feedback page"}
     medians = {phase: statistics.median(values) for phase, values in phases.items()}

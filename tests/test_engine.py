@@ -70,7 +70,7 @@ def test_batch_scores_statuses_and_outputs(mini_course, tmp_path):
     assert {"name", "score", "max_score", "output", "visibility"} <= set(doc["tests"][0])
     # where the time went, phase by phase (the benchmarks' profile); no more than the total
     phases = doc["extra_data"]["phases"]
-    assert list(phases) == ["read", "kernel", "cells", "tests", "kernel close", "feedback"]
+    assert list(phases) == ["read", "kernel", "cells", "probes", "tests", "kernel close", "feedback"]
     assert all(s >= 0 for s in phases.values()) and sum(phases.values()) <= doc["execution_time"] + 0.01
     csv_lines = (out / "grades.csv").read_text().splitlines()
     assert csv_lines[0] == "student,score,max_score,status,test_double,test_array,test_seed"

@@ -7,6 +7,10 @@ engine (real kernels, the real hidden suite). All selected exercises' cohorts ar
 running while the workers grade the previous exercise's cohort. The tests below then check the
 results, exercise by exercise.
 
+The same pool grades a seeded sample of AUTOMATIC mutants of each exercise (`grader mutate`'s,
+AUTO_SAMPLE of them): CI's mutation floor, measured with the reference and kernels the contract
+starts anyway.
+
 Hand-written mutants: a stable sample of MUTANTS per exercise by default (every mutant grades the
 whole notebook, training included; all of them cost CI 20 minutes for 21 exercises), every one
 with ``GRADER_CONTRACT_MUTANTS=all`` (or another count). `grader variants <exercise>` grades all
@@ -22,6 +26,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from grader.authoring.mutate import planned, score_outcomes, write_mutants
 from grader.authoring.variants import cohort_problems, load_variants, mutant_sample, write_cohort
 from grader.course import load_course
 from grader.batch import grade_batch
@@ -38,12 +43,15 @@ MIN_MUTANTS = 12       # EXERCISES.md: hand-written mutants, one per likely misc
 MIN_ALTERNATIVES = 3   # correct solutions written differently, one in the lecture's style
 _WANTED = os.environ.get("GRADER_CONTRACT_MUTANTS", "12").strip().lower()
 MUTANTS = None if _WANTED == "all" else int(_WANTED)   # hand-written mutants graded per exercise
+AUTO_SAMPLE = 8        # automatic mutants graded per exercise (`grader mutate <id>` grades all)
+MUTATION_FLOOR = 0.9   # EXERCISES.md: of the counted automatic mutants, the share that must lose points
+AUTO = "auto_m"        # the automatic mutants' student names: auto_m<id>
 
 
 class Cohort:
-    def __init__(self, spec, out: Path, results: dict, variants, expect: dict[str, str]):
+    def __init__(self, spec, out: Path, results: dict, variants, expect: dict[str, str], mutation):
         self.spec, self.out, self.results, self.variants = spec, out, results, variants
-        self.expect = expect
+        self.expect, self.mutation = expect, mutation
         # the hand-written mutants this run graded (all of them, or the stable sample)
         self.mutants = [m for m in variants.mutants if f"mutant_{m.name}" in expect]
 
@@ -63,29 +71,33 @@ def _selected_exercises(session: pytest.Session) -> list[str]:
 
 
 @pytest.fixture(scope="session")
-def term(request, tmp_path_factory) -> tuple[Path, dict, dict]:
-    """Every selected exercise's cohort, graded in one pool: (folder, summaries, expectations)."""
+def term(request, tmp_path_factory) -> tuple[Path, dict, dict, dict]:
+    """Every selected exercise's cohort, graded in one pool: (folder, summaries, expectations,
+    the automatic mutants' reports to fill)."""
     folder = tmp_path_factory.mktemp("contract-term")
-    expects = {}
+    expects, mutations = {}, {}
     for exercise in _selected_exercises(request.session):
         spec = COURSE.get(exercise)
         subs = folder / "submissions" / exercise
         drawn = mutant_sample(spec.id, load_variants(spec).mutants, MUTANTS)
         expects[exercise] = write_cohort(spec, subs, mutants=[m.name for m in drawn])
         nbformat.write(nbformat.read(subs / "reference.ipynb", as_version=4), subs / "reference_again.ipynb")
+        mutations[exercise] = planned(spec, AUTO_SAMPLE)
+        write_mutants(spec, mutations[exercise].mutants, subs, prefix=AUTO)
     summary = grade_term(COURSE, folder / "submissions", folder / "out", workers=2)
     assert not summary.warnings, summary.warnings
-    return folder, summary, expects
+    return folder, summary, expects, mutations
 
 
 @pytest.fixture(scope="module", params=EXERCISES)
 def cohort(request, term) -> Cohort:
-    folder, summary, expects = term
+    folder, summary, expects, mutations = term
     spec = COURSE.get(request.param)
     if spec.id in summary.failed:
         pytest.fail(f"{spec.id} was not graded: {summary.failed[spec.id]}")
     results = summary.batches[spec.id].results
-    return Cohort(spec, folder / "out" / spec.id, results, load_variants(spec), expects[spec.id])
+    return Cohort(spec, folder / "out" / spec.id, results, load_variants(spec), expects[spec.id],
+                  score_outcomes(mutations[spec.id], results, prefix=AUTO))
 
 
 def test_reference_earns_full_marks(cohort):
@@ -136,6 +148,18 @@ def test_every_mutant_loses_points_and_feedback_names_the_failure(cohort):
             if not test["output"]:
                 problems.append(f"{mutant.name}: {test['id']} failed without a message")
     assert not problems, problems
+
+
+def test_hidden_suite_kills_sampled_automatic_mutants(cohort):
+    """CI's mutation floor: a seeded sample of the automatic mutants of the solution regions
+    (`grader mutate <id> --sample 8`), graded in the contract's pool; reviewed equivalents
+    (mutants.yaml) are not counted."""
+    report = cohort.mutation
+    assert len(report.mutants) == min(AUTO_SAMPLE, report.made) > 0
+    assert "error" not in report.outcome.values(), report.outcome
+    survivors = [f"{m.id} {m.function}: {m.operator}\n{m.diff}" for m in report.survivors()
+                 if m.id not in report.reviewed]
+    assert report.score >= MUTATION_FLOOR, "\n".join(survivors)
 
 
 def test_alternative_solutions_earn_full_marks(cohort):

@@ -1,6 +1,7 @@
 """`grader mutate`: the automatic mutants it makes, the reviewed survivors it reads, the reports,
-and -- slow, through the real engine -- each exercise's hidden suite measured on a sample of its
-mutants, which must reach the floor of EXERCISES.md (90% of the counted mutants lose points)."""
+and -- slow, through the real engine -- `grader mutate`'s grading and reuse on one exercise. Each
+exercise's sample is graded in the exercise contract's pool and must reach the floor of
+EXERCISES.md (90% of the counted mutants lose points)."""
 from __future__ import annotations
 
 import textwrap
@@ -123,22 +124,19 @@ def test_score_leaves_out_reviewed_equivalents_and_reports_show_survivors():
     assert "is under the floor of 90.0%" in page and '<span class="add">' in page
 
 
-SAMPLE = 12
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize("exercise", list(load_course(ROOT).exercises))
-def test_hidden_suite_kills_sampled_mutants(exercise, tmp_path):
-    """CI's mutation floor: a seeded sample of each exercise's automatic mutants, graded by the
-    real engine; a rerun grades nothing again (results keyed by the fingerprints)."""
-    spec = load_course(ROOT).get(exercise)
-    report = run_mutation(spec, tmp_path, n=SAMPLE, workers=2)
-    assert report.graded == len(report.mutants) == min(SAMPLE, report.made)
+def test_grader_mutate_grades_a_sample_and_a_rerun_grades_nothing_again(tmp_path):
+    """`grader mutate`'s own path, through the real engine, on the cheapest exercise: a seeded
+    sample graded, scored against the floor, and a rerun reusing every result (keyed by the
+    fingerprints). Every exercise's sample is graded in the exercise contract's pool
+    (tests/test_exercise_contract.py)."""
+    spec = load_course(ROOT).get("week02_autograd")
+    report = run_mutation(spec, tmp_path, n=6, workers=2)
+    assert report.graded == len(report.mutants) == 6
     assert "error" not in report.outcome.values(), report.outcome
-    survivors = [f"{m.id} {m.function}: {m.operator}\n{m.diff}" for m in report.survivors()
-                 if m.id not in report.reviewed]
-    assert report.score >= 0.9, "\n".join(survivors)
-    again = run_mutation(spec, tmp_path, n=SAMPLE, workers=1)
+    assert report.score >= 0.9, [f"{m.id} {m.function}: {m.operator}" for m in report.survivors()]
+    assert set(report.failed_tests) == {m.id for m in report.mutants}
+    again = run_mutation(spec, tmp_path, n=6, workers=1)
     assert (again.graded, again.reused) == (0, len(report.mutants))
     assert again.outcome == report.outcome
 

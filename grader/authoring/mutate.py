@@ -401,6 +401,39 @@ def load_reviewed(spec: ExerciseSpec) -> dict[str, Survivor]:
 
 # ------------------------------------------------------------------------------ grading
 
+def planned(spec: ExerciseSpec, n: int | None = None) -> MutationReport:
+    """The report of a mutation run before grading: the mutants made, the seeded sample of
+    ``n`` of them to grade (all when ``n`` is None), the reviewed survivors."""
+    made = generate(spec)
+    reviewed = load_reviewed(spec)
+    ids = {m.id for m in made}
+    return MutationReport(spec.id, sample(made, n, spec.id), reviewed=reviewed, made=len(made),
+                          stale=sorted(i for i in reviewed if i not in ids))
+
+
+def write_mutants(spec: ExerciseSpec, mutants: list[AutoMutant], folder: Path, prefix: str = "m") -> None:
+    """Each mutant as a student's submission, ``<prefix><id>.ipynb`` under ``folder``."""
+    solution = nbformat.read(spec.solution, as_version=4)
+    assignment = nbformat.read(spec.assignment, as_version=4)
+    folder.mkdir(parents=True, exist_ok=True)
+    for m in mutants:
+        nbformat.write(mutant_notebook(m, solution, assignment), folder / f"{prefix}{m.id}.ipynb")
+
+
+def score_outcomes(report: MutationReport, results: dict[str, dict], prefix: str = "m") -> MutationReport:
+    """Fill ``report``'s outcomes from graded results (student ``<prefix><id>`` -> its results
+    document): killed when the mutant lost points, survived at full marks, error when the
+    grader could not grade it."""
+    for m in report.mutants:
+        res = results.get(f"{prefix}{m.id}")
+        if res is None or res["extra_data"]["status"] == "error":
+            report.outcome[m.id] = "error"
+            continue
+        report.failed_tests[m.id] = [t["id"] for t in res["tests"] if t["status"] != "passed"]
+        report.outcome[m.id] = "killed" if res["score"] < res["extra_data"]["max_score"] else "survived"
+    return report
+
+
 def run_mutation(spec: ExerciseSpec, out: Path, *, n: int | None = None, workers: int = 1,
                  progress: Callable[[int], Any] | None = None,
                  on_total: Callable[[int], Any] | None = None) -> MutationReport:
@@ -408,35 +441,18 @@ def run_mutation(spec: ExerciseSpec, out: Path, *, n: int | None = None, workers
     of an earlier run whose mutant, suite and reference are unchanged are reused) and report."""
     from ..batch import grade_batch
 
-    made = generate(spec)
-    chosen = sample(made, n, spec.id)
-    reviewed = load_reviewed(spec)
-    ids = {m.id for m in made}
-    report = MutationReport(spec.id, chosen, reviewed=reviewed, made=len(made),
-                            stale=sorted(i for i in reviewed if i not in ids))
-    if not chosen:
+    report = planned(spec, n)
+    if not report.mutants:
         return report
-    solution = nbformat.read(spec.solution, as_version=4)
-    assignment = nbformat.read(spec.assignment, as_version=4)
     subs = out / "submissions"
     if subs.exists():
         shutil.rmtree(subs)
-    subs.mkdir(parents=True)
-    for m in chosen:
-        nbformat.write(mutant_notebook(m, solution, assignment), subs / f"m{m.id}.ipynb")
+    write_mutants(spec, report.mutants, subs)
     if on_total:
-        on_total(len(chosen))
+        on_total(len(report.mutants))
     summary = grade_batch(spec, subs, out / "grades", workers=workers, progress=progress)
     report.seconds, report.graded, report.reused = summary.seconds, summary.graded, summary.reused
-    for m in chosen:
-        res = summary.results.get(f"m{m.id}")
-        if res is None or res["extra_data"]["status"] == "error":
-            report.outcome[m.id] = "error"
-            continue
-        failed = [t["id"] for t in res["tests"] if t["status"] != "passed"]
-        report.failed_tests[m.id] = failed
-        report.outcome[m.id] = "killed" if res["score"] < res["extra_data"]["max_score"] else "survived"
-    return report
+    return score_outcomes(report, summary.results)
 
 
 # ------------------------------------------------------------------------------ reports

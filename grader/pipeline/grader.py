@@ -166,6 +166,7 @@ class Grader:
                 phases.lap("cells")
                 tests = run_suite(self.spec.tests_dir, kernel, reference, self.spec.seed)
                 phases.lap("tests")
+                phases.split("tests", "probes", kernel.probe_seconds)
             phases.lap("kernel close")
         except SuiteError as exc:
             raise GradingError(str(exc)) from None
@@ -191,8 +192,9 @@ class Grader:
 
 class Phases:
     """Where one submission's grading time went: seconds per phase, in order (read and
-    sanitize, kernel start, the notebook's cells, the hidden tests, closing the kernel,
-    scoring and the feedback page). Kept in the result (``extra_data.phases``) so a profile of
+    sanitize, kernel start, the notebook's cells, the hidden tests' probes -- waiting for the
+    student's kernel to answer -- and the rest of the hidden tests -- oracles, pytest --,
+    closing the kernel, scoring and the feedback page). Kept in the result (``extra_data.phases``) so a profile of
     a batch is a median over its results (benchmarks/bench_grading.py)."""
 
     def __init__(self, started: float):
@@ -203,3 +205,12 @@ class Phases:
         now = time.monotonic()
         self.seconds[phase] = round(now - self._last, 4)
         self._last = now
+
+    def split(self, phase: str, part: str, seconds: float) -> None:
+        """Take ``part`` (``seconds`` of it) out of ``phase``, just before it."""
+        whole = self.seconds[phase]
+        part_seconds = round(min(seconds, whole), 4)
+        order = list(self.seconds)
+        self.seconds[part], self.seconds[phase] = part_seconds, round(whole - part_seconds, 4)
+        order.insert(order.index(phase), part)
+        self.seconds = {name: self.seconds[name] for name in order}
