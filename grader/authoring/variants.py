@@ -155,8 +155,8 @@ def write_cohort(spec: ExerciseSpec, target: Path, names: list[str] | None = Non
 
 def cohort_problems(spec: ExerciseSpec, expect: dict[str, str], results: dict[str, dict]) -> list[str]:
     """What is wrong with a graded variants cohort: a mutant at full marks, without its
-    ``must_fail`` tests failing or with one of its ``must_pass`` tests failing, an alternative or the reference below full marks, the student
-    version above zero."""
+    ``must_fail`` tests failing or with one of its ``must_pass`` tests failing, an alternative or
+    the reference below full marks, the student version above zero."""
     mutants = {f"mutant_{m.name}": m for m in load_variants(spec).mutants}
     problems = []
     for student, expected in sorted(expect.items()):
