@@ -168,7 +168,17 @@ def with_fakes(function: str, fakes: dict[str, str], as_name: str | None = None)
     the function should do with the same fakes. A student who inlines the helper's work instead
     of calling it gets the true behaviour: tests accept that as well.
 
-    Only plain Python functions are rebound; a callable of another kind is used as it is.
+    A class (``Classifier`` whose ``forward`` calls ``Sigmoid``) becomes a subclass of the
+    student's class, with the same name, whose methods run with the fakes: plain functions,
+    static and class methods, its own and those it inherits from the student's other classes.
+    They keep their closures, so ``super()`` (a ``__class__`` cell naming the student's class)
+    still works on the subclass's objects, though the method it reaches in a base class runs
+    without the fakes. Make the objects from ``as_name`` (``_Classifier(3)``):
+    ``__init__`` runs with the fakes too, so a helper object it keeps (``self.act = Sigmoid()``)
+    is a fake; a helper bound in the class body itself is not rebound.
+
+    Only plain Python functions and classes are rebound; a callable of another kind is used as
+    it is.
     """
     target = as_name or f"_{function}"
     pairs = ", ".join(f"{name}={fake}" for name, fake in fakes.items())
@@ -177,4 +187,30 @@ def with_fakes(function: str, fakes: dict[str, str], as_name: str | None = None)
             f"if isinstance({function}, _types.FunctionType):\n"
             f"    {target} = _types.FunctionType({function}.__code__, dict({function}.__globals__, {pairs}),\n"
             f"                                   {function}.__name__, {function}.__defaults__, {function}.__closure__)\n"
-            f"    {target}.__kwdefaults__ = {function}.__kwdefaults__\n")
+            f"    {target}.__kwdefaults__ = {function}.__kwdefaults__\n"
+            f"elif isinstance({function}, type):\n"
+            f"{_WITH_FAKES_CLASS}"
+            f"    {target} = _with_fakes_class({function}, dict({pairs}))\n")
+
+
+# probe code (indented to sit in the `elif` above): a subclass whose methods run with the fakes
+_WITH_FAKES_CLASS = """\
+    def _with_fakes_class(cls, fakes):
+        members, seen, spaces = {}, set(), {}
+        for klass in cls.__mro__[:-1]:
+            for name, value in vars(klass).items():
+                if name in seen:
+                    continue
+                seen.add(name)
+                inner = value.__func__ if isinstance(value, (staticmethod, classmethod)) else value
+                if not isinstance(inner, _types.FunctionType):
+                    continue
+                if id(inner.__globals__) not in spaces:
+                    spaces[id(inner.__globals__)] = dict(inner.__globals__, **fakes)
+                space = spaces[id(inner.__globals__)]
+                copy = _types.FunctionType(inner.__code__, space, inner.__name__, inner.__defaults__, inner.__closure__)
+                copy.__kwdefaults__, copy.__qualname__ = inner.__kwdefaults__, inner.__qualname__
+                members[name] = copy if inner is value else type(value)(copy)
+        members.update(__module__=cls.__module__, __qualname__=cls.__qualname__)
+        return _types.new_class(cls.__name__, (cls,), None, lambda namespace: namespace.update(members))
+"""

@@ -144,6 +144,9 @@ def test_every_mutant_loses_points_and_feedback_names_the_failure(cohort):
         missing = [t for t in mutant.must_fail if t not in failing]
         if missing:
             problems.append(f"{mutant.name}: expected {missing} to fail")
+        spilled = [t for t in mutant.must_pass if t in failing]
+        if spilled:
+            problems.append(f"{mutant.name}: expected {spilled} to pass")
         page = (cohort.out / "feedback" / f"{student}.html").read_text(encoding="utf-8")
         for test in failing.values():
             if html.escape(test["name"]) not in page:

@@ -131,6 +131,38 @@ def test_with_fakes_rebinds_only_the_named_helpers():
     assert namespace["_c"] is namespace["c"], "a callable that is not a plain function is used as it is"
 
 
+def test_with_fakes_rebinds_the_methods_of_a_class():
+    """A class becomes a subclass whose methods (own, inherited, static, class, __init__) see the
+    fakes, with super() still working; the student's class and globals are left alone."""
+    from grader.testing import with_fakes
+    namespace: dict = {}
+    exec("class Act:\n    def forward(self, x):\n        return x + 1\n"
+         "class _FakeAct:\n    def forward(self, x):\n        return -x\n"
+         "def helper(x):\n    return 10 * x\n"
+         "def _fake_helper(x):\n    return 100 * x\n"
+         "class Base:\n    def base(self, x):\n        return helper(x)\n    def other(self, x):\n        return helper(x)\n"
+         "class Model(Base):\n"
+         "    scale = 2\n"
+         "    def __init__(self, k=1):\n        self.k = k\n        self.act = Act()\n"
+         "    def forward(self, x):\n        return self.act.forward(x) * self.k + Act().forward(0)\n"
+         "    def base(self, x):\n        return super().base(x) + 1\n"
+         "    @staticmethod\n    def stat(x):\n        return helper(x)\n"
+         "    @classmethod\n    def make(cls):\n        return cls(k=3)\n", namespace)
+    exec(with_fakes("Model", {"Act": "_FakeAct", "helper": "_fake_helper"}), namespace)
+    fake_model, model = namespace["_Model"], namespace["Model"]
+    assert fake_model is not model and issubclass(fake_model, model) and fake_model.__name__ == "Model"
+    m = fake_model(k=2)
+    assert m.forward(3) == -3 * 2 + 0, "__init__ and forward run with the fake Act"
+    assert m.other(3) == 300, "an inherited method sees the fakes"
+    assert m.base(3) == 31, "super() still works (the base's method it reaches runs without the fakes)"
+    assert fake_model.stat(2) == 200 and m.stat(2) == 200, "a static method sees the fakes"
+    made = fake_model.make()
+    assert type(made) is fake_model and made.k == 3 and made.forward(1) == -3, "a class method makes the subclass"
+    assert m.scale == 2, "class attributes are inherited"
+    assert model(k=2).forward(3) == 4 * 2 + 1 and model().base(3) == 31, "the student's own class is left as it was"
+    assert namespace["helper"](3) == 30 and namespace["Act"]().forward(1) == 2, "and so are its globals"
+
+
 def test_a_mutant_edit_that_matches_twice_is_refused(mini_course):
     """A `find` that occurs twice would silently edit the first match (a docstring, say)."""
     import pytest

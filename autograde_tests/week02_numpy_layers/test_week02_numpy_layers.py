@@ -9,9 +9,12 @@ returns plain data only (NumPy arrays, numbers, lists). Inputs are drawn here fr
 `grading_seed` (shapes too) and sent as literals. Every expected value is computed here: forward
 passes and gradients with PyTorch in float64 autograd, and every backward pass also against a
 centred difference of a NumPy forward written in this file (so a backward that is off by a
-constant factor cannot pass by agreeing with the student's own forward). The solver and the
-training loop are graded on their own with fakes (`grader.testing.with_fakes`) and once with the
-student's own pieces against a PyTorch float64 oracle of the same gradient-descent run.
+constant factor cannot pass by agreeing with the student's own forward). The Classifier, the
+solver and the training loop are graded on their own with fakes (`grader.testing.with_fakes`):
+the Classifier's methods run with stand-ins for Sigmoid / affine_forward / affine_backward (and
+predict with forward replaced by a lookup of probabilities computed here), so a wrong helper
+costs its own points once; then the training is graded once with the student's own pieces against
+a PyTorch float64 oracle of the same gradient-descent run.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.testing import assert_close, remember, with_fakes
+from grader.testing import assert_close, is_close, remember, with_fakes
 
 F64 = torch.float64
 
@@ -570,8 +573,78 @@ def _torch_classifier(X, W, dout=None):
     return y.detach().numpy(), tW.grad.numpy()
 
 
-def _model_probe(X, W) -> str:
-    return f"_m = Classifier({X.shape[1]})\n_m.W = {_lit(W)}\n"
+def _model_probe(X, W, cls: str = "_Classifier") -> str:
+    return f"_m = {cls}({X.shape[1]})\n_m.W = {_lit(W)}\n"
+
+
+# The Classifier is graded on its own: its methods run with the graded helpers a student may call
+# from them (Sigmoid, affine_forward, affine_backward) replaced by stand-ins that behave
+# differently, and each test computes what the methods should give with the stand-ins they called
+# (or with the true helpers, for a student who did the work inline). So a wrong Sigmoid or affine
+# layer costs its own points once, not the Classifier's too. The stand-ins: a sigmoid-like
+# 0.5 + arctan(z) / pi (backward: its own derivative), and an affine layer that applies tanh to
+# its input first (so [X | 1] with b = 0 and X with b = W[-1] give the same result).
+CLASSIFIER_FAKES = """
+import numpy as _np
+_calls = []
+class _FakeSigmoid:
+    def forward(self, x):
+        _calls.append('Sigmoid.forward')
+        x = _np.asarray(x, dtype=float)
+        return 0.5 + _np.arctan(x) / _np.pi, x
+    def backward(self, dout, cache):
+        _calls.append('Sigmoid.backward')
+        return dout / (_np.pi * (1.0 + _np.asarray(cache, dtype=float) ** 2))
+def _fake_affine_forward(x, w, b):
+    _calls.append('affine_forward')
+    return _np.tanh(x.reshape(x.shape[0], -1)) @ w + _np.tanh(1.0) * _np.asarray(b), (x, w, b)
+def _fake_affine_backward(dout, cache):
+    _calls.append('affine_backward')
+    x, w, b = cache
+    return _np.zeros(x.shape), _np.tanh(x.reshape(x.shape[0], -1)).T @ dout, _np.tanh(1.0) * _np.sum(dout, axis=0)
+""" + with_fakes("Classifier", {"Sigmoid": "_FakeSigmoid", "affine_forward": "_fake_affine_forward",
+                                "affine_backward": "_fake_affine_backward"})
+STAND_INS = "run with the grader's stand-ins for Sigmoid / affine_forward / affine_backward"
+
+
+def _fake_sigmoid(z):
+    return 0.5 + np.arctan(z) / np.pi
+
+
+def _with_ones(X):
+    return np.concatenate([X, np.ones((X.shape[0], 1))], axis=1)
+
+
+def _logits(X, W, calls) -> np.ndarray:
+    """z = [X | 1] @ W, or with the affine stand-in tanh([X | 1]) @ W if the student called it."""
+    Xt = _with_ones(X)
+    return (np.tanh(Xt) if "affine_forward" in calls else Xt) @ W
+
+
+def _forward_expected(X, W, calls) -> np.ndarray:
+    """What forward should return with the helpers the student called (the true ones otherwise)."""
+    if not calls:
+        return _torch_classifier(X, W)[0]
+    z = _logits(X, W, calls)
+    return _fake_sigmoid(z) if "Sigmoid.forward" in calls else _sigmoid_np(z)
+
+
+def _backward_expected(X, W, dout, forward_calls, backward_calls) -> list:
+    """The dW backward may give with the helpers the student called: the sigmoid's derivative from
+    the stand-in's backward, from the (stand-in's or true) probabilities s as s (1 - s), then
+    [X | 1].T @ dz or, with the affine stand-in, tanh([X | 1]).T @ dz."""
+    calls = forward_calls + backward_calls
+    if not calls:
+        return [_torch_classifier(X, W, dout)[1]]
+    z = _logits(X, W, calls)
+    if "Sigmoid.backward" in backward_calls:
+        local = [1.0 / (np.pi * (1.0 + z ** 2))]
+    else:
+        probs = [_fake_sigmoid(z)] if "Sigmoid.forward" in calls else []
+        local = [s * (1.0 - s) for s in probs + [_sigmoid_np(z)]]
+    Xt = _with_ones(X)
+    left = np.tanh(Xt) if "affine_backward" in backward_calls else Xt
+    return [left.T @ (dout * d) for d in local]
 
 
 @pytest.mark.points(2)
@@ -579,15 +652,20 @@ def test_classifier_forward(student, reference, grading_seed):
     """Classifier.forward: sigmoid([X | 1] @ W) of shape (N, 1) with the bias in the last row, several D, large logits"""
     rng = _rng(grading_seed, 19)
     cases = [_classifier_case(rng, d) for d in (1, 2, 4)] + [_classifier_case(rng, 3, scale=400.0)]
-    probe = "_out = []\n" + "".join(_model_probe(X, W) + f"_out.append(_m.forward({_lit(X)}))\n" for X, W in cases) + "_out"
+    probe = CLASSIFIER_FAKES + "_out = []\n" + "".join(
+        _model_probe(X, W) + f"_calls.clear()\n_y = _m.forward({_lit(X)})\n_out.append([_y, list(_calls)])\n"
+        for X, W in cases) + "_out"
     got, ref = _eval_both(student, reference, probe)
-    for (X, W), y in zip(cases, got):
+    for (X, W), (y, calls) in zip(cases, got):
         what = f"Classifier({X.shape[1]}).forward(X) with X of shape {X.shape} and W = {np.round(W.ravel(), 3).tolist()}"
+        if calls:
+            what += f" ({STAND_INS}; it called {', '.join(sorted(set(calls)))})"
         _assert_array(y, (X.shape[0], 1), what)
-        _close(y, _torch_classifier(X, W)[0], what,
+        _close(y, _forward_expected(X, W, calls), what,
                "append a column of ONES as the LAST column of X (the bias is the last row of W), then sigmoid(X_tilde @ W); "
                "the sigmoid must be stable for large |z|", rtol=1e-7, atol=1e-12)
-    _close(got, ref, "Classifier.forward compared with the reference solution", "see above", rtol=1e-7, atol=1e-12)
+    for (X, W), (y, calls) in zip(cases, ref):
+        assert not calls and is_close(y, _torch_classifier(X, W)[0], rtol=1e-7, atol=1e-12), "grader setup: the reference"
 
 
 @pytest.mark.points(2)
@@ -598,21 +676,37 @@ def test_classifier_backward(student, reference, grading_seed):
     douts = [rng.normal(size=(X.shape[0], 1)) for X, _ in cases]
     decoys = [rng.normal(size=(X.shape[0] + 1, X.shape[1])) for X, _ in cases]
     # forward on a decoy first, then on X: backward must use the cache of the LAST forward call
-    probe = "_out = []\n" + "".join(
-        _model_probe(X, W) + f"_m.forward({_lit(Z)})\n_m.forward({_lit(X)})\n_out.append(_m.backward({_lit(d)}))\n"
+    probe = CLASSIFIER_FAKES + "_out = []\n" + "".join(
+        _model_probe(X, W) + f"_m.forward({_lit(Z)})\n_calls.clear()\n_m.forward({_lit(X)})\n_fw = list(_calls)\n"
+        f"_calls.clear()\n_out.append([_m.backward({_lit(d)}), _fw, list(_calls)])\n"
         for (X, W), d, Z in zip(cases, douts, decoys)) + "_out"
     got, ref = _eval_both(student, reference, probe)
     hint = ("dW = X_tilde.T @ (dout * y * (1 - y)) with X_tilde = [X | 1] and y the probabilities of the last forward call "
             "(cache them in forward)")
-    for (X, W), dout, dW in zip(cases, douts, got):
+    for (X, W), dout, (dW, forward_calls, backward_calls) in zip(cases, douts, got):
         what = f"Classifier({X.shape[1]}).backward(dout) after forward(X) with X of shape {X.shape}"
         _assert_array(dW, W.shape, what)
+        if forward_calls or backward_calls:
+            wants = _backward_expected(X, W, dout, forward_calls, backward_calls)
+            if not any(is_close(dW, want, rtol=1e-6, atol=1e-10) for want in wants):
+                _close(dW, wants[0], f"{what} ({STAND_INS}; forward called {', '.join(sorted(set(forward_calls))) or 'none'}, "
+                       f"backward called {', '.join(sorted(set(backward_calls))) or 'none'})", hint, rtol=1e-6, atol=1e-10)
+            continue
         _close(dW, _torch_classifier(X, W, dout)[1], f"{what} compared with PyTorch autograd", hint, rtol=1e-6, atol=1e-10)
         n = X.shape[0]
         Xt = np.concatenate([X, np.ones((n, 1))], axis=1)
         num = _centred(lambda v, Xt=Xt: _sigmoid_np(Xt @ v), W, dout)
         _close(dW, num, f"{what} compared with a centred difference", hint, rtol=1e-5, atol=1e-8)
-    _close(got, ref, "Classifier.backward compared with the reference solution", hint, rtol=1e-6, atol=1e-10)
+    for (X, W), dout, (dW, _, _) in zip(cases, douts, ref):
+        _close(dW, _torch_classifier(X, W, dout)[1], "grader setup: the reference's Classifier.backward", hint,
+               rtol=1e-6, atol=1e-10)
+
+
+def _lookup_model(X, W, probs) -> str:
+    """Probe code making _m, a Classifier (with the stand-ins) whose forward hands back probs."""
+    return (f"_probs = {_lit(probs)}\n"
+            "class _Lookup(_Classifier):\n    def forward(self, X):\n        _calls.append('forward')\n"
+            "        return _np.array(_probs, copy=True)\n" + _model_probe(X, W, "_Lookup"))
 
 
 @pytest.mark.points(1)
@@ -622,17 +716,27 @@ def test_classifier_predict(student, reference, grading_seed):
     X, W = _classifier_case(rng, 2, scale=1.5)
     X = np.concatenate([X, rng.normal(size=(6, 2))])
     probs = _torch_classifier(X, W)[0]
-    got, ref = _eval_both(student, reference, _model_probe(X, W) + "[" + ", ".join(
-        f"_m.predict({_lit(X)}, threshold={t!r})" for t in (0.5, 0.3, 0.8)) + f", _m.predict({_lit(X)})]")
-    for t, labels in zip((0.5, 0.3, 0.8, 0.5), got):
+    # predict runs with forward replaced by a lookup of the probabilities computed here (so a
+    # wrong forward costs its own points only); a predict that computes them itself runs with the
+    # stand-ins above
+    thresholds = (0.5, 0.3, 0.8)
+    probe = CLASSIFIER_FAKES + _lookup_model(X, W, probs) + "_out = []\n" + "".join(
+        f"_calls.clear()\n_out.append([_m.predict({_lit(X)}, threshold={t!r}), list(_calls)])\n" for t in thresholds) + \
+        f"_calls.clear()\n_out.append([_m.predict({_lit(X)}), list(_calls)])\n_out"
+    got, ref = _eval_both(student, reference, probe)
+    for t, (labels, calls) in zip(thresholds + (0.5,), got):
         what = f"Classifier.predict(X, threshold={t}) for probabilities {np.round(probs.ravel(), 3).tolist()}"
         _assert_array(labels, (X.shape[0], 1), what)
-        _close(labels, (probs >= t).astype(int), what,
+        faked = bool(calls) and "forward" not in calls   # computed the probabilities with the stand-ins
+        used = _forward_expected(X, W, calls) if faked else probs
+        _close(labels, (used >= t).astype(int), f"{what} ({STAND_INS})" if faked else what,
                "1 where the PROBABILITY sigmoid([X | 1] @ W) is >= threshold (not the logit), 0 elsewhere; use the "
                "threshold argument", rtol=0, atol=0)
-    _close(got, ref, "Classifier.predict compared with the reference solution", "see above", rtol=0, atol=0)
+    for t, (labels, calls) in zip(thresholds + (0.5,), ref):
+        assert calls == ["forward"] and np.array_equal(labels, (probs >= t).astype(int)), "grader setup: the reference"
     # W = 0: every probability is exactly 0.5, which is >= the threshold 0.5
-    tie = student.eval(_model_probe(X, np.zeros_like(W)) + f"_m.predict({_lit(X)}, threshold=0.5)")
+    tie = student.eval(CLASSIFIER_FAKES + _lookup_model(X, np.zeros_like(W), np.full((X.shape[0], 1), 0.5)) +
+                       f"_m.predict({_lit(X)}, threshold=0.5)")
     _close(tie, np.ones((X.shape[0], 1), dtype=int), "Classifier.predict(X, threshold=0.5) with W = 0 (every probability is exactly 0.5)",
            "a probability equal to the threshold counts as class 1: use >=, not >", rtol=0, atol=0)
 

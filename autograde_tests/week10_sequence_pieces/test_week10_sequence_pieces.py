@@ -18,11 +18,12 @@ inline the helper's work):
 * `rnn_forward` runs with `gru_cell` / `lstm_cell` replaced by other recurrences;
 * `complete_analogy` runs with `cosine_similarity` replaced by minus the squared distance;
 * `attention` runs with `attention_scores` replaced by a table of scores made here, multiplied
-  by 1, 2 or 3 for kind "dot", "mult" or "add" (so that passing `kind` on can be seen).
+  by 1, 2 or 3 for kind "dot", "mult" or "add" (so that passing `kind` on can be seen);
+* `equalize` runs with `neutralize` replaced by the linear map 0.5 e + 0.1 (e . g) g (not a
+  projection), and the test accepts each way of using it for mu_orth, mu_B = mu - neutralize(mu)
+  and e_wB = e_w - neutralize(e_w) (or the true projection for any of them).
 
-`equalize` is graded with the student's own `neutralize` if it calls it (no stand-in can be
-given without sending a correct projection). Probes contain inputs and calls only and return
-plain data.
+Probes contain inputs and calls only and return plain data.
 
 PYTEST_DONT_REWRITE: failure messages must be the plain assertion messages however pytest is
 invoked.
@@ -461,19 +462,40 @@ def test_neutralize(student, reference, grading_seed):
                  "grader setup: the reference", rtol=1e-8, atol=1e-10)
 
 
-def _equalize(e1, e2, g):
+def _equalize(e1, e2, g, fake_mu_orth=False, fake_mu_b=False, fake_e_b=False):
+    """Bolukbasi et al.'s equalisation in float64 torch; each fake_* computes that part with the
+    neutralize stand-in (mu_orth = n(mu), mu_B = mu - n(mu), e_wB = e_w - n(e_w)) instead of the
+    true projection on g."""
     e1, e2, g = _t(e1), _t(e2), _t(g)
 
     def proj(v):
         return (v @ g) / (g @ g) * g
 
+    def fake(v):
+        return v - _t(_fake_neutralize(_np(v), _np(g)))
+
     mu = (e1 + e2) / 2
-    mu_b = proj(mu)
-    mu_orth = mu - mu_b
+    mu_b = fake(mu) if fake_mu_b else proj(mu)
+    mu_orth = mu - fake(mu) if fake_mu_orth else mu - proj(mu)
+    e1b, e2b = (fake(e1), fake(e2)) if fake_e_b else (proj(e1), proj(e2))
     scale = torch.sqrt(torch.abs(1 - mu_orth @ mu_orth))
-    n1 = mu_orth + scale * (proj(e1) - mu_b) / torch.linalg.norm(proj(e1) - mu_b)
-    n2 = mu_orth + scale * (proj(e2) - mu_b) / torch.linalg.norm(proj(e2) - mu_b)
+    n1 = mu_orth + scale * (e1b - mu_b) / torch.linalg.norm(e1b - mu_b)
+    n2 = mu_orth + scale * (e2b - mu_b) / torch.linalg.norm(e2b - mu_b)
     return _np(n1), _np(n2)
+
+
+def _fake_neutralize(e, g):
+    """The stand-in for neutralize in test_equalize (FAKE_NEUTRALIZE): linear in e, not a projection."""
+    return 0.5 * e + 0.1 * float(e @ g) * g
+
+
+FAKE_NEUTRALIZE = """
+_neutralize_calls = []
+def _fake_neutralize(e, g):
+    _neutralize_calls.append(1)
+    e, g = np.asarray(e, dtype=float), np.asarray(g, dtype=float)
+    return 0.5 * e + 0.1 * float(e @ g) * g
+""" + with_fakes("equalize", {"neutralize": "_fake_neutralize"})
 
 
 @pytest.mark.points(3)
@@ -489,13 +511,25 @@ def test_equalize(student, reference, grading_seed):
         g = _normal(rng, dim, scale=g_scale)
         pair = (words[1], words[4])
         literal = "{" + ", ".join(f"{w!r}: {_arr(e)}" for w, e in table.items()) + "}"
-        probe = (f"_table = {literal}\n_r = equalize({pair!r}, {_arr(g)}, _table)\n"
-                 f"[len(_r), np.asarray(_r[0], dtype=float), np.asarray(_r[1], dtype=float), _table[{pair[0]!r}], _table[{pair[1]!r}]]")
+        probe = (FAKE_NEUTRALIZE + f"_table = {literal}\n_r = _equalize({pair!r}, {_arr(g)}, _table)\n"
+                 f"[len(_r), np.asarray(_r[0], dtype=float), np.asarray(_r[1], dtype=float), _table[{pair[0]!r}], "
+                 f"_table[{pair[1]!r}], len(_neutralize_calls)]")
         got = student.eval(probe)
         call = f"equalize({pair!r}, g (|g| = {np.linalg.norm(g):.3f}), table of unit vectors of size {dim})"
         assert got[0] == 2, f"{call} should return the pair (e1, e2)"
         e1, e2 = got[1], got[2]
         assert_close([got[3], got[4]], [table[pair[0]], table[pair[1]]], f"{call} must not change the table", atol=1e-12)
+        want1, want2 = _equalize(table[pair[0]], table[pair[1]], g)
+        if got[5]:
+            # it called neutralize: any use of the stand-in (or of the true projection) for each part
+            wants = [_equalize(table[pair[0]], table[pair[1]], g, *fakes)
+                     for fakes in itertools.product((True, False), repeat=3)]
+            if not any(is_close([e1, e2], want, rtol=1e-6, atol=1e-8) for want in wants):
+                best = min(wants, key=lambda want: float(np.max(np.abs(np.subtract([e1, e2], want)))))
+                assert_close([e1, e2], best, f"{call}, run with neutralize replaced by the grader's stand-in "
+                             "0.5 e + 0.1 (e.g) g (it called neutralize; the closest way of using it is shown): "
+                             "mu_orth + sqrt(|1 - |mu_orth|^2|) (e_wB - mu_B) / |e_wB - mu_B|", rtol=1e-6, atol=1e-8)
+            continue
         assert abs(np.linalg.norm(e1) - np.linalg.norm(e2)) < 1e-7, (
             f"{call}: the two vectors should have the same norm, got {np.linalg.norm(e1):.6f} and {np.linalg.norm(e2):.6f}")
         along = float((e1 + e2) @ g) / np.linalg.norm(g)
@@ -504,7 +538,6 @@ def test_equalize(student, reference, grading_seed):
         diff = e1 - e2
         off = diff - (diff @ g) / (g @ g) * g
         assert np.linalg.norm(off) < 1e-7, f"{call}: e1 - e2 should lie along g (the words share mu_orth), off by {np.linalg.norm(off):.3g}"
-        want1, want2 = _equalize(table[pair[0]], table[pair[1]], g)
         assert_close([e1, e2], [want1, want2], f"{call}: mu_orth + sqrt(|1 - |mu_orth|^2|) (e_wB - mu_B) / |e_wB - mu_B|",
                      rtol=1e-6, atol=1e-8)
     assert_close(reference.eval(probe)[1], want1, "grader setup: the reference", rtol=1e-6, atol=1e-8)

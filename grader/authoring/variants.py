@@ -28,6 +28,9 @@ class Mutant:
     # is iterated: graded the same every time (probe.STABLE_ORDER), and its failing tests are
     # run again in the opposite order to tell the student
     order_dependent: bool = False
+    # tests that must NOT fail: a wrong helper costs its own points once, not again in a test of
+    # a function that calls it (graded with fakes)
+    must_pass: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -49,7 +52,7 @@ def load_variants(spec: ExerciseSpec) -> Variants:
         return Variants([], [])
     data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     mutants = [Mutant(m["name"], m.get("description", ""), list(m["edits"]), list(m.get("must_fail", [])),
-                      bool(m.get("order_dependent", False)))
+                      bool(m.get("order_dependent", False)), list(m.get("must_pass", [])))
                for m in data.get("mutants", [])]
     alternatives = [Alternative(a["name"], a.get("description", ""), dict(a["cells"]))
                     for a in data.get("alternatives", [])]
@@ -151,10 +154,10 @@ def write_cohort(spec: ExerciseSpec, target: Path, names: list[str] | None = Non
 
 
 def cohort_problems(spec: ExerciseSpec, expect: dict[str, str], results: dict[str, dict]) -> list[str]:
-    """What is wrong with a graded variants cohort: a mutant at full marks or without its
-    ``must_fail`` tests failing, an alternative or the reference below full marks, the student
-    version above zero."""
-    must_fail = {f"mutant_{m.name}": m.must_fail for m in load_variants(spec).mutants}
+    """What is wrong with a graded variants cohort: a mutant at full marks, without its
+    ``must_fail`` tests failing or with one of its ``must_pass`` tests failing, an alternative or
+    the reference below full marks, the student version above zero."""
+    mutants = {f"mutant_{m.name}": m for m in load_variants(spec).mutants}
     problems = []
     for student, expected in sorted(expect.items()):
         res = results[student]
@@ -167,7 +170,11 @@ def cohort_problems(spec: ExerciseSpec, expect: dict[str, str], results: dict[st
         elif expected == "less":
             if score >= top:
                 problems.append(f"{student}: earned full marks")
-            missing = [t for t in must_fail.get(student, []) if t not in failing]
+            mutant = mutants.get(student)
+            missing = [t for t in (mutant.must_fail if mutant else []) if t not in failing]
             if missing:
                 problems.append(f"{student}: expected {', '.join(missing)} to fail")
+            spilled = [t for t in (mutant.must_pass if mutant else []) if t in failing]
+            if spilled:
+                problems.append(f"{student}: expected {', '.join(spilled)} to pass (the bug costs its own points once)")
     return problems
