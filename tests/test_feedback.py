@@ -95,3 +95,13 @@ def test_large_plots_are_downscaled_on_the_page_only():
     shown = page.split("data:image/png;base64,")[1].split('"')[0]
     assert max(Image.open(io.BytesIO(base64.b64decode(shown))).size) == IMAGE_SIDE
     assert nb.cells[0].outputs[0].data["image/png"] == big   # the executed notebook keeps the original
+
+
+def test_warming_the_page_compiles_the_templates_once():
+    """Grader.prepare() warms the page before its workers fork (the first page cost ~2 s each)."""
+    from grader.outputs import feedback
+    feedback.warm()
+    assert feedback._EXPORTER is not None
+    exporter = feedback._EXPORTER
+    feedback.warm()
+    assert feedback._EXPORTER is exporter, "the exporter (and its compiled templates) is kept"

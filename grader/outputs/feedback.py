@@ -290,6 +290,17 @@ def _downscaled(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+def warm() -> None:
+    """Import nbconvert, load the page's templates and compile them (about two seconds, once per
+    process) by rendering a tiny page: the grader does it before its workers fork, so none of
+    them pays it on its first submission."""
+    from ..results import Status
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("A formula: $x^2$"),
+                                         nbformat.v4.new_code_cell("print(1)")])
+    nb.cells[1].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    feedback_html(nb, GradeResult(exercise="warm-up", student="warm-up", status=Status.GRADED, tests=[]))
+
+
 def feedback_html(executed: nbformat.NotebookNode | None, result: GradeResult,
                   context: dict[str, str] | None = None) -> str:
     """The student's page; ``context`` may name the ``course`` and the exercise's ``title``.

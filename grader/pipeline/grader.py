@@ -22,6 +22,7 @@ from ..kernels.launchers import fork_server
 from ..kernels.live import LiveKernel
 from ..kernels.sandbox import Sandbox
 from ..kernels.spec import default_sandbox, limits_for
+from ..outputs import feedback
 from ..outputs.feedback import feedback_html, page_context
 from ..results import Graded, Status
 from ..util import sha256_file
@@ -61,8 +62,9 @@ class Grader:
         self.reference, self.catalog = reference, catalog
 
     def prepare(self) -> None:
-        """Import what the hidden tests import and start the kernels' fork server. Starts no
-        thread: worker processes forked afterwards inherit both. Does it once."""
+        """Import what the hidden tests import, compile the feedback page's templates and start
+        the kernels' fork server. Starts no thread: worker processes forked afterwards inherit
+        all of it. Does it once."""
         if self._prepared:
             return
         self._prepared = True
@@ -75,6 +77,10 @@ class Grader:
                 importlib.import_module(module)
             except Exception:  # noqa: BLE001 - the suite will report it when it runs
                 log.info("could not preload %s for the hidden tests", module, exc_info=True)
+        try:
+            feedback.warm()  # nbconvert and the page's templates, before workers fork
+        except Exception:  # noqa: BLE001 - the first page then pays for it
+            log.info("could not warm the feedback page's templates", exc_info=True)
         if server is not None:
             try:
                 server.wait_ready()
