@@ -330,6 +330,17 @@ def test_mine_negatives_semi_hard(student, grading_seed):
             f"mine_negatives(D, labels={labels.tolist()}, pos_idx={pos.tolist()}, margin={margin}, mode='semi-hard') should "
             f"pick the closest negative n with D[a, p] < D[a, n] < D[a, p] + margin (p = pos_idx[a]), and the hard negative "
             f"when there is none: expected {want}, got {got}")
+    # exact ties at both ends of the window (whole-number distances): neither end is semi-hard
+    D = np.array([[0, 2, 3, 3, 3, 1], [2, 0, 1, 5, 4, 4], [3, 1, 0, 3, 3, 6],
+                  [3, 5, 3, 0, 6, 4], [3, 4, 3, 6, 0, 1], [1, 4, 6, 4, 1, 0]], dtype=float)
+    labels, pos = np.array([0, 0, 1, 1, 2, 2]), np.array([1, 0, 3, 2, 5, 4])
+    want = _mine_oracle(D, labels, pos, 2.0, "semi-hard")
+    got = student.eval(f"mine_negatives({_lit(D)}, {_ids(labels)}, {_ids(pos)}, 2.0, mode='semi-hard').tolist()")
+    assert got == want, (
+        f"mine_negatives(D, labels={labels.tolist()}, pos_idx={pos.tolist()}, margin=2.0, mode='semi-hard') with "
+        f"whole-number distances D={D.astype(int).tolist()}: expected {want}, got {got}. The window is open at both "
+        "ends: a negative exactly as far as the positive (D[a, n] == D[a, p]) or exactly at D[a, p] + margin is "
+        "not semi-hard (use < on both sides, not <=)")
 
 
 _FAKE_SQD = '''
