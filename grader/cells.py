@@ -50,8 +50,9 @@ LAZY_CONTENTS = {"transformers": ("transformers.modeling_utils", "transformers.t
 
 
 # Libraries a notebook may import only on some paths (outside FAST mode, say): not preloaded,
-# but a student's environment needs them all the same (the student kit installs them)
-OTHER_LIBRARIES = ("torchmetrics", "tokenizers")
+# but a student's environment needs them all the same (the student kit installs them);
+# accelerate: transformers.Trainer needs it and transformers does not require it (week09_hf_metrics)
+OTHER_LIBRARIES = ("torchmetrics", "tokenizers", "accelerate")
 
 
 def preload_modules(notebook: nbformat.NotebookNode) -> list[str]:

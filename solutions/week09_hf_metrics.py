@@ -62,6 +62,7 @@ import random
 import re
 from collections import Counter
 
+import accelerate  # noqa: F401  transformers.Trainer runs on it: a missing install fails here, clearly
 import numpy as np
 import torch
 import torch.nn.functional as F
