@@ -323,12 +323,12 @@ for _od, _lr, _ep, _bs, _seed, _dev in {cases!r}:
     _out.append([type(_a).__name__, str(_a.output_dir), float(_a.learning_rate), float(_a.num_train_epochs),
                  int(_a.per_device_train_batch_size), int(_a.per_device_eval_batch_size), int(_a.seed),
                  float(_a.weight_decay), _v(_a.eval_strategy), _v(_a.logging_strategy), _v(_a.save_strategy),
-                 [_v(_r) for _r in (_a.report_to or [])], bool(_a.use_cpu)])
+                 [_v(_r) for _r in (_a.report_to or [])], bool(_a.use_cpu), _a.disable_tqdm])
 _out
 """
 ARGS_FIELDS = ["type", "output_dir", "learning_rate", "num_train_epochs", "per_device_train_batch_size",
                "per_device_eval_batch_size", "seed", "weight_decay", "eval_strategy", "logging_strategy",
-               "save_strategy", "report_to", "use_cpu"]
+               "save_strategy", "report_to", "use_cpu", "disable_tqdm"]
 ARGS_HINTS = {
     "learning_rate": "learning_rate=learning_rate, not a constant",
     "num_train_epochs": "num_train_epochs=epochs",
@@ -343,6 +343,7 @@ ARGS_HINTS = {
     "use_cpu": "use_cpu=True exactly when device == 'cpu' (use the device argument, not the global DEVICE)",
     "output_dir": "output_dir=output_dir",
     "type": "return the TrainingArguments object",
+    "disable_tqdm": "disable_tqdm=True: no progress bars in the output",
 }
 
 
@@ -363,7 +364,7 @@ def test_make_training_args(student, grading_seed):
             f"{call} raised TypeError: {g[1]} (transformers 5 removed evaluation_strategy: the name is "
             "eval_strategy; no_cuda is now use_cpu)")
         want = ["TrainingArguments", od, float(lr), float(ep), bs, bs, seed, 0.01, "epoch", "epoch", "no", [],
-                dev == "cpu"]
+                dev == "cpu", True]
         for field, w, v in zip(ARGS_FIELDS, want, g):
             same = is_close(v, w, rtol=1e-9, atol=0) if isinstance(w, float) else v == w
             assert same, f"{call}: {field} expected {w!r}, got {v!r} ({ARGS_HINTS[field]})"
