@@ -466,7 +466,7 @@ _res""")
 
 TRAINER_LEARN = """
 _m = BertForSequenceClassification(tiny_bert_config({V})).to(DEVICE)
-_args = make_training_args({folder!r}, learning_rate=5e-3, epochs=3, batch_size=8, seed=11, device=DEVICE)
+_args = make_training_args({folder!r}, learning_rate=3e-3, epochs=4, batch_size=8, seed=11, device=DEVICE)
 _t = make_trainer(_m, _args, _train, _eval, _tok)
 _before = float(_t.evaluate()["eval_loss"])
 _t.train()
@@ -481,25 +481,28 @@ with torch.no_grad():
 @pytest.mark.points(2)
 def test_trainer_learns(student, grading_seed):
     """make_training_args + make_trainer: Trainer fine-tunes the tiny BERT, loss falls, held-out reviews classified"""
-    # Over grading seeds 0-5 the reference (128 generated reviews, 3 epochs, batch 8, lr 5e-3,
-    # seed 11) reached accuracy 1.0 on the 120 held-out reviews every time, with the evaluation
-    # loss falling from 0.693 to 0.03-0.35; a model that did not learn stays near 0.5 and 0.69.
-    # Bounds: accuracy >= 0.85 and a final loss below 0.6.
+    # Trainer evaluates on the first 24 held-out reviews (each epoch: kept small, it costs time);
+    # the accuracy is measured here on all 120. Over grading seeds 0-39 the reference (128
+    # generated reviews, 4 epochs, batch 8, lr 3e-3, seed 11) reached accuracy 1.0 every time,
+    # the evaluation loss falling from 0.69 to 0.02-0.35 (0.6 s of CPU a run). lr 5e-3 with 3
+    # epochs (the notebook's run) stalled near 0.69 on 1 seed in 20, so it is not used here.
+    # A model that did not learn stays near accuracy 0.5 and loss 0.69. Bounds: accuracy >= 0.85,
+    # final loss below 0.55.
     vocab, ids, mask, labels, hid, hmask, held_labels = _learn_data(grading_seed)
     folder = f"_grader_trainer_run_{grading_seed % 10**6}"
     probe = ("torch.manual_seed(7)\n"
-             + TRAINER_PROBE.format(setup="", vocab=vocab, ids=ids, mask=mask, labels=labels, hid=hid, hmask=hmask,
-                                    held=held_labels)
+             + TRAINER_PROBE.format(setup="", vocab=vocab, ids=ids, mask=mask, labels=labels, hid=hid[:24],
+                                    hmask=hmask[:24], held=held_labels[:24])
              + TRAINER_LEARN.format(V=len(vocab), folder=folder, hid=hid, hmask=hmask))
     got = student.eval(probe)
     acc = float((np.asarray(got[0]).argmax(axis=1) == np.asarray(held_labels)).mean())
-    call = ("make_trainer(tiny BERT, make_training_args(folder, learning_rate=5e-3, epochs=3, batch_size=8, seed=11, "
-            "device=DEVICE), 128 generated reviews, 120 held-out reviews, tokenizer), then train()")
-    assert got[2] < 0.6 and got[2] < got[1], (
-        f"{call}: the evaluation loss went from {got[1]:.3f} to {got[2]:.3f}; a correct setup ends near 0.03-0.35 "
+    call = ("make_trainer(tiny BERT, make_training_args(folder, learning_rate=3e-3, epochs=4, batch_size=8, seed=11, "
+            "device=DEVICE), 128 generated reviews, 24 held-out reviews, tokenizer), then train()")
+    assert got[2] < 0.55 and got[2] < got[1], (
+        f"{call}: the evaluation loss went from {got[1]:.3f} to {got[2]:.3f}; a correct setup ends near 0.02-0.35 "
         "(check learning_rate=learning_rate, num_train_epochs=epochs and the batch size)")
     assert acc >= 0.85, (
-        f"{call}: the trained model classifies {acc:.2f} of the held-out reviews right; a correct setup reaches 1.0")
+        f"{call}: the trained model classifies {acc:.2f} of 120 held-out reviews right; a correct setup reaches 1.0")
     assert got[3] == [], (
         f"{call}: the output folder should stay empty (save_strategy='no'), it holds {got[3]}")
 
