@@ -311,19 +311,27 @@ def test_fine_tune_matches_reference(student, reference, grading_seed):
 
 
 # --------------------------------------------------------------------------- Trainer (v5 names)
+# The notebook sets the transformers logging to errors only, and then disable_tqdm=None (the default)
+# resolves to True; the probe runs at the default level (warnings), where it resolves to False.
 ARGS_PROBE = """
+import transformers as _tf
+_level = _tf.logging.get_verbosity()
+_tf.logging.set_verbosity_warning()
+_v = lambda _x: str(getattr(_x, "value", _x))
 _out = []
-for _od, _lr, _ep, _bs, _seed, _dev in {cases!r}:
-    try:
-        _a = make_training_args(_od, learning_rate=_lr, epochs=_ep, batch_size=_bs, seed=_seed, device=_dev)
-    except TypeError as _e:
-        _out.append(["TypeError", str(_e)])
-        continue
-    _v = lambda _x: str(getattr(_x, "value", _x))
-    _out.append([type(_a).__name__, str(_a.output_dir), float(_a.learning_rate), float(_a.num_train_epochs),
-                 int(_a.per_device_train_batch_size), int(_a.per_device_eval_batch_size), int(_a.seed),
-                 float(_a.weight_decay), _v(_a.eval_strategy), _v(_a.logging_strategy), _v(_a.save_strategy),
-                 [_v(_r) for _r in (_a.report_to or [])], bool(_a.use_cpu), _a.disable_tqdm])
+try:
+    for _od, _lr, _ep, _bs, _seed, _dev in {cases!r}:
+        try:
+            _a = make_training_args(_od, learning_rate=_lr, epochs=_ep, batch_size=_bs, seed=_seed, device=_dev)
+        except TypeError as _e:
+            _out.append(["TypeError", str(_e)])
+            continue
+        _out.append([type(_a).__name__, str(_a.output_dir), float(_a.learning_rate), float(_a.num_train_epochs),
+                     int(_a.per_device_train_batch_size), int(_a.per_device_eval_batch_size), int(_a.seed),
+                     float(_a.weight_decay), _v(_a.eval_strategy), _v(_a.logging_strategy), _v(_a.save_strategy),
+                     [_v(_r) for _r in (_a.report_to or [])], bool(_a.use_cpu), _a.disable_tqdm])
+finally:
+    _tf.logging.set_verbosity(_level)
 _out
 """
 ARGS_FIELDS = ["type", "output_dir", "learning_rate", "num_train_epochs", "per_device_train_batch_size",
@@ -343,7 +351,7 @@ ARGS_HINTS = {
     "use_cpu": "use_cpu=True exactly when device == 'cpu' (use the device argument, not the global DEVICE)",
     "output_dir": "output_dir=output_dir",
     "type": "return the TrainingArguments object",
-    "disable_tqdm": "disable_tqdm=True: no progress bars in the output",
+    "disable_tqdm": "disable_tqdm=True: no progress bars in the output (left at None, it depends on the logging level)",
 }
 
 
