@@ -43,13 +43,16 @@ HEAVY_MODULES = ("torch", "torchvision", "numpy", "matplotlib", "matplotlib.pypl
 # Packages that import their contents lazily: importing the package loads almost nothing, so the
 # warm kernel also loads what any use of it pulls in (transformers: 2 s of CPU for modeling_utils,
 # which every model class imports; torch: 1.2-1.6 s for torch._dynamo, which the first optimiser
-# a notebook or a hidden test builds imports). Neither starts a thread or initialises CUDA.
-LAZY_CONTENTS = {"transformers": ("transformers.modeling_utils",), "torch": ("torch._dynamo",)}
+# a notebook or a hidden test builds imports; transformers.trainer: 0.6-2.5 s more for `Trainer`,
+# which week09_hf_metrics uses, with the parts of accelerate it imports). None starts a thread or
+# initialises CUDA.
+LAZY_CONTENTS = {"transformers": ("transformers.modeling_utils", "transformers.trainer"), "torch": ("torch._dynamo",)}
 
 
 # Libraries a notebook may import only on some paths (outside FAST mode, say): not preloaded,
-# but a student's environment needs them all the same (the student kit installs them)
-OTHER_LIBRARIES = ("torchmetrics", "tokenizers")
+# but a student's environment needs them all the same (the student kit installs them);
+# accelerate: transformers.Trainer needs it and transformers does not require it (week09_hf_metrics)
+OTHER_LIBRARIES = ("torchmetrics", "tokenizers", "accelerate")
 
 
 def preload_modules(notebook: nbformat.NotebookNode) -> list[str]:

@@ -33,8 +33,9 @@
 #
 # 1. prompts: the exact strings of a review prompt and an n-shot prompt;
 # 2. a tokenizer trained from our vocabulary, padding, truncation and attention masks;
-# 3. a tiny BERT classifier: the learning-rate schedule `Trainer` uses, fine-tuning, saving and
-#    loading, inference with a label map, partial fine-tuning by freezing;
+# 3. a tiny BERT classifier: the learning-rate schedule `Trainer` uses, fine-tuning with your own
+#    loop and then with `transformers.Trainer` (its v5 argument names, a `compute_metrics`),
+#    saving and loading, inference with a label map, partial fine-tuning by freezing;
 # 4. decoder-only generation: a greedy loop that matches `model.generate`;
 # 5. metrics: classification metrics, entropy and perplexity, BLEU, ROUGE-N/ROUGE-L, exact match.
 #
@@ -61,14 +62,15 @@ import random
 import re
 from collections import Counter
 
+import accelerate  # noqa: F401  transformers.Trainer runs on it: a missing install fails here, clearly
 import numpy as np
 import torch
 import torch.nn.functional as F
 import transformers
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, processors
 from transformers import (AutoModelForSequenceClassification, AutoTokenizer, BertConfig,
-                          BertForSequenceClassification, GPT2Config, GPT2LMHeadModel,
-                          PreTrainedTokenizerFast)
+                          BertForSequenceClassification, EvalPrediction, GPT2Config, GPT2LMHeadModel,
+                          PreTrainedTokenizerFast, Trainer, TrainingArguments)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")     # never reach for the Hub
 transformers.logging.set_verbosity_error()
@@ -311,10 +313,11 @@ print(sum(p.numel() for p in model.parameters()), "parameters;", model.classifie
 #
 # Use the current argument names: `evaluation_strategy=` and `Trainer(tokenizer=...)` were
 # renamed to `eval_strategy=` and `processing_class=`; the old names raise a `TypeError` in
-# `transformers` 5. `Trainer` also needs the `accelerate` package, which this course's grader
-# does not install, so below you write the loop `Trainer` runs yourself: **AdamW** with weight
+# `transformers` 5. (`Trainer` also needs the `accelerate` package; it is installed here.)
+# `trainer.train()` hides a loop, so first you write that loop yourself: **AdamW** with weight
 # decay, and a learning rate that falls **linearly** from `learning_rate` to 0 over all the
-# optimisation steps (after an optional linear warm-up).
+# optimisation steps (after an optional linear warm-up). Then you hand the same job to `Trainer`
+# and compare.
 #
 # The number of steps is $\lceil n / b\rceil \cdot \text{epochs}$ (the last batch of an epoch may
 # be short). The course's log says `global_step=588` with `6250` training rows, batch 8 and 3
@@ -414,6 +417,156 @@ print("accuracy on the generated test reviews:", test_accuracy)
 assert len(history["loss"]) == num_training_steps(n_train, BATCH_SIZE, epochs), "one loss per optimisation step"
 assert history["lr"][0] == 5e-3 and history["lr"][-1] < 5e-3 / len(history["lr"]) * 1.01, "linear decay from lr"
 assert test_accuracy > 0.85, f"the fine-tuned tiny BERT should classify most test reviews, got {test_accuracy:.2f}"
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "trainer_md", "locked": true, "schema_version": 3, "solution": false}
+# ### The same job with `Trainer`
+#
+# `transformers.Trainer` runs the loop you just wrote — AdamW with weight decay, the linear
+# schedule from `learning_rate` down to 0 (`lr_scheduler_type="linear"`, no warm-up by default),
+# a fresh shuffle of the rows every epoch, `zero_grad`/`backward`/`step` — and adds what a real
+# project needs around it: evaluation, logging, checkpoints, devices, mixed precision. It is
+# configured by a `TrainingArguments` object and fed **datasets**: anything with `len()` and
+# indexing whose items are dicts of the model's inputs plus `"labels"` (`ReviewDataset` below
+# wraps our encoded tensors that way).
+#
+# `Trainer` reports the evaluation loss by itself; any other metric comes from a function you
+# give it, `compute_metrics(eval_pred)`. After each evaluation pass it calls it with an
+# `EvalPrediction`: `eval_pred.predictions` are the logits of all the evaluation rows, a NumPy
+# array of shape `(N, num_labels)`, and `eval_pred.label_ids` the `N` true labels. It unpacks
+# like a pair, `logits, labels = eval_pred`, which also works when you call it with a plain
+# `(logits, labels)` tuple. The predicted class is the arg-max over the **last** axis (the
+# classes), not over the rows. `Trainer` logs each key with `eval_` in front: `eval_accuracy`.
+#
+# Version 5 names (the course's notebook uses some removed ones):
+#
+# | what | transformers 4 | transformers 5 |
+# |---|---|---|
+# | when to evaluate | `evaluation_strategy="epoch"` | `eval_strategy="epoch"` (the old name: `TypeError`) |
+# | the tokenizer given to `Trainer` | `tokenizer=tokenizer` | `processing_class=tokenizer` (the old name: `TypeError`) |
+# | train on the CPU | `no_cuda=True` | `use_cpu=True` |
+# | no tracking service | `report_to="none"` (the default was "all") | `report_to="none"` (now the default) |
+#
+# `save_strategy` defaults to `"steps"`: a checkpoint folder every 500 steps, tens of megabytes
+# each for a real model. We save nothing (`"no"`) and use `save_pretrained` ourselves. Give
+# `Trainer` its arguments **by keyword**: its third positional parameter is `data_collator`, not
+# the training set.
+#
+# **Your tasks:**
+#
+# * `make_training_args(output_dir, learning_rate, epochs, batch_size, seed, device="cpu")`
+#   returns a `TrainingArguments` with that `output_dir`, `learning_rate`, `num_train_epochs=epochs`,
+#   `per_device_train_batch_size` and `per_device_eval_batch_size` both `batch_size`, `seed`,
+#   `weight_decay=0.01`, `eval_strategy="epoch"` and `logging_strategy="epoch"` (evaluate and log
+#   once per epoch), `save_strategy="no"`, `report_to="none"`, `use_cpu=True` exactly when
+#   `device == "cpu"`, and `disable_tqdm=True` (no progress bars).
+# * `compute_metrics(eval_pred)` returns `{"accuracy": ..., "f1": ...}` (Python floats): the
+#   fraction of rows whose arg-max logit (the first one on a tie) is the label, and the **macro**
+#   F1 — the F1 of each class, $2TP / (2TP + FP + FN)$, averaged over the classes that occur in
+#   the labels or the predictions (scikit-learn's `f1_score(..., average="macro")`).
+# * `make_trainer(model, args, train_dataset, eval_dataset, tokenizer)` returns the `Trainer`
+#   with the model, the arguments, both datasets, `processing_class=tokenizer` and your
+#   `compute_metrics`.
+
+# %% nbgrader={"grade": false, "grade_id": "trainer_data", "locked": true, "schema_version": 3, "solution": false}
+class ReviewDataset(torch.utils.data.Dataset):
+    """The rows of an encoded batch as Trainer wants them: dicts of input_ids, attention_mask, labels."""
+
+    def __init__(self, enc: dict, labels):
+        self.enc, self.labels = enc, torch.as_tensor(labels, dtype=torch.long)
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def __getitem__(self, i: int) -> dict:
+        return {"input_ids": self.enc["input_ids"][i], "attention_mask": self.enc["attention_mask"][i],
+                "labels": self.labels[i]}
+
+
+train_dataset, eval_dataset = ReviewDataset(train_enc, train_labels), ReviewDataset(test_enc, test_labels)
+print(len(train_dataset), "training rows; the first:", train_dataset[0])
+
+# %% nbgrader={"grade": false, "grade_id": "trainer", "locked": false, "schema_version": 3, "solution": true}
+def make_training_args(output_dir: str, learning_rate: float, epochs: int, batch_size: int, seed: int,
+                       device: str = "cpu") -> TrainingArguments:
+    """TrainingArguments (v5 names): evaluate and log every epoch, save nothing, no tracker, CPU if device is 'cpu'."""
+    ### BEGIN SOLUTION
+    return TrainingArguments(
+        output_dir=output_dir, learning_rate=learning_rate, num_train_epochs=epochs,
+        per_device_train_batch_size=batch_size, per_device_eval_batch_size=batch_size, seed=seed,
+        weight_decay=0.01, eval_strategy="epoch", logging_strategy="epoch", save_strategy="no",
+        report_to="none", use_cpu=device == "cpu", disable_tqdm=True)
+    ### END SOLUTION
+
+
+def compute_metrics(eval_pred) -> dict[str, float]:
+    """Accuracy and macro F1 of the arg-max predictions; eval_pred is an EvalPrediction or a (logits, labels) pair."""
+    ### BEGIN SOLUTION
+    logits, labels = eval_pred
+    preds = np.asarray(logits).argmax(axis=-1)
+    labels = np.asarray(labels)
+    f1s = []
+    for c in np.union1d(labels, preds):
+        tp = np.sum((preds == c) & (labels == c))
+        fp = np.sum((preds == c) & (labels != c))
+        fn = np.sum((preds != c) & (labels == c))
+        f1s.append(2 * tp / (2 * tp + fp + fn))
+    return {"accuracy": float(np.mean(preds == labels)), "f1": float(np.mean(f1s))}
+    ### END SOLUTION
+
+
+def make_trainer(model, args: TrainingArguments, train_dataset, eval_dataset, tokenizer) -> Trainer:
+    """A Trainer over the two datasets, with processing_class=tokenizer and compute_metrics."""
+    ### BEGIN SOLUTION
+    return Trainer(model=model, args=args, train_dataset=train_dataset, eval_dataset=eval_dataset,
+                   processing_class=tokenizer, compute_metrics=compute_metrics)
+    ### END SOLUTION
+
+
+# %% nbgrader={"grade": true, "grade_id": "check_trainer", "locked": true, "points": 0, "schema_version": 3, "solution": false}
+_args = make_training_args("trainer_output", learning_rate=3e-4, epochs=2, batch_size=4, seed=5)
+assert (_args.learning_rate, _args.num_train_epochs, _args.per_device_train_batch_size, _args.seed) == (3e-4, 2, 4, 5), \
+    "learning_rate, num_train_epochs, per_device_train_batch_size and seed come from the arguments"
+assert _args.eval_strategy == "epoch" and _args.save_strategy == "no" and _args.use_cpu, \
+    f"eval_strategy={_args.eval_strategy}, save_strategy={_args.save_strategy}, use_cpu={_args.use_cpu}"
+_m = compute_metrics(EvalPrediction(predictions=np.array([[2.0, 1.0], [0.0, 3.0], [1.0, 1.0], [0.5, 0.2]]),
+                                    label_ids=np.array([0, 1, 1, 1])))
+assert abs(_m["accuracy"] - 0.5) < 1e-12 and abs(_m["f1"] - 0.5) < 1e-12, \
+    f"rows 1 and 2 right, row 3 a tie (class 0), row 4 class 0: accuracy 0.5, F1 of both classes 0.5; got {_m}"
+_t = make_trainer(BertForSequenceClassification(tiny_bert_config(len(vocab))), _args, train_dataset, eval_dataset,
+                  tokenizer)   # a throw-away model: Trainer moves the model it gets to args.device (here the CPU)
+assert _t.processing_class is tokenizer and _t.compute_metrics is not None and _t.train_dataset is train_dataset, \
+    "Trainer(model=..., args=..., train_dataset=..., eval_dataset=..., processing_class=..., compute_metrics=...)"
+
+# %% [markdown] nbgrader={"grade": false, "grade_id": "trainer_run_md", "locked": true, "schema_version": 3, "solution": false}
+# Now `Trainer` fine-tunes a fresh tiny BERT — same initial weights, learning rate, batch size and
+# number of epochs as your loop — and evaluates it on the test reviews before and after. Its
+# shuffling differs from yours (it draws the order from its own seeded sampler), so the losses
+# are not the same numbers, but they should end up in the same range.
+
+# %% nbgrader={"grade": false, "grade_id": "trainer_run", "locked": true, "schema_version": 3, "solution": false}
+torch.manual_seed(SEED)
+trainer_model = BertForSequenceClassification(tiny_bert_config(len(vocab))).to(DEVICE)
+trainer = make_trainer(trainer_model, make_training_args("trainer_output", learning_rate=5e-3, epochs=epochs,
+                                                         batch_size=BATCH_SIZE, seed=SEED, device=DEVICE),
+                       train_dataset, eval_dataset, tokenizer)
+before = trainer.evaluate()
+trainer.train()
+after = trainer.evaluate()
+_per_epoch = num_training_steps(n_train, BATCH_SIZE, 1)
+_loop_last = float(np.mean(history["loss"][-_per_epoch:]))
+_trainer_last = [h["loss"] for h in trainer.state.log_history if "loss" in h][-1]
+trainer_model.eval()
+with torch.no_grad():
+    _logits = trainer_model(**{k: v.to(DEVICE) for k, v in test_enc.items()}).logits
+trainer_accuracy = (_logits.argmax(dim=1).cpu() == torch.tensor(test_labels)).float().mean().item()
+print(f"evaluation loss {before['eval_loss']:.3f} -> {after['eval_loss']:.3f}; accuracy on the test reviews "
+      f"{trainer_accuracy:.2f} (your compute_metrics, through Trainer: {after.get('eval_accuracy')})")
+print(f"mean training loss of the last epoch: your loop {_loop_last:.3f}, Trainer {_trainer_last:.3f}")
+
+# %% nbgrader={"grade": true, "grade_id": "check_trainer_run", "locked": true, "points": 0, "schema_version": 3, "solution": false}
+assert after["eval_loss"] < before["eval_loss"], f"the evaluation loss should fall: {before['eval_loss']} -> {after['eval_loss']}"
+assert trainer_accuracy > 0.85, f"Trainer's tiny BERT should classify most test reviews, got {trainer_accuracy:.2f}"
+assert not os.listdir("trainer_output"), f"save_strategy='no' writes no checkpoint: {os.listdir('trainer_output')}"
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "inference_md", "locked": true, "schema_version": 3, "solution": false}
 # **Saving, loading, predicting.** `model.save_pretrained(folder)` writes `config.json` and the
