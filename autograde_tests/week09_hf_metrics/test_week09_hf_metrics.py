@@ -258,15 +258,20 @@ def test_fine_tune_schedule(student, grading_seed):
             f"got {got[1][:5]}... (call linear_lr with the 0-based step counted over all epochs, before each step)")
 
 
+def _review_split(rng, n_train, n_held, length):
+    """(vocab, ids, mask, labels, held ids, held mask, held labels): generated reviews, encoded
+    with the training reviews' vocabulary."""
+    texts, labels = _reviews(rng, n_train)
+    held, held_labels = _reviews(rng, n_held)
+    vocab = _vocab_of(texts)
+    ids, mask = _encode(vocab, texts, length)
+    hid, hmask = _encode(vocab, held, length)
+    return vocab, ids, mask, labels, hid, hmask, held_labels
+
+
 @remember
 def _learn_data(grading_seed):
-    rng = _rng(grading_seed, "learn")
-    texts, labels = _reviews(rng, 128)
-    held, held_labels = _reviews(rng, 120)
-    vocab = _vocab_of(texts)
-    ids, mask = _encode(vocab, texts, 12)
-    hid, hmask = _encode(vocab, held, 12)
-    return vocab, ids, mask, labels, hid, hmask, held_labels
+    return _review_split(_rng(grading_seed, "learn"), 128, 120, 12)
 
 
 LEARN_PROBE = """
@@ -433,11 +438,7 @@ def _fake_metrics(eval_pred):
 def test_make_trainer(student, grading_seed):
     """make_trainer: a Trainer with the model, args, both datasets, processing_class and compute_metrics"""
     rng = _rng(grading_seed, "trainer")
-    texts, labels = _reviews(rng, 6)
-    held, held_labels = _reviews(rng, 5)
-    vocab = _vocab_of(texts)
-    ids, mask = _encode(vocab, texts, 8)
-    hid, hmask = _encode(vocab, held, 8)
+    vocab, ids, mask, labels, hid, hmask, held_labels = _review_split(rng, 6, 5, 8)
     folder = f"_grader_trainer_{rng.randint(0, 10**6)}"
     probe = (TRAINER_PROBE.format(setup=BERT_PROBE.format(mseed=rng.randint(0, 999), V=len(vocab), L=2), vocab=vocab,
                                   ids=ids, mask=mask, labels=labels, hid=hid, hmask=hmask, held=held_labels)
