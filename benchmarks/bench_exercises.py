@@ -163,7 +163,10 @@ def main() -> int:
                  f"preparation left out): with one worker the marginal time (a batch of {1 + args.n} minus "
                  f"a batch of 1, per added submission), with the default {workers} workers the time per "
                  f"submission of a batch of {args.default_n}. overhead: grader (1 worker) minus floor. Side "
-                 "by side in one run per row; the last column says which run.", "",
+                 "by side in one run per row; the last column says which run. The marginal time is a "
+                 "difference of two batches, so it is noisy on a shared machine (an overhead below 0 "
+                 "means the noise was larger than the overhead); the profile below, a median per "
+                 "submission, is steadier.", "",
                  COLUMNS, "|---|" + "---:|" * 7 + "---|"]
         earlier: dict[str, str] = {}
         if out.is_file():
