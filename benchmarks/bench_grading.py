@@ -247,16 +247,15 @@ def phase_profile(results: dict, kinds: dict[str, str], writing: float) -> list[
             "probes": "the hidden tests waiting for the student's kernel to answer their probes",
             "tests": "the rest of the hidden tests: oracles, pytest's bookkeeping",
             "kernel close": "stop the kernel (the next one is already warm)",
-            "feedback": "score the tests and render the feedback page"}
+            "feedback": "score the tests and render the feedback page",
+            "write": "write the results JSON, gradebook row, CSV row and feedback page"}
     medians = {phase: statistics.median(values) for phase, values in phases.items()}
     total = sum(medians.values()) + writing
     lines = ["Profile of one graded submission (1 worker; the median of each phase over the correct "
              "and buggy submissions, recorded by the grader in each result's `extra_data.phases`):", "",
              "| phase | what | median (s) | share |", "|---|---|---:|---:|"]
     for phase, seconds in [*medians.items(), ("write", writing)]:
-        label = what.get(phase, "write the results JSON, gradebook row, CSV row and feedback page"
-                         if phase == "write" else phase)
-        lines.append(f"| {phase} | {label} | {seconds:.3f} | {100 * seconds / total:.0f}% |")
+        lines.append(f"| {phase} | {what.get(phase, phase)} | {seconds:.3f} | {100 * seconds / total:.0f}% |")
     lines.append(f"| total | | {total:.3f} | |")
     return lines
 

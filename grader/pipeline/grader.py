@@ -22,8 +22,8 @@ from ..kernels.launchers import fork_server
 from ..kernels.live import LiveKernel
 from ..kernels.sandbox import Sandbox
 from ..kernels.spec import default_sandbox, limits_for
-from ..outputs import feedback
 from ..outputs.feedback import feedback_html, page_context
+from ..outputs.feedback import warm as warm_feedback
 from ..results import Graded, Status
 from ..util import sha256_file
 from .discover import Submission
@@ -78,7 +78,7 @@ class Grader:
             except Exception:  # noqa: BLE001 - the suite will report it when it runs
                 log.info("could not preload %s for the hidden tests", module, exc_info=True)
         try:
-            feedback.warm()  # nbconvert and the page's templates, before workers fork
+            warm_feedback()  # nbconvert and the page's templates, before workers fork
         except Exception:  # noqa: BLE001 - the first page then pays for it
             log.info("could not warm the feedback page's templates", exc_info=True)
         if server is not None:
@@ -171,8 +171,7 @@ class Grader:
                 execution = execute(kernel, nb)
                 phases.lap("cells")
                 tests = run_suite(self.spec.tests_dir, kernel, reference, self.spec.seed)
-                phases.lap("tests")
-                phases.split("tests", "probes", kernel.probe_seconds)
+                phases.lap("tests", within=("probes", kernel.probe_seconds))
             phases.lap("kernel close")
         except SuiteError as exc:
             raise GradingError(str(exc)) from None
@@ -207,16 +206,14 @@ class Phases:
         self._last = started
         self.seconds: dict[str, float] = {}
 
-    def lap(self, phase: str) -> None:
+    def lap(self, phase: str, within: tuple[str, float] | None = None) -> None:
+        """Close ``phase``; ``within`` = (part, seconds): that much of it is recorded as ``part``,
+        just before it, and the rest as ``phase``."""
         now = time.monotonic()
-        self.seconds[phase] = round(now - self._last, 4)
+        elapsed = now - self._last
+        if within is not None:
+            part = min(within[1], elapsed)
+            self.seconds[within[0]] = round(part, 4)
+            elapsed -= part
+        self.seconds[phase] = round(elapsed, 4)
         self._last = now
-
-    def split(self, phase: str, part: str, seconds: float) -> None:
-        """Take ``part`` (``seconds`` of it) out of ``phase``, just before it."""
-        whole = self.seconds[phase]
-        part_seconds = round(min(seconds, whole), 4)
-        order = list(self.seconds)
-        self.seconds[part], self.seconds[phase] = part_seconds, round(whole - part_seconds, 4)
-        order.insert(order.index(phase), part)
-        self.seconds = {name: self.seconds[name] for name in order}
