@@ -193,6 +193,25 @@ def with_fakes(function: str, fakes: dict[str, str], as_name: str | None = None)
             f"    {target} = _with_fakes_class({function}, dict({pairs}))\n")
 
 
+META_DEVICE = ("on PyTorch's 'meta' device (tensors with shapes and no data), which stands in for a GPU "
+               "in this test")
+
+
+def on_meta_device(function: str, as_name: str | None = None) -> str:
+    """Probe code that binds ``as_name`` (default ``_<function>``) to the student's function or
+    class with the notebook's ``DEVICE`` seen as PyTorch's ``meta`` device.
+
+    A model moved to ``meta`` and given a batch on ``meta`` runs every shape computation and no
+    arithmetic. A tensor the student's code makes without a device (``torch.zeros(...)`` for an
+    initial state, ``torch.randn(...)`` for noise) lands on the CPU, and mixing it with the meta
+    tensors raises, as it would on a GPU. That lets a CPU-only grader check that code honours
+    the device it is given; code written with ``device=DEVICE`` (the notebook's own setting) is
+    accepted too, since ``DEVICE`` is ``meta`` for it here.
+    """
+    return ("_META = __import__('torch').device('meta')\n"
+            + with_fakes(function, {"DEVICE": "_META"}, as_name))
+
+
 # probe code (indented to sit in the `elif` above): a subclass whose methods run with the fakes
 _WITH_FAKES_CLASS = """\
     def _with_fakes_class(cls, fakes):

@@ -162,6 +162,31 @@ def test_with_fakes_rebinds_the_methods_of_a_class():
     assert model(k=2).forward(3) == 4 * 2 + 1 and model().base(3) == 31, "the student's own class is left as it was"
     assert namespace["helper"](3) == 30 and namespace["Act"]().forward(1) == 2, "and so are its globals"
 
+def test_on_meta_device_catches_a_state_made_on_the_cpu_and_accepts_the_notebooks_device():
+    """A module moved to the meta device fails where a tensor it makes has no device, as on a
+    GPU; ``device=x.device`` and ``device=DEVICE`` (the notebook's setting) both pass."""
+    import pytest
+    import torch
+
+    from grader.testing import on_meta_device
+    namespace: dict = {"torch": torch, "nn": torch.nn, "DEVICE": "cpu"}
+    exec("class Cell(nn.Module):\n"
+         "    def __init__(self, how):\n        super().__init__()\n        self.how = how\n"
+         "        self.linear = nn.Linear(5, 3)\n"
+         "    def forward(self, x):\n"
+         "        kw = {'x': {'device': x.device}, 'notebook': {'device': DEVICE}, 'none': {}}[self.how]\n"
+         "        return torch.tanh(self.linear(torch.cat([x, torch.zeros(x.shape[0], 3, **kw)], 1)))\n", namespace)
+    exec(on_meta_device("Cell", "_OnMeta"), namespace)
+    on_meta = namespace["_OnMeta"]
+    for how in ("x", "notebook"):
+        out = on_meta(how).to("meta")(torch.empty(4, 2, device="meta"))
+        assert out.device.type == "meta" and tuple(out.shape) == (4, 3)
+    with pytest.raises(RuntimeError):
+        on_meta("none").to("meta")(torch.empty(4, 2, device="meta"))
+    assert namespace["DEVICE"] == "cpu", "the notebook's own DEVICE is left alone"
+    assert namespace["Cell"]("notebook")(torch.zeros(4, 2)).device.type == "cpu"
+
+
 
 def test_a_mutant_edit_that_matches_twice_is_refused(mini_course):
     """A `find` that occurs twice would silently edit the first match (a docstring, say)."""

@@ -426,7 +426,10 @@ def test_softmax(student, reference, grading_seed):
     arrays = [np.array([[5.0, 2.0, -1.0, 3.0]])]
     for _ in range(2):
         arrays.append(rng.normal(scale=3.0, size=(int(rng.integers(2, 6)), int(rng.integers(2, 7)))))
-    arrays.append(np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0], [800.0, 800.0, 800.0]]))
+    # the last row lies far below the largest logit of the whole array: the row's own maximum, not the
+    # array's, must be subtracted (exp(-2000) is 0, and 0 / 0 is nan)
+    arrays.append(np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0], [800.0, 800.0, 800.0],
+                            [-1000.0, -999.0, -1001.0]]))
     probe = "[" + ", ".join(f"softmax({_lit(a)})" for a in arrays) + "]"
     got, ref = _eval_both(student, reference, probe)
     _close(np.round(got[0], 3), [[0.842, 0.042, 0.002, 0.114]], "softmax([[5, 2, -1, 3]]) rounded to 3 decimals",
@@ -447,7 +450,9 @@ def _ce_cases(rng: np.random.Generator):
         labels = rng.integers(0, c, size=n)
         cases.append((logits, labels))
     # huge logits: the true class far below the largest (exact loss about 1000 per row) and far above
-    cases.append((np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0], [0.0, 500.0, -500.0]]), np.array([1, 1, 2])))
+    # and a row far below the largest logit of the batch (each row's own maximum must be subtracted)
+    cases.append((np.array([[1000.0, -1000.0, 0.0], [-1000.0, 1000.0, 999.0], [0.0, 500.0, -500.0],
+                            [-1000.0, -999.0, -1001.0]]), np.array([1, 1, 2, 0])))
     return cases
 
 
@@ -490,6 +495,16 @@ def test_cross_entropy_backward(student, reference, grading_seed):
     probs = [torch.softmax(torch.tensor(z), dim=1).numpy() for z, _ in cases]
     probe = "[" + ", ".join(f"cross_entropy_backward(({_lit(p)}, {_ilit(y)}))" for p, (z, y) in zip(probs, cases)) + "]"
     got, ref = _eval_both(student, reference, probe)
+    # the cache is read, not written: a second backward on the same cache gives the same gradient
+    twice = student.eval(f"_c = ({_lit(probs[0])}, {_ilit(cases[0][1])})\n"
+                         "_d1 = np.array(cross_entropy_backward(_c), dtype=float, copy=True)\n"
+                         "[_d1, cross_entropy_backward(_c), _c[0]]")
+    what = f"cross_entropy_backward(cache) called twice on the same cache for logits of shape {cases[0][0].shape}"
+    _close(twice[2], probs[0], f"{what}: the cache's probabilities afterwards",
+           "copy the probabilities before subtracting 1 at the labels (dlogits = probs.copy()): changing them in place "
+           "corrupts the cache for anything that reads it again", rtol=0, atol=0)
+    _close(twice[1], twice[0], f"{what}: the second gradient compared with the first", "do not change the cache",
+           rtol=0, atol=0)
     hint = ("dlogits = (probs - onehot(labels)) / N: subtract 1 at each row's own label and divide by the batch size N "
             "(the loss is a mean)")
     for (z, y), dz in zip(cases, got):

@@ -29,7 +29,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from grader.testing import assert_close, remember
+from grader.testing import META_DEVICE, assert_close, on_meta_device, remember
 
 F64 = torch.float64
 
@@ -87,6 +87,11 @@ def _first_diff(got, expected) -> str:
     where = tuple(int(i) for i in bad[0])
     return (f"{len(bad)} entries differ, the first at index {where}: expected {expected[where]:.6g}, "
             f"got {got[where]:.6g}")
+
+
+def _meta_answer(meta) -> str:
+    """What a probe's run on the meta device gave: [device, shape], or the error it raised."""
+    return f"the error {meta}" if isinstance(meta, str) else f"shape {tuple(meta[1])} on the device {meta[0]!r}"
 
 
 def make_consumption(n_days: int, seed: int) -> np.ndarray:
@@ -285,9 +290,13 @@ def test_create_sequences_next_value(student, reference, grading_seed):
     settings = [[3], [5], [1], [len(values) - 1]]
     got = student.eval(_sequence_probe(values, settings))
     _check_windows(got, values, settings)
-    got32 = student.eval(_sequence_probe(values, [[4]], "np.float32"))
+    got32 = student.eval(_sequence_probe(values, [[4], [len(values)]], "np.float32"))
     assert got32["out"][0]["dtypes"] == ["float32", "float32"], (
         f"create_sequences(float32 values, 4): X and y should keep the dtype float32 of the values, got {got32['out'][0]['dtypes']}")
+    assert got32["out"][1]["dtypes"] == ["float32", "float32"], (
+        f"create_sequences(float32 values of length {len(values)}, {len(values)}): the series is too short for one window; "
+        f"the empty X and y should still have the dtype float32 of the values (np.empty(..., dtype=values.dtype)), got "
+        f"{got32['out'][1]['dtypes']}")
     ref = reference.eval(_sequence_probe(values, settings))
     assert np.array_equal(ref["out"][0]["y"], values[3:]), "grader setup"
 
@@ -490,6 +499,7 @@ def test_concat_rnn_cell(student, reference, grading_seed):
         bias = state["bias_ih"] + state["bias_hh"]
         probe_cases.append([n_in, hidden, _lit(weight), _lit(bias), _lit(xs), None if h0 is None else _lit(h0)])
     probe = f"""
+{on_meta_device("ConcatRNNCell", "_OnMeta")}
 _out = []
 for _i, _hsz, _w, _b, _xs, _h0 in {probe_cases!r}:
     _cell = ConcatRNNCell(_i, _hsz)
@@ -504,7 +514,12 @@ for _i, _hsz, _w, _b, _xs, _h0 in {probe_cases!r}:
         _h = _cell(_x) if _h is None else _cell(_x, _h)
         _hs.append(_h.detach().clone())
     _f = ConcatRNNCell(_i, _hsz)(torch.randn(2, _i))
-    _out.append({{"shapes": _shapes, "hs": torch.stack(_hs), "float_out": [list(_f.shape), str(_f.dtype)]}})
+    try:
+        _m = _OnMeta(_i, _hsz).to("meta")(torch.empty(2, _i, device="meta"))
+        _meta = [str(_m.device), list(_m.shape)]
+    except Exception as _e:
+        _meta = f"{{type(_e).__name__}}: {{_e}}"[:300]
+    _out.append({{"shapes": _shapes, "hs": torch.stack(_hs), "float_out": [list(_f.shape), str(_f.dtype)], "meta": _meta}})
 _out
 """
     got = student.eval(probe)
@@ -530,6 +545,10 @@ _out
         assert answer["float_out"] == [[2, hidden], "torch.float32"], (
             f"{call}(x) for a float32 batch x of shape (2, {n_in}) and h=None: expected a float32 state (2, {hidden}), got "
             f"{answer['float_out']}")
+        assert answer["meta"] == ["meta", [2, hidden]], (
+            f"{call}.to(device)(x) with h=None for a batch x of shape (2, {n_in}) on that device, {META_DEVICE}: expected a "
+            f"state of shape (2, {hidden}) on the same device, got {_meta_answer(answer['meta'])}: create the zero state with "
+            "device=x.device (torch.zeros(...) alone makes it on the CPU, which fails on a GPU)")
     ref = reference.eval(probe)
     assert ref[0]["float_out"][0] == [2, 4], "grader setup"
 
@@ -602,6 +621,7 @@ def _expected_count(kind: str, n_in: int, hidden: int, layers: int) -> int:
 
 def _model_probe(constructor: str, configs: list, xs: list) -> str:
     return f"""
+{on_meta_device(constructor, "_OnMeta")}
 _out = []
 for _k, (_args, _x) in enumerate(zip({configs!r}, {[_lit(x) for x in xs]!r})):
     torch.manual_seed(_k)
@@ -609,9 +629,14 @@ for _k, (_args, _x) in enumerate(zip({configs!r}, {[_lit(x) for x in xs]!r})):
     _y = _net(torch.tensor(eval(_x), dtype=torch.float32))
     _state = {{_n: _p.detach().double() for _n, _p in _net.named_parameters()}}
     _y64 = _net.double()(torch.tensor(eval(_x), dtype=torch.float64))
+    try:
+        _m = _OnMeta(*_args).to("meta")(torch.empty(_y.shape[0], 4, _args[-3], device="meta"))
+        _meta = [str(_m.device), list(_m.shape)]
+    except Exception as _e:
+        _meta = f"{{type(_e).__name__}}: {{_e}}"[:300]
     _out.append({{"count": sum(_p.numel() for _p in _net.parameters()), "state": _state,
                  "rnn": type(getattr(_net, "rnn", None)).__name__, "y": _y.detach().double(), "y64": _y64.detach(),
-                 "dtype64": str(_y64.dtype)}})
+                 "dtype64": str(_y64.dtype), "meta": _meta}})
 _out
 """
 
@@ -638,6 +663,10 @@ def _check_models(got, kinds, configs, xs, constructor):
         assert answer["dtype64"] == "torch.float64", f"{call}.double() on a float64 batch should return float64, got {answer['dtype64']}"
         assert_close(answer["y64"], expected, f"{call}.double() on the same batch in float64 (any initial state must have the "
                      "dtype and device of x)", rtol=1e-7, atol=1e-9)
+        assert answer["meta"] == ["meta", [x.shape[0], 1]], (
+            f"{call}.to(device) on a batch of shape ({x.shape[0]}, 4, {n_in}) on that device, {META_DEVICE}: expected "
+            f"forecasts of shape ({x.shape[0]}, 1) on the same device, got {_meta_answer(answer['meta'])}: an initial state "
+            "must be made with device=x.device (torch.zeros(...) alone makes it on the CPU, which fails on a GPU)")
 
 
 @pytest.mark.points(3)
@@ -681,20 +710,33 @@ def _train_case(grading_seed: int):
     return state, X, y
 
 
-_TRAIN_SETTINGS = [  # batch size, optimizer, learning rate, device, epochs
-    (5, "SGD", 0.1, "'cpu'", 2),
-    (4, "Adam", 0.02, "torch.device('cpu')", 1),
+_TRAIN_SETTINGS = [  # batch size, optimizer, learning rate, device, epochs, criterion
+    (5, "SGD", 0.1, "'cpu'", 2, "nn.MSELoss()"),
+    (4, "Adam", 0.02, "torch.device('cpu')", 1, "nn.MSELoss()"),
+    (6, "SGD", 0.05, "'cpu'", 1, "_Pinball()"),
 ]
 
+# The quantile ("pinball") loss of a 90% forecast, a loss forecasters use when missing high costs
+# more than missing low. Unlike the squared error it is not symmetric, so it tells
+# criterion(outputs, targets) from criterion(targets, outputs). Defined in the probe and here.
+_PINBALL_SRC = """
+class _Pinball(nn.Module):
+    def forward(self, outputs, targets):
+        d = targets - outputs
+        return torch.maximum(0.9 * d, -0.1 * d).mean()
+"""
+_pinball: dict = {"nn": nn, "torch": torch}
+exec(_PINBALL_SRC, _pinball)
 
-def _train_oracle(state, X, y, batch, opt_name, lr, epochs):
+
+def _train_oracle(state, X, y, batch, opt_name, lr, epochs, criterion_src):
     model = _train_model()
     sd = model.state_dict()
     with torch.no_grad():
         for key, value in state.items():
             sd[key].copy_(torch.tensor(value, dtype=F64))
     optimizer = getattr(torch.optim, opt_name)(model.parameters(), lr=lr)
-    criterion = nn.MSELoss()
+    criterion = eval(criterion_src, _pinball)
     Xt, yt = torch.tensor(X, dtype=F64), torch.tensor(y, dtype=F64)
     model.train()
     means = []
@@ -714,31 +756,35 @@ def _train_oracle(state, X, y, batch, opt_name, lr, epochs):
 def test_train_epoch(student, reference, grading_seed):
     """train_epoch: training mode, then zero_grad, forward, loss, backward, step for every batch; the mean batch loss"""
     state, X, y = _train_case(grading_seed)
-    settings_src = "[" + ", ".join(f"({b}, {o!r}, {lr}, {dv}, {ep})" for b, o, lr, dv, ep in _TRAIN_SETTINGS) + "]"
+    settings_src = "[" + ", ".join(f"({b}, {o!r}, {lr}, {dv}, {ep}, {c})" for b, o, lr, dv, ep, c in _TRAIN_SETTINGS) + "]"
     set_weights = "".join("    " + line + "\n" for line in _state_src("_model", state).splitlines())
-    probe = f"""
+    probe = f"""{_PINBALL_SRC}
 _X = torch.tensor({_lit(X)}, dtype=torch.float64)
 _y = torch.tensor({_lit(y)}, dtype=torch.float64)
 _out = []
-for _batch, _opt_name, _lr, _device, _epochs in {settings_src}:
+for _batch, _opt_name, _lr, _device, _epochs, _criterion in {settings_src}:
     _model = nn.Sequential(nn.Flatten(), nn.Linear(6, 5), nn.BatchNorm1d(5), nn.Tanh(), nn.Linear(5, 1)).double()
 {set_weights}    _model.eval()   # handed over in eval mode: train_epoch must switch to training mode
     _opt = getattr(torch.optim, _opt_name)(_model.parameters(), lr=_lr)
     _loader = DataLoader(TensorDataset(_X, _y), batch_size=_batch, shuffle=False)
-    _losses = [train_epoch(_model, _loader, nn.MSELoss(), _opt, _device) for _ in range(_epochs)]
+    _losses = [train_epoch(_model, _loader, _criterion, _opt, _device) for _ in range(_epochs)]
     _out.append({{"losses": [float(_l) for _l in _losses],
                  "state": {{_k: _v.detach().clone() for _k, _v in _model.state_dict().items()}}}})
 _out
 """
     got = student.eval(probe)
     ref = reference.eval(probe)
-    for (batch, opt_name, lr, device, epochs), answer, ref_answer in zip(_TRAIN_SETTINGS, got, ref):
-        means, params = _train_oracle(state, X, y, batch, opt_name, lr, epochs)
-        call = (f"train_epoch(model, loader, nn.MSELoss(), {opt_name}(lr={lr}), {device}) called {epochs} time(s) on 14 "
+    for (batch, opt_name, lr, device, epochs, criterion), answer, ref_answer in zip(_TRAIN_SETTINGS, got, ref):
+        means, params = _train_oracle(state, X, y, batch, opt_name, lr, epochs, criterion)
+        if criterion == "_Pinball()":
+            criterion = ("a quantile loss (pinball, 90%: mean(max(0.9 * (targets - outputs), -0.1 * (targets - outputs))), "
+                         "not symmetric in its two arguments)")
+        call = (f"train_epoch(model, loader, {criterion}, {opt_name}(lr={lr}), {device}) called {epochs} time(s) on 14 "
                 f"windows in batches of {batch}, for a Flatten -> Linear -> BatchNorm1d -> Tanh -> Linear model handed over "
                 "in eval mode")
         hint = ("model.train(), then for every batch: optimizer.zero_grad(), outputs = model(windows), "
-                "loss = criterion(outputs, targets), loss.backward(), optimizer.step()")
+                "loss = criterion(outputs, targets) (the outputs first, as every PyTorch loss takes them), loss.backward(), "
+                "optimizer.step()")
         for key, value in params.items():
             assert_close(answer["state"][key], value, f"{call}: {key!r} afterwards, compared with {hint}",
                          rtol=1e-6, atol=1e-9)
@@ -775,12 +821,17 @@ _X = torch.tensor({_lit(X)}, dtype=torch.float64)
 _p5 = predict(_model, _X, "cpu", 5)
 _sizes5 = list(_sizes)
 _model.train()
+_p11 = predict(_model, _X, "cpu", 11)
+_sizes11 = _sizes[len(_sizes5):]
+_sizes[:] = _sizes5
+_model.train()
 _pd = predict(_model, _X, torch.device("cpu"))
 _n_default = len(_sizes)
 _model.train()
 _big = predict(_model, _X.repeat(14, 1, 1)[:300], "cpu")
 _hook.remove()
 {{"p5": np.asarray(_p5, dtype=float), "pd": np.asarray(_pd, dtype=float), "type": type(_p5).__name__,
+  "p11": np.asarray(_p11, dtype=float), "sizes11": _sizes11,
   "sizes5": _sizes5, "sizes_default": _sizes[len(_sizes5):_n_default], "sizes_big": _sizes[_n_default:],
   "big": np.asarray(_big, dtype=float), "modes": _modes,
   "unchanged": all(torch.equal(_v, _before[_k]) for _k, _v in _model.state_dict().items()),
@@ -792,6 +843,10 @@ _hook.remove()
     assert got["type"] == "ndarray", f"{call}: should return a NumPy array, got a {got['type']}"
     assert_close(got["p5"], expected, f"{call} with batch_size=5: the forecasts, shape (23,), in eval mode (model.eval(): "
                  "no dropout, batch norm's running statistics)", rtol=1e-7, atol=1e-9)
+    assert got["sizes11"] == [11, 11, 1], (
+        f"{call} with batch_size=11: the model should see batches of sizes [11, 11, 1] (the last window is a batch of "
+        f"its own), got {got['sizes11']}")
+    assert_close(got["p11"], expected, f"{call} with batch_size=11: the forecasts", rtol=1e-7, atol=1e-9)
     assert_close(got["pd"], expected, f"{call} with the default batch_size: the forecasts", rtol=1e-7, atol=1e-9)
     assert got["sizes5"] == [5, 5, 5, 5, 3], (
         f"{call} with batch_size=5: the model should see batches of sizes [5, 5, 5, 5, 3], got {got['sizes5']}")
