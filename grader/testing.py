@@ -197,19 +197,61 @@ META_DEVICE = ("on PyTorch's 'meta' device (tensors with shapes and no data), wh
                "in this test")
 
 
-def on_meta_device(function: str, as_name: str | None = None) -> str:
-    """Probe code that binds ``as_name`` (default ``_<function>``) to the student's function or
-    class with the notebook's ``DEVICE`` seen as PyTorch's ``meta`` device.
+def on_meta_device(*functions: str) -> str:
+    """Probe code that binds ``_<name>`` to each of the student's functions or classes with the
+    notebook's ``DEVICE`` seen as PyTorch's ``meta`` device, and defines ``_meta_try(thunk)``.
 
     A model moved to ``meta`` and given a batch on ``meta`` runs every shape computation and no
     arithmetic. A tensor the student's code makes without a device (``torch.zeros(...)`` for an
-    initial state, ``torch.randn(...)`` for noise) lands on the CPU, and mixing it with the meta
-    tensors raises, as it would on a GPU. That lets a CPU-only grader check that code honours
-    the device it is given; code written with ``device=DEVICE`` (the notebook's own setting) is
-    accepted too, since ``DEVICE`` is ``meta`` for it here.
+    initial state, ``torch.arange(T)`` for positions, ``torch.randn(...)`` for noise) lands on
+    the CPU, and mixing it with the meta tensors raises, as it would on a GPU. That lets a
+    CPU-only grader check that code honours the device it is given; code written with
+    ``device=DEVICE`` (the notebook's own setting) is accepted too, since ``DEVICE`` is ``meta``
+    for it here.
+
+    ``_meta_try(lambda: ...)`` returns plain data for :func:`assert_on_meta`: ``["ok", devices]``
+    (the devices of the tensors in the result), ``["device", message]`` when the code mixed
+    devices, or ``["unsupported", message]`` when it did something the meta device cannot do
+    (``.item()``, a branch on a tensor's value): not a device error, so not graded here.
     """
-    return ("_META = __import__('torch').device('meta')\n"
-            + with_fakes(function, {"DEVICE": "_META"}, as_name))
+    code = "_META = __import__('torch').device('meta')\n" + _META_TRY
+    for function in functions:
+        code += with_fakes(function, {"DEVICE": "_META"})
+    return code
+
+
+# probe code: run a thunk on the meta device and say what happened, as plain data
+_META_TRY = """\
+def _meta_try(_thunk):
+    import torch as _torch
+    try:
+        _result = _thunk()
+    except Exception as _e:
+        _text = f"{type(_e).__name__}: {_e}"[:300]
+        return ["device" if "device" in str(_e).lower() else "unsupported", _text]
+    _devices, _todo = [], [_result]
+    while _todo and len(_devices) < 50:
+        _v = _todo.pop()
+        if isinstance(_v, _torch.Tensor):
+            _devices.append(str(_v.device))
+        elif isinstance(_v, (list, tuple)):
+            _todo.extend(_v)
+        elif isinstance(_v, dict):
+            _todo.extend(_v.values())
+    return ["ok", sorted(set(_devices))]
+"""
+
+
+def assert_on_meta(answer: Any, what: str, hint: str) -> None:
+    """Fail when a probe's ``_meta_try`` run mixed devices or returned tensors that are not on
+    the meta device; ``what`` says what was called (on the meta device), ``hint`` how to fix it.
+    An operation the meta device does not support is not a device error: that passes."""
+    outcome, detail = answer
+    if outcome == "device":
+        raise AssertionError(f"{what}, {META_DEVICE}, raised {detail}. Hint: {hint}")
+    if outcome == "ok" and any(device != "meta" for device in detail):
+        raise AssertionError(f"{what}, {META_DEVICE}, returned tensors on {', '.join(detail)} instead of the "
+                             f"device it was given. Hint: {hint}")
 
 
 # probe code (indented to sit in the `elif` above): a subclass whose methods run with the fakes

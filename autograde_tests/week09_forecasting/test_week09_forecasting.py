@@ -29,7 +29,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from grader.testing import META_DEVICE, assert_close, on_meta_device, remember
+from grader.testing import assert_close, assert_on_meta, on_meta_device, remember
 
 F64 = torch.float64
 
@@ -87,11 +87,6 @@ def _first_diff(got, expected) -> str:
     where = tuple(int(i) for i in bad[0])
     return (f"{len(bad)} entries differ, the first at index {where}: expected {expected[where]:.6g}, "
             f"got {got[where]:.6g}")
-
-
-def _meta_answer(meta) -> str:
-    """What a probe's run on the meta device gave: [device, shape], or the error it raised."""
-    return f"the error {meta}" if isinstance(meta, str) else f"shape {tuple(meta[1])} on the device {meta[0]!r}"
 
 
 def make_consumption(n_days: int, seed: int) -> np.ndarray:
@@ -499,7 +494,7 @@ def test_concat_rnn_cell(student, reference, grading_seed):
         bias = state["bias_ih"] + state["bias_hh"]
         probe_cases.append([n_in, hidden, _lit(weight), _lit(bias), _lit(xs), None if h0 is None else _lit(h0)])
     probe = f"""
-{on_meta_device("ConcatRNNCell", "_OnMeta")}
+{on_meta_device("ConcatRNNCell")}
 _out = []
 for _i, _hsz, _w, _b, _xs, _h0 in {probe_cases!r}:
     _cell = ConcatRNNCell(_i, _hsz)
@@ -514,11 +509,7 @@ for _i, _hsz, _w, _b, _xs, _h0 in {probe_cases!r}:
         _h = _cell(_x) if _h is None else _cell(_x, _h)
         _hs.append(_h.detach().clone())
     _f = ConcatRNNCell(_i, _hsz)(torch.randn(2, _i))
-    try:
-        _m = _OnMeta(_i, _hsz).to("meta")(torch.empty(2, _i, device="meta"))
-        _meta = [str(_m.device), list(_m.shape)]
-    except Exception as _e:
-        _meta = f"{{type(_e).__name__}}: {{_e}}"[:300]
+    _meta = _meta_try(lambda: _ConcatRNNCell(_i, _hsz).to("meta")(torch.empty(2, _i, device="meta")))
     _out.append({{"shapes": _shapes, "hs": torch.stack(_hs), "float_out": [list(_f.shape), str(_f.dtype)], "meta": _meta}})
 _out
 """
@@ -545,10 +536,9 @@ _out
         assert answer["float_out"] == [[2, hidden], "torch.float32"], (
             f"{call}(x) for a float32 batch x of shape (2, {n_in}) and h=None: expected a float32 state (2, {hidden}), got "
             f"{answer['float_out']}")
-        assert answer["meta"] == ["meta", [2, hidden]], (
-            f"{call}.to(device)(x) with h=None for a batch x of shape (2, {n_in}) on that device, {META_DEVICE}: expected a "
-            f"state of shape (2, {hidden}) on the same device, got {_meta_answer(answer['meta'])}: create the zero state with "
-            "device=x.device (torch.zeros(...) alone makes it on the CPU, which fails on a GPU)")
+        assert_on_meta(answer["meta"], f"{call}.to(device)(x) with h=None for a batch x of shape (2, {n_in}) on that device",
+                       "create the zero state with device=x.device (torch.zeros(...) alone makes it on the CPU, which "
+                       "fails on a GPU)")
     ref = reference.eval(probe)
     assert ref[0]["float_out"][0] == [2, 4], "grader setup"
 
@@ -621,7 +611,7 @@ def _expected_count(kind: str, n_in: int, hidden: int, layers: int) -> int:
 
 def _model_probe(constructor: str, configs: list, xs: list) -> str:
     return f"""
-{on_meta_device(constructor, "_OnMeta")}
+{on_meta_device(constructor)}
 _out = []
 for _k, (_args, _x) in enumerate(zip({configs!r}, {[_lit(x) for x in xs]!r})):
     torch.manual_seed(_k)
@@ -629,11 +619,7 @@ for _k, (_args, _x) in enumerate(zip({configs!r}, {[_lit(x) for x in xs]!r})):
     _y = _net(torch.tensor(eval(_x), dtype=torch.float32))
     _state = {{_n: _p.detach().double() for _n, _p in _net.named_parameters()}}
     _y64 = _net.double()(torch.tensor(eval(_x), dtype=torch.float64))
-    try:
-        _m = _OnMeta(*_args).to("meta")(torch.empty(_y.shape[0], 4, _args[-3], device="meta"))
-        _meta = [str(_m.device), list(_m.shape)]
-    except Exception as _e:
-        _meta = f"{{type(_e).__name__}}: {{_e}}"[:300]
+    _meta = _meta_try(lambda: _{constructor}(*_args).to("meta")(torch.empty(_y.shape[0], 4, _args[-3], device="meta")))
     _out.append({{"count": sum(_p.numel() for _p in _net.parameters()), "state": _state,
                  "rnn": type(getattr(_net, "rnn", None)).__name__, "y": _y.detach().double(), "y64": _y64.detach(),
                  "dtype64": str(_y64.dtype), "meta": _meta}})
@@ -663,10 +649,9 @@ def _check_models(got, kinds, configs, xs, constructor):
         assert answer["dtype64"] == "torch.float64", f"{call}.double() on a float64 batch should return float64, got {answer['dtype64']}"
         assert_close(answer["y64"], expected, f"{call}.double() on the same batch in float64 (any initial state must have the "
                      "dtype and device of x)", rtol=1e-7, atol=1e-9)
-        assert answer["meta"] == ["meta", [x.shape[0], 1]], (
-            f"{call}.to(device) on a batch of shape ({x.shape[0]}, 4, {n_in}) on that device, {META_DEVICE}: expected "
-            f"forecasts of shape ({x.shape[0]}, 1) on the same device, got {_meta_answer(answer['meta'])}: an initial state "
-            "must be made with device=x.device (torch.zeros(...) alone makes it on the CPU, which fails on a GPU)")
+        assert_on_meta(answer["meta"], f"{call}.to(device) on a batch of shape ({x.shape[0]}, 4, {n_in}) on that device",
+                       "make an initial state with device=x.device (torch.zeros(...) alone makes it on the CPU, which "
+                       "fails on a GPU)")
 
 
 @pytest.mark.points(3)
