@@ -502,13 +502,22 @@ def _fake_neutralize(e, g):
 def test_equalize(student, reference, grading_seed):
     """equalize makes the pair symmetric about the bias axis with the same norm (Bolukbasi et al.)"""
     rng = _rng(grading_seed, 9)
+    cases = []
     for dim, g_scale in ((4, 2.5), (6, 0.6), (10, 1.0)):
-        words = WORDS[:6]
         table = {}
-        for w in words:
+        for w in WORDS[:6]:
             v = _normal(rng, dim)
             table[w] = np.round(v / np.linalg.norm(v), 6)
-        g = _normal(rng, dim, scale=g_scale)
+        cases.append((dim, table, _normal(rng, dim, scale=g_scale)))
+    # |g| = 2 and the first word's projection on g small but positive, the second's larger: the
+    # sign of e_w1B - mu_B then tells a projection divided by g.g from one scaled another way
+    # (the normalisation that follows hides every other error of scale)
+    first, second = np.array([0.1, 0.7, 0.5, 0.5]), np.array([0.5, -0.5, 0.5, 0.5])
+    table = {w: np.round(_normal(rng, 4) / 2, 6) for w in WORDS[:6]}
+    table[WORDS[1]], table[WORDS[4]] = np.round(first / np.linalg.norm(first), 6), np.round(second / np.linalg.norm(second), 6)
+    cases.append((4, table, np.array([2.0, 0.0, 0.0, 0.0])))
+    for dim, table, g in cases:
+        words = WORDS[:6]
         pair = (words[1], words[4])
         literal = "{" + ", ".join(f"{w!r}: {_arr(e)}" for w, e in table.items()) + "}"
         probe = (FAKE_NEUTRALIZE + f"_table = {literal}\n_r = _equalize({pair!r}, {_arr(g)}, _table)\n"
@@ -745,6 +754,9 @@ def test_attention_scores(student, reference, grading_seed):
 
 FAKE_SCORES = '''
 def _fake_scores(s, H, kind="dot", params=None):
+    if np.ndim(s) != 2 or np.ndim(H) != 3:
+        raise TypeError("attention_scores(s, H, kind, params) takes the query s of shape (B, d) first and the states H "
+                        f"of shape (B, N, d) second; it was called with shapes {{np.shape(s)}} and {{np.shape(H)}}")
     return np.array({E}) * {{"dot": 1.0, "mult": 2.0, "add": 3.0}}[kind]
 '''
 
