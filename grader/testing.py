@@ -248,6 +248,7 @@ def assert_on_meta(answer: Any, what: str, hint: str) -> None:
     An operation the meta device does not support is not a device error: that passes."""
     outcome, detail = answer
     if outcome == "device":
+        detail = detail.rstrip(".!")
         raise AssertionError(f"{what}, {META_DEVICE}, raised {detail}. Hint: {hint}")
     if outcome == "ok" and any(device != "meta" for device in detail):
         raise AssertionError(f"{what}, {META_DEVICE}, returned tensors on {', '.join(detail)} instead of the "

@@ -37,7 +37,7 @@ import pytest
 import torch
 import torch.nn as nn
 
-from grader.testing import assert_close, is_close, with_fakes
+from grader.testing import assert_close, assert_on_meta, is_close, on_meta_device, with_fakes
 
 F64 = torch.float64
 
@@ -99,6 +99,18 @@ def test_pairwise_sq_distances(student, grading_seed):
         assert float(np.min(got)) >= 0.0, (
             f"pairwise_sq_distances returned a negative squared distance ({float(np.min(got)):.3g}) for two "
             "identical rows: |a|^2 + |b|^2 - 2 a.b can round below 0, clamp it at 0")
+    # float32 rows of size ~100 against themselves: |a|^2 + |a|^2 - 2 a.a rounds below 0 for some of
+    # them (a seed where the expansion does is picked here), which only a clamp at 0 repairs
+    for attempt in range(50):
+        big = np.round(rng.normal(size=(6, 8)) * 100, 2)
+        B32 = torch.tensor(big, dtype=torch.float32)
+        if float(((B32 * B32).sum(1)[:, None] * 2 - 2 * B32 @ B32.T).diagonal().min()) < 0:
+            break
+    got = student.eval(f"pairwise_sq_distances({_lit(big)}.float(), {_lit(big)}.float())")
+    assert float(np.min(got)) >= 0.0, (
+        f"pairwise_sq_distances(A, A) for float32 rows of size about 100 returned a negative squared distance "
+        f"({float(np.min(got)):.3g}): in float32 |a|^2 + |a|^2 - 2 a.a rounds below 0; clamp the result at 0 "
+        "(sq.clamp(min=0))")
 
 
 @pytest.mark.points(2)
@@ -374,6 +386,11 @@ def test_batch_hard_triplet_loss(student, grading_seed):
         probe = _FAKE_SQD + with_fakes("batch_hard_triplet_loss", {"pairwise_sq_distances": "_fake_sqd"}) + \
             f"float(_batch_hard_triplet_loss({_lit(emb)}, {_ids(labels)}, margin={margin!r}))"
         got = student.eval(probe)
+        if margin == 0.2:   # once: the masks follow the embeddings' device
+            meta = student.eval(on_meta_device("batch_hard_triplet_loss") + "_meta_try(lambda: _batch_hard_triplet_loss("
+                                f"torch.empty({len(labels)}, 4, device='meta'), {_ids(labels)}.to('meta'), margin=0.2))")
+            assert_on_meta(meta, f"batch_hard_triplet_loss(emb of shape ({len(labels)}, 4), labels) with both on a device",
+                           "make every mask on the embeddings' device: torch.eye(n, dtype=torch.bool, device=D.device)")
         want_fake = _batch_hard_oracle(fake_D, labels, margin)
         want_true = _batch_hard_oracle(true_D, labels, margin)
         assert is_close(got, want_fake, 1e-6, 1e-9) or is_close(got, want_true, 1e-6, 1e-9), (
