@@ -101,7 +101,7 @@ def test_pairwise_sq_distances(student, grading_seed):
             "identical rows: |a|^2 + |b|^2 - 2 a.b can round below 0, clamp it at 0")
     # float32 rows of size ~100 against themselves: |a|^2 + |a|^2 - 2 a.a rounds below 0 for some of
     # them (a seed where the expansion does is picked here), which only a clamp at 0 repairs
-    for attempt in range(50):
+    for _attempt in range(50):
         big = np.round(rng.normal(size=(6, 8)) * 100, 2)
         B32 = torch.tensor(big, dtype=torch.float32)
         if float(((B32 * B32).sum(1)[:, None] * 2 - 2 * B32 @ B32.T).diagonal().min()) < 0:
