@@ -173,6 +173,13 @@ def test_ewa(student, reference, grading_seed):
                      f"ewa(values, {beta}) for values = {values.tolist()} (V_0 = 0, V_t = {beta} V_(t-1) + "
                      f"{1 - beta:.2g} theta_t; the result holds V_1..V_n, one per value)", rtol=1e-9, atol=1e-12)
     assert_close(got, reference.eval(probe), "averages compared with the reference solution", rtol=1e-9, atol=1e-12)
+    # whole-degree temperatures given as a Python list of ints: the averages are still floats
+    temps = [int(t) for t in rng.integers(5, 25, 7)]
+    got = student.eval(f"np.asarray(ewa({temps!r}, 0.9), dtype=float)")
+    assert_close(got, _ewa_oracle(np.array(temps, dtype=float), 0.9, False),
+                 f"ewa({temps}, 0.9) for a list of integers: the averages are floats (an output array made like the "
+                 "integer input, np.empty_like(values) or np.zeros_like(values), cuts every average to an integer; "
+                 "convert with np.asarray(values, dtype=float) first)", rtol=1e-9, atol=1e-12)
 
 
 @pytest.mark.points(2)
