@@ -185,7 +185,9 @@ def with_fakes(function: str, fakes: dict[str, str], as_name: str | None = None)
     return (f"import types as _types\n"
             f"{target} = {function}\n"
             f"if isinstance({function}, _types.FunctionType):\n"
-            f"    {target} = _types.FunctionType({function}.__code__, dict({function}.__globals__, {pairs}),\n"
+            f"    _space = dict({function}.__globals__, {pairs})\n"
+            f"    globals().setdefault('_FAKE_SPACES', []).append(_space)\n"
+            f"    {target} = _types.FunctionType({function}.__code__, _space,\n"
             f"                                   {function}.__name__, {function}.__defaults__, {function}.__closure__)\n"
             f"    {target}.__kwdefaults__ = {function}.__kwdefaults__\n"
             f"elif isinstance({function}, type):\n"
@@ -198,37 +200,94 @@ META_DEVICE = ("on PyTorch's 'meta' device (tensors with shapes and no data), wh
 
 
 def on_meta_device(*functions: str) -> str:
-    """Probe code that binds ``_<name>`` to each of the student's functions or classes with the
-    notebook's ``DEVICE`` seen as PyTorch's ``meta`` device, and defines ``_meta_try(thunk)``.
+    """Probe code that defines ``_meta_try(thunk)`` and binds ``_<name>`` to each named
+    function or class of the student's (the same object; the name keeps tests readable).
 
-    A model moved to ``meta`` and given a batch on ``meta`` runs every shape computation and no
-    arithmetic. A tensor the student's code makes without a device (``torch.zeros(...)`` for an
-    initial state, ``torch.arange(T)`` for positions, ``torch.randn(...)`` for noise) lands on
-    the CPU, and mixing it with the meta tensors raises, as it would on a GPU. That lets a
-    CPU-only grader check that code honours the device it is given; code written with
-    ``device=DEVICE`` (the notebook's own setting) is accepted too, since ``DEVICE`` is ``meta``
-    for it here.
+    ``_meta_try(lambda: _Net(...).to("meta")(torch.empty(..., device="meta")))`` runs the thunk
+    on PyTorch's ``meta`` device, which holds tensors with shapes and no data: a model moved
+    there and given a batch there runs every shape computation and no arithmetic. A tensor the
+    student's code makes without a device (``torch.zeros(...)`` for an initial state,
+    ``torch.arange(T)`` for positions, ``torch.randn(...)`` for noise, a mask kept as a plain
+    attribute instead of a registered buffer) is on the CPU, and using it with the meta tensors
+    fails as it would on a GPU. While the thunk runs:
 
-    ``_meta_try(lambda: ...)`` returns plain data for :func:`assert_on_meta`: ``["ok", devices]``
-    (the devices of the tensors in the result), ``["device", message]`` when the code mixed
-    devices, or ``["unsupported", message]`` when it did something the meta device cannot do
-    (``.item()``, a branch on a tensor's value): not a device error, so not graded here.
+    - the notebook's ``DEVICE`` is the meta device (in the notebook's namespace and in those of
+      :func:`with_fakes`, put back afterwards), so ``device=DEVICE`` is accepted like
+      ``device=x.device``;
+    - a GPU's rules hold where the meta device is lenient: it lets an embedding look up CPU
+      indices, a product take a CPU matrix, and a draw on the device use a CPU generator, which
+      a GPU refuses; those raise here too (a CPU tensor of no dimensions, a scalar, may still
+      mix, as on a GPU);
+    - a copy from the meta device to the CPU (``.cpu()``, ``.to("cpu")``), which has no numbers
+      to copy, gives placeholder numbers (ones; zeros for integers), so code that samples on the
+      CPU and moves the sample back runs, and code that forgets to move it back fails.
+
+    It returns plain data for :func:`assert_on_meta`: ``["ok", devices]`` (the devices of the
+    tensors in the result), ``["device", message]`` when the code mixed devices, or
+    ``["unsupported", message]`` when it did something the meta device cannot do (``.item()``,
+    a branch on a value): not a device error, so not held against the student.
     """
-    code = "_META = __import__('torch').device('meta')\n" + _META_TRY
-    for function in functions:
-        code += with_fakes(function, {"DEVICE": "_META"})
-    return code
+    return _META_TRY + "".join(f"_{function} = {function}\n" for function in functions)
 
 
-# probe code: run a thunk on the meta device and say what happened, as plain data
+# probe code: run a thunk on the meta device with a GPU's rules and say what happened, as plain data
 _META_TRY = """\
+import torch as _torch
+from torch.overrides import TorchFunctionMode as _TorchFunctionMode
+_META = _torch.device("meta")
+
+
+class _GpuRules(_TorchFunctionMode):
+    mixing = {_torch.nn.functional.embedding, _torch.nn.functional.linear, _torch.matmul, _torch.mm, _torch.bmm,
+              _torch.einsum, _torch.baddbmm, _torch.index_select, _torch.gather, _torch.Tensor.matmul,
+              _torch.Tensor.__matmul__, _torch.Tensor.__rmatmul__, _torch.Tensor.mm, _torch.Tensor.bmm,
+              _torch.Tensor.index_select, _torch.Tensor.gather, _torch.Tensor.scatter, _torch.Tensor.scatter_}
+    draws = {_torch.multinomial, _torch.Tensor.multinomial}
+    copies = {_torch.Tensor.cpu, _torch.Tensor.to}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in self.mixing:
+            devices = set()
+            for arg in list(args) + list(kwargs.values()):
+                for v in (arg if isinstance(arg, (list, tuple)) else [arg]):
+                    if isinstance(v, _torch.Tensor) and (v.dim() > 0 or v.device.type != "cpu"):
+                        devices.add(v.device.type)
+            if len(devices) > 1:
+                raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                                   f"{' and '.join(sorted(devices))} (in {getattr(func, '__name__', func)})")
+        generator = kwargs.get("generator")
+        if func in self.draws and generator is not None and generator.device.type != args[0].device.type:
+            raise RuntimeError(f"Expected a '{args[0].device.type}' device type for generator but found "
+                               f"'{generator.device.type}' (a draw on the device with a generator on the CPU)")
+        if func in self.copies and isinstance(args[0], _torch.Tensor) and args[0].is_meta:
+            try:
+                return func(*args, **kwargs)
+            except NotImplementedError:
+                t = args[0]
+                fill = _torch.ones if t.is_floating_point() else _torch.zeros
+                return func(fill(t.shape, dtype=t.dtype), *args[1:], **kwargs)
+        return func(*args, **kwargs)
+
+
 def _meta_try(_thunk):
-    import torch as _torch
+    _shell = __import__("IPython").get_ipython()   # the notebook's own namespace (the probe runs in a copy)
+    _spaces = [_shell.user_ns if _shell is not None else globals()] + globals().get("_FAKE_SPACES", [])
+    _saved = [(_s, "DEVICE" in _s, _s.get("DEVICE")) for _s in _spaces]
+    for _s in _spaces:
+        _s["DEVICE"] = _META
     try:
-        _result = _thunk()
+        with _GpuRules():
+            _result = _thunk()
     except Exception as _e:
         _text = f"{type(_e).__name__}: {_e}"[:300]
         return ["device" if "device" in str(_e).lower() else "unsupported", _text]
+    finally:
+        for _s, _had, _old in _saved:
+            if _had:
+                _s["DEVICE"] = _old
+            else:
+                _s.pop("DEVICE", None)
     _devices, _todo = [], [_result]
     while _todo and len(_devices) < 50:
         _v = _todo.pop()
@@ -269,6 +328,7 @@ _WITH_FAKES_CLASS = """\
                     continue
                 if id(inner.__globals__) not in spaces:
                     spaces[id(inner.__globals__)] = dict(inner.__globals__, **fakes)
+                    globals().setdefault("_FAKE_SPACES", []).append(spaces[id(inner.__globals__)])
                 space = spaces[id(inner.__globals__)]
                 copy = _types.FunctionType(inner.__code__, space, inner.__name__, inner.__defaults__, inner.__closure__)
                 copy.__kwdefaults__, copy.__qualname__ = inner.__kwdefaults__, inner.__qualname__

@@ -169,7 +169,7 @@ def test_on_meta_device_catches_a_state_made_on_the_cpu_and_accepts_the_notebook
     import pytest
     import torch
 
-    from grader.testing import assert_on_meta, on_meta_device
+    from grader.testing import assert_on_meta, on_meta_device, with_fakes
     namespace: dict = {"torch": torch, "nn": torch.nn, "DEVICE": "cpu"}
     exec("class Cell(nn.Module):\n"
          "    def __init__(self, how):\n        super().__init__()\n        self.how = how\n"
@@ -185,12 +185,27 @@ def test_on_meta_device_catches_a_state_made_on_the_cpu_and_accepts_the_notebook
     assert outcomes["x"] == ["ok", ["meta"]] and outcomes["notebook"] == ["ok", ["meta"]]
     assert outcomes["none"][0] == "device" and outcomes["item"][0] == "unsupported"
     assert outcomes["cpu_out"] == ["ok", ["cpu"]]
+    # a GPU's rules where the meta device is lenient: positions on the CPU for an embedding on the device
+    exec("emb = nn.Embedding(10, 4).to('meta')\n"
+         "def positions(T, how):\n"
+         "    return emb(torch.arange(T, device=DEVICE) if how == 'notebook' else torch.arange(T))\n", namespace)
+    exec(with_fakes("positions", {}), namespace)
+    assert namespace["_meta_try"](lambda: namespace["_positions"](5, "notebook")) == ["ok", ["meta"]]
+    assert namespace["_meta_try"](lambda: namespace["_positions"](5, "cpu"))[0] == "device"
+    # a sample drawn on the CPU and moved back to the device runs (placeholder numbers); one left behind does not
+    exec("def sample(logits, back):\n"
+         "    idx = torch.multinomial(torch.softmax(logits, -1).cpu(), 1)\n"
+         "    return torch.cat([logits.argmax(-1, keepdim=True), idx.to(logits.device) if back else idx], 1)\n", namespace)
+    meta_logits = torch.empty(2, 7, device="meta")
+    assert namespace["_meta_try"](lambda: namespace["sample"](meta_logits, True)) == ["ok", ["meta"]]
+    assert namespace["_meta_try"](lambda: namespace["sample"](meta_logits, False))[0] == "device"
     for how in ("x", "notebook", "item"):
         assert_on_meta(outcomes[how], f"Cell({how!r})", "hint")
     for how in ("none", "cpu_out"):
         with pytest.raises(AssertionError, match="meta' device .* stands in for a GPU"):
             assert_on_meta(outcomes[how], f"Cell({how!r})", "hint")
-    assert namespace["DEVICE"] == "cpu", "the notebook's own DEVICE is left alone"
+    assert namespace["DEVICE"] == "cpu", "the notebook's DEVICE is put back"
+    assert all(space["DEVICE"] == "cpu" for space in namespace["_FAKE_SPACES"]), "and so is the fakes' one"
     assert namespace["Cell"]("notebook")(torch.zeros(4, 2)).device.type == "cpu"
 
 
