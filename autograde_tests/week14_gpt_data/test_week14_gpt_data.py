@@ -22,6 +22,11 @@ A function that does get_batch's work inline gets the true windows, which are ac
 `generate` is called unbound on a stub "model" whose logits are a lookup in a table the test
 chose, so it is graded apart from `forward`.
 
+Device checks (PyTorch's meta device stands in for a GPU, with a GPU's rules, see GPU_RULES):
+test_estimate_loss_modes and test_train_mode_and_types also run the loops on a small model moved to the meta
+device, and test_generate runs generate there, so a batch or a sample left on the CPU loses those tests' points,
+as it would fail on a GPU.
+
 The training loop is compared with the reference's seeded numbers (a replay here of the same
 steps: AdamW / SGD on the stand-in network), which a loop without zero_grad, without
 optimizer.step or without model.train() does not reproduce. The trained model is graded by its
@@ -45,7 +50,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.testing import assert_close, is_close, with_fakes
+from grader.testing import assert_close, assert_on_meta, is_close, on_meta_device, with_fakes
 
 F64 = torch.float64
 VAL_MARGIN = 0.03
@@ -88,6 +93,71 @@ TINY = '''class _Tiny(torch.nn.Module):
             return _z, None
         return _z, torch.nn.functional.cross_entropy(_z.flatten(0, 1), targets.flatten())
 '''
+
+
+# ---- device checks on PyTorch's meta device (grader.testing.on_meta_device), with a GPU's rules
+# Probe code. The meta device lets a few operations mix a meta tensor with a CPU tensor that a GPU
+# refuses: an embedding looked up with CPU indices (a batch left on the CPU), a product with a CPU
+# matrix, a draw on the device with a CPU generator.
+# While `_GpuRules` is active these raise as on a GPU (a CPU tensor of 0 dimensions, a scalar, may
+# still mix, as on a GPU). A copy from the meta device to the CPU (`probs.cpu()`, `.to("cpu")`),
+# which the meta device cannot make (it has no numbers), gives placeholder numbers on the CPU
+# instead (ones; zeros for integers), so code that samples on the CPU and moves the sample back to
+# the device runs, and code that forgets to move it back mixes devices as it would on a GPU.
+GPU_RULES = '''import torch as _torch_g
+from torch.overrides import TorchFunctionMode as _TorchFunctionMode
+_GPU_MIXING = {_torch_g.nn.functional.embedding, _torch_g.nn.functional.linear, _torch_g.matmul, _torch_g.mm,
+               _torch_g.bmm, _torch_g.einsum, _torch_g.baddbmm, _torch_g.index_select, _torch_g.gather,
+               _torch_g.Tensor.matmul, _torch_g.Tensor.__matmul__, _torch_g.Tensor.__rmatmul__, _torch_g.Tensor.mm,
+               _torch_g.Tensor.bmm, _torch_g.Tensor.index_select, _torch_g.Tensor.gather, _torch_g.Tensor.scatter,
+               _torch_g.Tensor.scatter_}
+_GPU_DRAWS = {_torch_g.multinomial, _torch_g.Tensor.multinomial}
+_GPU_COPIES = {_torch_g.Tensor.cpu, _torch_g.Tensor.to}
+class _GpuRules(_TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in _GPU_MIXING:
+            _found = set()
+            for _a in list(args) + list(kwargs.values()):
+                for _v in (_a if isinstance(_a, (list, tuple)) else [_a]):
+                    if isinstance(_v, _torch_g.Tensor) and (_v.dim() > 0 or _v.device.type != "cpu"):
+                        _found.add(_v.device.type)
+            if len(_found) > 1:
+                raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                                   f"{' and '.join(sorted(_found))} (in {getattr(func, '__name__', func)})")
+        _g = kwargs.get("generator")
+        if func in _GPU_DRAWS and _g is not None and _g.device.type != args[0].device.type:
+            raise RuntimeError(f"Expected a '{args[0].device.type}' device type for generator but found '{_g.device.type}' "
+                               "(a draw on the device with a generator on the CPU)")
+        if func in _GPU_COPIES and isinstance(args[0], _torch_g.Tensor) and args[0].is_meta:
+            try:
+                return func(*args, **kwargs)
+            except NotImplementedError:
+                _t = args[0]
+                _fill = _torch_g.ones if _t.is_floating_point() else _torch_g.zeros
+                return func(_fill(_t.shape, dtype=_t.dtype), *args[1:], **kwargs)
+        return func(*args, **kwargs)
+'''
+
+
+def _meta_run(thunk: str) -> str:
+    """Probe code: `_meta`, what `_meta_try` says of `thunk` (an expression) run under the GPU's rules."""
+    return f"with _GpuRules():\n    _meta = _meta_try(lambda: {thunk})\n"
+
+
+# Probe code: a small language model for the meta device; the lookup of its logits needs idx on its device, and
+# the cross-entropy the targets.
+META_LM = '''class _MetaLM(torch.nn.Module):
+    def __init__(self, vocab):
+        super().__init__()
+        self.table = torch.nn.Parameter(torch.zeros(vocab, vocab))
+    def forward(self, idx, targets=None):  # a stand-in
+        _lg = torch.nn.functional.embedding(idx, self.table)
+        return _lg, torch.nn.functional.cross_entropy(_lg.reshape(-1, _lg.shape[-1]), targets.reshape(-1))
+'''
+BATCHES_ON_THE_DEVICE = ("move every batch to the model's device before running the model: model(x.to(device), "
+                         "y.to(device)) with device = next(model.parameters()).device (get_batch makes its batches on "
+                         "the CPU)")
 
 
 def _namespace(source: str) -> dict:
@@ -535,10 +605,18 @@ def test_generate(student, reference, grading_seed):
              "    _i = torch.tensor(_idx)\n"
              "    _a = BigramLanguageModel.generate(_stub, _i, _new, generator=torch.Generator().manual_seed(_seed))\n"
              "    _b = BigramLanguageModel.generate(_stub, _i, _new, generator=torch.Generator().manual_seed(_seed))\n"
-             "    _out.append({'a': _a, 'b': _b, 'kept': _i.tolist() == _idx, 'kind': type(_a).__name__})\n"
-             "_out")
-    got = student.eval(probe)
-    ref = reference.eval(probe)
+             "    _out.append({'a': _a, 'b': _b, 'kept': _i.tolist() == _idx, 'kind': type(_a).__name__})\n")
+    # generate for the stand-in model moved to the meta device, on idx there (no generator: the notebook's own is
+    # on the model's device); the function under a decorator such as @torch.no_grad() is run, so that its DEVICE
+    # is the meta device too
+    probe += (on_meta_device() + GPU_RULES + "import inspect as _inspect\n"
+              "_generate_inner = _inspect.unwrap(BigramLanguageModel.generate)\n" +
+              with_fakes("_generate_inner", {"DEVICE": "_META"}, as_name="_generate_meta") +
+              _meta_run(f"_generate_meta(_TableLM(torch.zeros({v}, {v})).to('meta'), "
+                        "torch.zeros(2, 3, dtype=torch.long, device='meta'), 4)") + "[_out, _meta]")
+    got, meta = student.eval(probe)
+    ref, ref_meta = reference.eval(probe)
+    assert ref_meta == ["ok", ["meta"]], f"grader setup: the reference's generate on the meta device: {ref_meta}"
     table = torch.tensor(W)
     for (idx, new, seed), answer, ref_answer in zip(cases, got, ref):
         g = torch.Generator().manual_seed(seed)
@@ -565,6 +643,11 @@ def test_generate(student, reference, grading_seed):
             (f"{call}: expected {want.tolist()}, got {a.tolist()} (each step: the logits of the last position, "
              "logits[:, -1, :], softmax over the vocabulary, torch.multinomial(probs, num_samples=1, "
              "generator=generator), appended along dim 1)")
+    assert_on_meta(meta, (f"model.generate(idx of shape (2, 3) on that device, max_new_tokens=4) for a stand-in model "
+                          f"(logits from a {v} x {v} table) moved to that device"),
+                   "keep every new token on the device of idx: sample with torch.multinomial(probs, num_samples=1, "
+                   "generator=generator) where probs are (a sample moved to the CPU must come back with "
+                   ".to(idx.device) before torch.cat)")
 
 
 @pytest.mark.points(1)
@@ -664,7 +747,16 @@ def _estimate_cases(grading_seed: int):
     return cases
 
 
-def _estimate_probe(cases) -> str:
+def _estimate_meta_probe() -> str:
+    """Probe code: `_meta`, estimate_loss (with the fake get_batch) of a small model moved to the meta device."""
+    return (on_meta_device() + GPU_RULES + META_LM +
+            with_fakes("estimate_loss", {"get_batch": "_fake_get_batch", "DEVICE": "_META"}, as_name="_estimate_loss_meta") +
+            _meta_run("_estimate_loss_meta(_MetaLM(30).to('meta'), {'train': torch.arange(30), 'val': torch.arange(12)}, 2, "
+                      "3, 4, generator=torch.Generator().manual_seed(0))"))
+
+
+def _estimate_probe(cases, meta=False) -> str:
+    """Probe code for the cases; with meta, the answer is [cases, the meta device's _meta]."""
     return (FAKE_BATCH + STUB + with_fakes("estimate_loss", {"get_batch": "_fake_get_batch"}) + "_out = []\n"
             f"for _splits, _iters, _b, _t, _seed in {cases!r}:\n"
             "    _m = _Stub()\n"
@@ -675,8 +767,8 @@ def _estimate_probe(cases) -> str:
             "                 'types': sorted({type(_v).__name__ for _v in _res.values()}) if isinstance(_res, dict) else None,\n"
             "                 'keys': list(_res) if isinstance(_res, dict) else None,\n"
             "                 'log': _m.log, 'training_after': _m.training,\n"
-            "                 'grad': _m.w.grad is not None})\n"
-            "_out")
+            "                 'grad': _m.w.grad is not None})\n" +
+            (_estimate_meta_probe() + "[_out, _meta]" if meta else "_out"))
 
 
 @pytest.mark.points(2.5)
@@ -706,11 +798,12 @@ def test_estimate_loss_values(student, reference, grading_seed):
 
 @pytest.mark.points(2.5)
 def test_estimate_loss_modes(student, reference, grading_seed):
-    """estimate_loss runs the model in eval mode without gradients, then puts it back in training mode"""
+    """estimate_loss runs the model on its device in eval mode without gradients, then puts it back in training mode"""
     cases = _estimate_cases(grading_seed)
-    got = student.eval(_estimate_probe(cases))
-    ref = reference.eval(_estimate_probe(cases))
+    got, meta = student.eval(_estimate_probe(cases, meta=True))
+    ref, ref_meta = reference.eval(_estimate_probe(cases, meta=True))
     assert all(not e for r in ref for e, _, _ in r["log"]), "grader setup: the reference's modes"
+    assert ref_meta[0] != "device", f"grader setup: the reference's estimate_loss on the meta device: {ref_meta}"
     for (splits, iters, batch, block, _), answer in zip(cases, got):
         call = (f"estimate_loss(model, {len(splits)} splits, eval_iters={iters}, batch_size={batch}, "
                 f"block_size={block}) on a stand-in model handed over in training mode")
@@ -732,6 +825,10 @@ def test_estimate_loss_modes(student, reference, grading_seed):
         assert answer["training_after"], \
             (f"{call}: the model should be back in training mode afterwards (model.train()), since training goes on "
              "with it; it was left in eval mode")
+    assert_on_meta(meta, ("estimate_loss(model, splits 'train' and 'val', eval_iters=2, batch_size=3, block_size=4, "
+                          "generator) with a small stand-in model moved to that device (and the grader's stand-in for "
+                          "get_batch)"),
+                   BATCHES_ON_THE_DEVICE)
 
 
 def _train_cases(grading_seed: int):
@@ -771,7 +868,18 @@ def _train_replay(data, steps, batch, block, kind, lr, init_seed, batch_seed, fa
     return losses, model.head.bias.detach().numpy().copy()
 
 
-def _train_probe(cases) -> str:
+def _train_meta_probe() -> str:
+    """Probe code: `_meta`, train (with the fake get_batch) of a small model moved to the meta device, with AdamW."""
+    return (on_meta_device() + GPU_RULES + META_LM +
+            with_fakes("train", {"get_batch": "_fake_get_batch", "DEVICE": "_META"}, as_name="_train_meta") +
+            "def _train_on_meta():\n"
+            "    _mm = _MetaLM(20).to('meta')\n"
+            "    return _train_meta(_mm, torch.optim.AdamW(_mm.parameters(), lr=0.01), torch.arange(20), 2, 3, 4,\n"
+            "                       generator=torch.Generator().manual_seed(0))\n" + _meta_run("_train_on_meta()"))
+
+
+def _train_probe(cases, meta=False) -> str:
+    """Probe code for the cases; with meta, the answer is [cases, the meta device's _meta]."""
     return (FAKE_BATCH + TINY + with_fakes("train", {"get_batch": "_fake_get_batch"}) + "_out = []\n"
             f"for _d, _steps, _b, _t, _kind, _lr, _iseed, _bseed in {cases!r}:\n"
             "    torch.manual_seed(_iseed)\n"
@@ -782,8 +890,8 @@ def _train_probe(cases) -> str:
             "    _l = _train(_m, _opt, torch.tensor(_d), _steps, _b, _t, generator=torch.Generator().manual_seed(_bseed))\n"
             "    _out.append({'losses': [float(_x) for _x in _l] if isinstance(_l, list) else None,\n"
             "                 'types': sorted({type(_x).__name__ for _x in _l}) if isinstance(_l, list) else [type(_l).__name__],\n"
-            "                 'modes': list(_m.modes), 'bias': _m.head.bias.detach()})\n"
-            "_out")
+            "                 'modes': list(_m.modes), 'bias': _m.head.bias.detach()})\n" +
+            (_train_meta_probe() + "[_out, _meta]" if meta else "_out"))
 
 
 @pytest.mark.points(3)
@@ -816,9 +924,11 @@ def test_train_loop(student, reference, grading_seed):
 
 @pytest.mark.points(1.5)
 def test_train_mode_and_types(student, reference, grading_seed):
-    """train puts the model in training mode and returns the losses as Python floats"""
+    """train puts the model in training mode, runs it on its device, and returns the losses as Python floats"""
     cases = _train_cases(grading_seed)
-    got = student.eval(_train_probe(cases))
+    got, meta = student.eval(_train_probe(cases, meta=True))
+    _, ref_meta = reference.eval(_train_probe([], meta=True))
+    assert ref_meta[0] != "device", f"grader setup: the reference's train on the meta device: {ref_meta}"
     for case, answer in zip(cases, got):
         steps = case[1]
         call = f"train(model, optimizer, data, steps={steps}, ...) on a model handed over in eval mode"
@@ -828,6 +938,9 @@ def test_train_mode_and_types(student, reference, grading_seed):
             (f"{call}: the model ran in eval mode in {answer['modes'].count(False)} of its {steps} steps: call "
              "model.train() before the loop (estimate_loss leaves it in eval mode otherwise, and dropout would "
              "never be active)")
+    assert_on_meta(meta, ("train(model, AdamW, data, steps=2, batch_size=3, block_size=4, generator) with a small "
+                          "stand-in model moved to that device (and the grader's stand-in for get_batch)"),
+                   BATCHES_ON_THE_DEVICE)
 
 
 @pytest.mark.points(2.5)

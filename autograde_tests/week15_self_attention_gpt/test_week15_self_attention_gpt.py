@@ -25,6 +25,12 @@ which is accepted as well. `estimate_loss` and `train_gpt` run on small fake mod
 records the mode and whether gradients are on; a tiny tanh model trained with AdamW and
 replayed here step by step).
 
+Device checks (PyTorch's meta device stands in for a GPU, with a GPU's rules, see GPU_RULES): test_bow_matmul,
+test_head, test_gpt_forward, test_generate, test_estimate_loss and test_train_gpt also run the code on the meta
+device (with the same fakes), so a matrix, a mask, positions, a sample or a batch left on the CPU loses those
+tests' points, as it would fail on a GPU. bow_loop and bow_softmax are not checked: their tasks ask for the shape
+and dtype of x, not its device.
+
 The trained GPT (test_trained_gpt_beats_bigram) is graded by its weights: the grader loads them
 into the oracle and measures the loss on fixed validation batches, and compares it with the best
 bigram model's validation loss (the row-normalised bigram counts of the training split, +0.01,
@@ -47,7 +53,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from grader.testing import assert_close, is_close, remember, with_fakes
+from grader.testing import assert_close, assert_on_meta, is_close, on_meta_device, remember, with_fakes
 
 F64 = torch.float64
 BIGRAM_MARGIN = 0.12
@@ -59,6 +65,56 @@ COURSE_XBOW0 = np.array("0.1808 -0.0700 -0.0894 -0.4926 0.1490 -0.3199 0.3504 -0
 COURSE_WEI0 = {1: [0.1574, 0.8426, 0, 0, 0, 0, 0, 0],
                4: [0.0294, 0.1052, 0.0469, 0.0276, 0.7909, 0, 0, 0],
                7: [0.0210, 0.0843, 0.0555, 0.2297, 0.0573, 0.0709, 0.2423, 0.2391]}
+
+
+# ---- device checks on PyTorch's meta device (grader.testing.on_meta_device), with a GPU's rules
+# Probe code. The meta device lets a few operations mix a meta tensor with a CPU tensor that a GPU
+# refuses: an embedding looked up with CPU indices (`position_embedding_table(torch.arange(T))`), a
+# product with a CPU matrix (`averaging_weights(T) @ x`), a draw on the device with a CPU generator.
+# While `_GpuRules` is active these raise as on a GPU (a CPU tensor of 0 dimensions, a scalar, may
+# still mix, as on a GPU). A copy from the meta device to the CPU (`probs.cpu()`, `.to("cpu")`),
+# which the meta device cannot make (it has no numbers), gives placeholder numbers on the CPU
+# instead (ones; zeros for integers), so code that samples on the CPU and moves the sample back to
+# the device runs, and code that forgets to move it back mixes devices as it would on a GPU.
+GPU_RULES = '''import torch as _torch_g
+from torch.overrides import TorchFunctionMode as _TorchFunctionMode
+_GPU_MIXING = {_torch_g.nn.functional.embedding, _torch_g.nn.functional.linear, _torch_g.matmul, _torch_g.mm,
+               _torch_g.bmm, _torch_g.einsum, _torch_g.baddbmm, _torch_g.index_select, _torch_g.gather,
+               _torch_g.Tensor.matmul, _torch_g.Tensor.__matmul__, _torch_g.Tensor.__rmatmul__, _torch_g.Tensor.mm,
+               _torch_g.Tensor.bmm, _torch_g.Tensor.index_select, _torch_g.Tensor.gather, _torch_g.Tensor.scatter,
+               _torch_g.Tensor.scatter_}
+_GPU_DRAWS = {_torch_g.multinomial, _torch_g.Tensor.multinomial}
+_GPU_COPIES = {_torch_g.Tensor.cpu, _torch_g.Tensor.to}
+class _GpuRules(_TorchFunctionMode):
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func in _GPU_MIXING:
+            _found = set()
+            for _a in list(args) + list(kwargs.values()):
+                for _v in (_a if isinstance(_a, (list, tuple)) else [_a]):
+                    if isinstance(_v, _torch_g.Tensor) and (_v.dim() > 0 or _v.device.type != "cpu"):
+                        _found.add(_v.device.type)
+            if len(_found) > 1:
+                raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
+                                   f"{' and '.join(sorted(_found))} (in {getattr(func, '__name__', func)})")
+        _g = kwargs.get("generator")
+        if func in _GPU_DRAWS and _g is not None and _g.device.type != args[0].device.type:
+            raise RuntimeError(f"Expected a '{args[0].device.type}' device type for generator but found '{_g.device.type}' "
+                               "(a draw on the device with a generator on the CPU)")
+        if func in _GPU_COPIES and isinstance(args[0], _torch_g.Tensor) and args[0].is_meta:
+            try:
+                return func(*args, **kwargs)
+            except NotImplementedError:
+                _t = args[0]
+                _fill = _torch_g.ones if _t.is_floating_point() else _torch_g.zeros
+                return func(_fill(_t.shape, dtype=_t.dtype), *args[1:], **kwargs)
+        return func(*args, **kwargs)
+'''
+
+
+def _meta_run(thunk: str) -> str:
+    """Probe code: `_meta`, what `_meta_try` says of `thunk` (an expression) run under the GPU's rules."""
+    return f"with _GpuRules():\n    _meta = _meta_try(lambda: {thunk})\n"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -324,10 +380,12 @@ def test_bow_matmul(student, reference, grading_seed):
     fake = ("import torch\n"
             "def _fake_avg(T):\n"
             "    return torch.tril(torch.cos(torch.arange(T * T, dtype=torch.float32).reshape(T, T)))\n")
-    probe = (fake + with_fakes("bow_matmul", {"averaging_weights": "_fake_avg"}) +
-             f"[_bow_matmul(torch.tensor(_a)) for _a in {[x.tolist() for x in xs]!r}]")
-    got = student.eval(probe)
-    ref = reference.eval(probe)
+    probe = (fake + with_fakes("bow_matmul", {"averaging_weights": "_fake_avg"}) + on_meta_device() + GPU_RULES +
+             with_fakes("bow_matmul", {"averaging_weights": "_fake_avg", "DEVICE": "_META"}, as_name="_bow_matmul_meta") +
+             f"_out = [_bow_matmul(torch.tensor(_a)) for _a in {[x.tolist() for x in xs]!r}]\n" +
+             _meta_run("_bow_matmul_meta(torch.empty(2, 5, 3, device='meta'))") + "[_out, _meta]")
+    (got, meta), (ref, ref_meta) = student.eval(probe), reference.eval(probe)
+    assert ref_meta == ["ok", ["meta"]], f"grader setup: the reference's bow_matmul on the meta device: {ref_meta}"
     for x, y, r in zip(xs, got, ref):
         T = x.shape[1]
         fake_w = torch.tril(torch.cos(torch.arange(T * T, dtype=F64).reshape(T, T)))
@@ -339,6 +397,9 @@ def test_bow_matmul(student, reference, grading_seed):
                 (f"bow_matmul(x) for x of shape {x.shape}, run with the grader's stand-in for averaging_weights (a "
                  f"lower-triangular cosine pattern), should be averaging_weights(T) @ x: {_msg_array(y, with_fake)} "
                  "(one matrix product (T, T) @ (B, T, C), broadcast over the batch)")
+    assert_on_meta(meta, "bow_matmul(x) for x of shape (2, 5, 3), with the grader's stand-in for averaging_weights (a "
+                   "matrix made on the CPU)", "averaging_weights(T) makes its matrix on the CPU: move it to the device "
+                   "of x before the product, averaging_weights(T).to(x.device) @ x")
 
 
 @pytest.mark.points(2)
@@ -504,7 +565,9 @@ def test_sharpen(student, reference, grading_seed):
 HEAD_FORWARD = FAKE_SCORES + with_fakes("Head.forward", {"attention_scores": "_fake_scores"}, as_name="_head_forward")
 
 
-def _head_probe(cases) -> str:
+def _head_probe(cases, meta=None) -> str:
+    """Probe code for the cases; with meta = (n_embd, head_size, block_size, B, T), also a causal Head of these
+    sizes moved to the meta device and run there on x of shape (B, T, n_embd): the answer is then [cases, meta]."""
     probe = HEAD_FORWARD + "_out = []\n"
     for n, hs, bs, B, T, causal, seed in cases:
         spec = _spec(_head_names(n, hs))
@@ -512,7 +575,12 @@ def _head_probe(cases) -> str:
                   f"_x = torch.randn({B}, {T}, {n}, generator=_g)\n"
                   "_buf = dict(_m.named_buffers())\n"
                   "_out.append({'names': _names, 'bad': _bad, 'tril': _buf.get('tril'), 'y': _head_forward(_m, _x)})\n")
-    return probe + "_out"
+    if meta is None:
+        return probe + "_out"
+    n, hs, bs, B, T = meta
+    return (probe + on_meta_device() + GPU_RULES +
+            with_fakes("Head", {"attention_scores": "_fake_scores", "DEVICE": "_META"}, as_name="_HeadMeta") +
+            _meta_run(f"_HeadMeta({n}, {hs}, {bs}).to('meta')(torch.empty({B}, {T}, {n}, device='meta'))") + "[_out, _meta]")
 
 
 def _head_expected(n, hs, bs, B, T, causal, seed):
@@ -531,8 +599,10 @@ def test_head(student, reference, grading_seed):
     rng = random.Random(grading_seed + 8)
     cases = [(12, 5, 8, 3, 8, True, rng.randrange(10**6)), (12, 5, 8, 2, 5, True, rng.randrange(10**6)),
              (7, 3, 6, 2, 1, True, rng.randrange(10**6)), (16, 8, 4, 2, 4, True, rng.randrange(10**6))]
-    got = student.eval(_head_probe(cases))
-    ref = reference.eval(_head_probe(cases))
+    meta_sizes = (12, 5, 8, 2, 6)
+    got, meta = student.eval(_head_probe(cases, meta_sizes))
+    ref, ref_meta = reference.eval(_head_probe(cases, meta_sizes))
+    assert ref_meta == ["ok", ["meta"]], f"grader setup: the reference's Head on the meta device: {ref_meta}"
     for case, answer, ref_answer in zip(cases, got, ref):
         n, hs, bs, B, T, causal, seed = case
         spec, true, fake = _head_expected(*case)
@@ -551,6 +621,12 @@ def test_head(student, reference, grading_seed):
         assert _close(y, fake), \
             (f"{call}: {_msg_array(y, fake)}. Expected softmax over the last dimension of attention_scores(q, k) "
              f"(scaled), with the entries where self.tril[:T, :T] == 0 set to -inf, times v = value(x)")
+    n, hs, bs, B, T = meta_sizes
+    assert_on_meta(meta, f"Head({n}, {hs}, {bs}).to(device) on x of shape ({B}, {T}, {n}) on that device (with the "
+                   "grader's stand-in for attention_scores)",
+                   "the mask must follow the module to its device: register it with self.register_buffer('tril', "
+                   "torch.tril(torch.ones(block_size, block_size))) in __init__ and use self.tril[:T, :T] in forward "
+                   "(a mask made in forward with torch.ones(T, T), or kept as a plain attribute, stays on the CPU)")
 
 
 @pytest.mark.points(1.5)
@@ -749,8 +825,15 @@ def test_gpt_forward(student, reference, grading_seed):
                   "_out.append({'names': _names, 'bad': _bad, 'made': list(_made), 'logits': _lo, "
                   "'loss': None if _ls is None else float(_ls), 'logits2': _lo2, 'none': _ls2 is None, "
                   "'bs': getattr(_m, 'block_size', None)})\n")
-    got = student.eval(probe + "_out")
-    ref = reference.eval(probe + "_out")
+    # the first case's GPT, moved to the meta device, on idx and targets of shape (B, T - 1) there
+    V, n, nh, nl, bs, B, T, _ = cases[0]
+    probe += (on_meta_device() + GPU_RULES + with_fakes("GPT", {"Block": "_FakeBlock", "DEVICE": "_META"}, as_name="_GPTMeta") +
+              f"def _gpt_on_meta():\n    _mm = _GPTMeta({V}, {n}, {nh}, {nl}, {bs}).to('meta')\n"
+              f"    _ii = torch.zeros({B}, {T - 1}, dtype=torch.long, device='meta')\n"
+              "    return [_mm(_ii), _mm(_ii, _ii)]\n" + _meta_run("_gpt_on_meta()"))
+    got, meta = student.eval(probe + "[_out, _meta]")
+    ref, ref_meta = reference.eval(probe + "[_out, _meta]")
+    assert ref_meta == ["ok", ["meta"]], f"grader setup: the reference's GPT on the meta device: {ref_meta}"
     for case, answer, ref_answer in zip(cases, got, ref):
         V, n, nh, nl, bs, B, T, seed = case
         spec = _spec(_gpt_names(V, n, nh, nl, bs, _fake_block_names))
@@ -782,6 +865,11 @@ def test_gpt_forward(student, reference, grading_seed):
              f"with the targets reshaped to (B*T,): {loss:.6f}, got {answer['loss']}")
         assert answer["none"], f"{call}: without targets the loss should be None"
         assert _close(answer["logits2"], logits), f"{call}: the logits without targets should be the same"
+    V, n, nh, nl, bs, B, T, _ = cases[0]
+    assert_on_meta(meta, f"GPT({V}, {n}, {nh}, {nl}, {bs}).to(device) (with the grader's stand-in blocks) on idx and "
+                   f"targets of shape ({B}, {T - 1}) on that device",
+                   "make the positions on the device of idx: torch.arange(T, device=idx.device) (torch.arange(T) alone "
+                   "is on the CPU, and a GPU refuses to look up an embedding on the GPU with indices on the CPU)")
 
 
 def _param_count(V, n, nh, nl, bs):
@@ -870,6 +958,15 @@ class _FakeForward:
 '''
 
 
+# Probe code: a stand-in for GPT.forward that keeps to the device of idx (for generate on the meta device).
+META_FORWARD = '''class _MetaForward:
+    def __init__(self, V):
+        self.V = V
+    def __call__(self, idx, targets=None):
+        return idx[:, :, None].expand(idx.shape[0], idx.shape[1], self.V).float() * 0.5, None
+'''
+
+
 @pytest.mark.points(2)
 def test_generate(student, reference, grading_seed):
     """generate crops to block_size, samples the last position's softmax with the generator, and appends"""
@@ -883,8 +980,18 @@ def test_generate(student, reference, grading_seed):
                   f"_m.block_size = {bs}\n_f = _FakeForward({V})\n_m.forward = _f\n"
                   f"_y = _m.generate(torch.tensor({idx!r}), {new}, generator=torch.Generator().manual_seed({seed}))\n"
                   "_out.append([_y, list(_f.lens)])\n")
-    got = student.eval(probe + "_out")
-    ref = reference.eval(probe + "_out")
+    # generate on the meta device, with a stand-in forward that keeps to the device of idx and a generator on the
+    # CPU, as the notebook's sample cell does. The function under a decorator such as @torch.no_grad() (whose
+    # wrapper's globals are torch's) is run, so that its DEVICE is the meta device too.
+    probe += (on_meta_device() + GPU_RULES + META_FORWARD + "import inspect as _inspect\n"
+              "_generate_inner = _inspect.unwrap(GPT.generate)\n" +
+              with_fakes("_generate_inner", {"DEVICE": "_META"}, as_name="_generate_meta") +
+              "_m = GPT.__new__(GPT)\nnn.Module.__init__(_m)\n_m.block_size = 4\n_m.forward = _MetaForward(7)\n" +
+              _meta_run("_generate_meta(_m, torch.zeros(2, 3, dtype=torch.long, device='meta'), 5, "
+                        "generator=torch.Generator().manual_seed(0))"))
+    got, meta = student.eval(probe + "[_out, _meta]")
+    ref, ref_meta = reference.eval(probe + "[_out, _meta]")
+    assert ref_meta == ["ok", ["meta"]], f"grader setup: the reference's generate on the meta device: {ref_meta}"
     for (V, bs, idx, new, seed), (y, lens), (ref_y, _) in zip(cases, got, ref):
         fake = _FakeForward(V)
         g = torch.Generator().manual_seed(seed)
@@ -910,6 +1017,10 @@ def test_generate(student, reference, grading_seed):
              "of the last position, softmax over the vocabulary, and draw one token per row with "
              "torch.multinomial(probs, num_samples=1, generator=generator) (sampling, not argmax, with the generator "
              "passed in), then append it along the time axis")
+    assert_on_meta(meta, "generate(idx of shape (2, 3) on that device, max_new_tokens=5, generator on the CPU) with "
+                   "block_size=4 and a stand-in forward that keeps to the device of idx",
+                   "sample on the CPU, where the generator is, and move the sample to the device of idx before "
+                   "appending it: torch.multinomial(probs.cpu(), num_samples=1, generator=generator).to(idx.device)")
 
 
 # --------------------------------------------------------------------------- 6. training
@@ -932,6 +1043,23 @@ class _SpyLM(nn.Module):
 '''
 
 
+# Probe code: a small language model for the meta device; the lookup of its logits needs idx on its device, and
+# the cross-entropy the targets.
+META_LM = '''import torch
+import torch.nn as nn
+class _MetaLM(nn.Module):
+    def __init__(self, V):
+        super().__init__()
+        self.table = nn.Parameter(torch.zeros(V, V))
+    def forward(self, idx, targets=None):  # a stand-in
+        _lg = torch.nn.functional.embedding(idx, self.table)
+        return _lg, torch.nn.functional.cross_entropy(_lg.reshape(-1, _lg.shape[-1]), targets.reshape(-1))
+'''
+BATCHES_ON_THE_DEVICE = ("move every batch to the model's device before running the model: "
+                         "model(xb.to(device), yb.to(device)) with device = next(model.parameters()).device (get_batch "
+                         "makes its batches on the CPU)")
+
+
 @pytest.mark.points(1.5)
 def test_estimate_loss(student, reference, grading_seed):
     """estimate_loss averages the losses of iters batches in eval mode without gradients, then trains again"""
@@ -944,7 +1072,12 @@ def test_estimate_loss(student, reference, grading_seed):
                   f"_r = estimate_loss(_m, torch.tensor({data!r}), {bs}, {block}, {iters}, "
                   f"generator=torch.Generator().manual_seed({seed}))\n"
                   "_out.append([_r, type(_r).__name__, _m.log, _m.training])\n")
-    got = student.eval(probe + "_out")
+    probe += (on_meta_device("estimate_loss") + GPU_RULES + META_LM +
+              _meta_run(f"_estimate_loss(_MetaLM(20).to('meta'), torch.tensor({data!r}), 3, 4, 2, "
+                        "generator=torch.Generator().manual_seed(0))"))
+    got, meta = student.eval(probe + "[_out, _meta]")
+    ref_meta = reference.eval(probe + "_meta")
+    assert ref_meta[0] != "device", f"grader setup: the reference's estimate_loss on the meta device: {ref_meta}"
     for (bs, block, iters, seed), (r, kind, log, training) in zip(cases, got):
         g = torch.Generator().manual_seed(seed)
         d = torch.tensor(data)
@@ -964,6 +1097,8 @@ def test_estimate_loss(student, reference, grading_seed):
         assert is_close(r, want, rtol=1e-5, atol=1e-7), \
             (f"{call} with the grader's spy model: expected the mean {want:.6f} of the {iters} batch losses (batches "
              f"drawn with get_batch and the generator), got {r}")
+    assert_on_meta(meta, "estimate_loss(model, data, batch_size=3, block_size=4, iters=2, generator) with a small "
+                   "stand-in model moved to that device", BATCHES_ON_THE_DEVICE)
 
 
 TINY = '''import torch
@@ -1031,8 +1166,12 @@ def test_train_gpt(student, reference, grading_seed):
                   f"_l = train_gpt(_m, torch.tensor({data!r}), {steps}, {bs}, {block}{lr_arg}, "
                   f"generator=torch.Generator().manual_seed({gseed}))\n"
                   "_out.append([list(_l), _m.modes, _m.emb.detach()])\n")
-    got = student.eval(probe + "_out")
-    ref = reference.eval(probe + "_out")
+    probe += (on_meta_device("train_gpt") + GPU_RULES + META_LM +
+              _meta_run(f"_train_gpt(_MetaLM({V}).to('meta'), torch.tensor({data!r}), 2, 3, 4, "
+                        "generator=torch.Generator().manual_seed(0))"))
+    got, meta = student.eval(probe + "[_out, _meta]")
+    ref, ref_meta = reference.eval(probe + "[_out, _meta]")
+    assert ref_meta[0] != "device", f"grader setup: the reference's train_gpt on the meta device: {ref_meta}"
     for (steps, bs, block, lr, mseed, gseed), (losses, modes, emb), (ref_losses, _, _) in zip(cases, got, ref):
         rate = 1e-3 if lr is None else lr
         want, want_emb = _replay_training(data, V, d, mseed, steps, bs, block, rate, gseed)
@@ -1059,6 +1198,8 @@ def test_train_gpt(student, reference, grading_seed):
                     "generator), one call per step")
         raise AssertionError(f"{call}: the losses replayed by the grader are {[round(v, 5) for v in want]}, got "
                              f"{[round(v, 5) for v in losses]}; {hint}")
+    assert_on_meta(meta, "train_gpt(model, data, steps=2, batch_size=3, block_size=4, generator) with a small stand-in "
+                   "model moved to that device", BATCHES_ON_THE_DEVICE)
 
 
 @remember
