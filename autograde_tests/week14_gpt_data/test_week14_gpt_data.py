@@ -22,7 +22,7 @@ A function that does get_batch's work inline gets the true windows, which are ac
 `generate` is called unbound on a stub "model" whose logits are a lookup in a table the test
 chose, so it is graded apart from `forward`.
 
-Device checks (PyTorch's meta device stands in for a GPU, with a GPU's rules, see GPU_RULES):
+Device checks (PyTorch's meta device stands in for a GPU, with a GPU's rules, see grader.testing.on_meta_device):
 test_estimate_loss_modes and test_train_mode_and_types also run the loops on a small model moved to the meta
 device, and test_generate runs generate there, so a batch or a sample left on the CPU loses those tests' points,
 as it would fail on a GPU.
@@ -95,54 +95,10 @@ TINY = '''class _Tiny(torch.nn.Module):
 '''
 
 
-# ---- device checks on PyTorch's meta device (grader.testing.on_meta_device), with a GPU's rules
-# Probe code. The meta device lets a few operations mix a meta tensor with a CPU tensor that a GPU
-# refuses: an embedding looked up with CPU indices (a batch left on the CPU), a product with a CPU
-# matrix, a draw on the device with a CPU generator.
-# While `_GpuRules` is active these raise as on a GPU (a CPU tensor of 0 dimensions, a scalar, may
-# still mix, as on a GPU). A copy from the meta device to the CPU (`probs.cpu()`, `.to("cpu")`),
-# which the meta device cannot make (it has no numbers), gives placeholder numbers on the CPU
-# instead (ones; zeros for integers), so code that samples on the CPU and moves the sample back to
-# the device runs, and code that forgets to move it back mixes devices as it would on a GPU.
-GPU_RULES = '''import torch as _torch_g
-from torch.overrides import TorchFunctionMode as _TorchFunctionMode
-_GPU_MIXING = {_torch_g.nn.functional.embedding, _torch_g.nn.functional.linear, _torch_g.matmul, _torch_g.mm,
-               _torch_g.bmm, _torch_g.einsum, _torch_g.baddbmm, _torch_g.index_select, _torch_g.gather,
-               _torch_g.Tensor.matmul, _torch_g.Tensor.__matmul__, _torch_g.Tensor.__rmatmul__, _torch_g.Tensor.mm,
-               _torch_g.Tensor.bmm, _torch_g.Tensor.index_select, _torch_g.Tensor.gather, _torch_g.Tensor.scatter,
-               _torch_g.Tensor.scatter_}
-_GPU_DRAWS = {_torch_g.multinomial, _torch_g.Tensor.multinomial}
-_GPU_COPIES = {_torch_g.Tensor.cpu, _torch_g.Tensor.to}
-class _GpuRules(_TorchFunctionMode):
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if func in _GPU_MIXING:
-            _found = set()
-            for _a in list(args) + list(kwargs.values()):
-                for _v in (_a if isinstance(_a, (list, tuple)) else [_a]):
-                    if isinstance(_v, _torch_g.Tensor) and (_v.dim() > 0 or _v.device.type != "cpu"):
-                        _found.add(_v.device.type)
-            if len(_found) > 1:
-                raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
-                                   f"{' and '.join(sorted(_found))} (in {getattr(func, '__name__', func)})")
-        _g = kwargs.get("generator")
-        if func in _GPU_DRAWS and _g is not None and _g.device.type != args[0].device.type:
-            raise RuntimeError(f"Expected a '{args[0].device.type}' device type for generator but found '{_g.device.type}' "
-                               "(a draw on the device with a generator on the CPU)")
-        if func in _GPU_COPIES and isinstance(args[0], _torch_g.Tensor) and args[0].is_meta:
-            try:
-                return func(*args, **kwargs)
-            except NotImplementedError:
-                _t = args[0]
-                _fill = _torch_g.ones if _t.is_floating_point() else _torch_g.zeros
-                return func(_fill(_t.shape, dtype=_t.dtype), *args[1:], **kwargs)
-        return func(*args, **kwargs)
-'''
-
-
+# ---- device checks on PyTorch's meta device, with a GPU's rules (grader.testing.on_meta_device)
 def _meta_run(thunk: str) -> str:
-    """Probe code: `_meta`, what `_meta_try` says of `thunk` (an expression) run under the GPU's rules."""
-    return f"with _GpuRules():\n    _meta = _meta_try(lambda: {thunk})\n"
+    """Probe code: `_meta`, what `_meta_try` says of `thunk` (an expression)."""
+    return f"_meta = _meta_try(lambda: {thunk})\n"
 
 
 # Probe code: a small language model for the meta device; the lookup of its logits needs idx on its device, and
@@ -609,7 +565,7 @@ def test_generate(student, reference, grading_seed):
     # generate for the stand-in model moved to the meta device, on idx there (no generator: the notebook's own is
     # on the model's device); the function under a decorator such as @torch.no_grad() is run, so that its DEVICE
     # is the meta device too
-    probe += (on_meta_device() + GPU_RULES + "import inspect as _inspect\n"
+    probe += (on_meta_device() + "import inspect as _inspect\n"
               "_generate_inner = _inspect.unwrap(BigramLanguageModel.generate)\n" +
               with_fakes("_generate_inner", {"DEVICE": "_META"}, as_name="_generate_meta") +
               _meta_run(f"_generate_meta(_TableLM(torch.zeros({v}, {v})).to('meta'), "
@@ -749,7 +705,7 @@ def _estimate_cases(grading_seed: int):
 
 def _estimate_meta_probe() -> str:
     """Probe code: `_meta`, estimate_loss (with the fake get_batch) of a small model moved to the meta device."""
-    return (on_meta_device() + GPU_RULES + META_LM +
+    return (on_meta_device() + META_LM +
             with_fakes("estimate_loss", {"get_batch": "_fake_get_batch", "DEVICE": "_META"}, as_name="_estimate_loss_meta") +
             _meta_run("_estimate_loss_meta(_MetaLM(30).to('meta'), {'train': torch.arange(30), 'val': torch.arange(12)}, 2, "
                       "3, 4, generator=torch.Generator().manual_seed(0))"))
@@ -870,7 +826,7 @@ def _train_replay(data, steps, batch, block, kind, lr, init_seed, batch_seed, fa
 
 def _train_meta_probe() -> str:
     """Probe code: `_meta`, train (with the fake get_batch) of a small model moved to the meta device, with AdamW."""
-    return (on_meta_device() + GPU_RULES + META_LM +
+    return (on_meta_device() + META_LM +
             with_fakes("train", {"get_batch": "_fake_get_batch", "DEVICE": "_META"}, as_name="_train_meta") +
             "def _train_on_meta():\n"
             "    _mm = _MetaLM(20).to('meta')\n"

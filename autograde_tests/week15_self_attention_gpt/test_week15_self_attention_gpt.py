@@ -25,7 +25,7 @@ which is accepted as well. `estimate_loss` and `train_gpt` run on small fake mod
 records the mode and whether gradients are on; a tiny tanh model trained with AdamW and
 replayed here step by step).
 
-Device checks (PyTorch's meta device stands in for a GPU, with a GPU's rules, see GPU_RULES): test_bow_matmul,
+Device checks (PyTorch's meta device stands in for a GPU, with a GPU's rules, see grader.testing.on_meta_device): test_bow_matmul,
 test_head, test_gpt_forward, test_generate, test_estimate_loss and test_train_gpt also run the code on the meta
 device (with the same fakes), so a matrix, a mask, positions, a sample or a batch left on the CPU loses those
 tests' points, as it would fail on a GPU. bow_loop and bow_softmax are not checked: their tasks ask for the shape
@@ -67,54 +67,10 @@ COURSE_WEI0 = {1: [0.1574, 0.8426, 0, 0, 0, 0, 0, 0],
                7: [0.0210, 0.0843, 0.0555, 0.2297, 0.0573, 0.0709, 0.2423, 0.2391]}
 
 
-# ---- device checks on PyTorch's meta device (grader.testing.on_meta_device), with a GPU's rules
-# Probe code. The meta device lets a few operations mix a meta tensor with a CPU tensor that a GPU
-# refuses: an embedding looked up with CPU indices (`position_embedding_table(torch.arange(T))`), a
-# product with a CPU matrix (`averaging_weights(T) @ x`), a draw on the device with a CPU generator.
-# While `_GpuRules` is active these raise as on a GPU (a CPU tensor of 0 dimensions, a scalar, may
-# still mix, as on a GPU). A copy from the meta device to the CPU (`probs.cpu()`, `.to("cpu")`),
-# which the meta device cannot make (it has no numbers), gives placeholder numbers on the CPU
-# instead (ones; zeros for integers), so code that samples on the CPU and moves the sample back to
-# the device runs, and code that forgets to move it back mixes devices as it would on a GPU.
-GPU_RULES = '''import torch as _torch_g
-from torch.overrides import TorchFunctionMode as _TorchFunctionMode
-_GPU_MIXING = {_torch_g.nn.functional.embedding, _torch_g.nn.functional.linear, _torch_g.matmul, _torch_g.mm,
-               _torch_g.bmm, _torch_g.einsum, _torch_g.baddbmm, _torch_g.index_select, _torch_g.gather,
-               _torch_g.Tensor.matmul, _torch_g.Tensor.__matmul__, _torch_g.Tensor.__rmatmul__, _torch_g.Tensor.mm,
-               _torch_g.Tensor.bmm, _torch_g.Tensor.index_select, _torch_g.Tensor.gather, _torch_g.Tensor.scatter,
-               _torch_g.Tensor.scatter_}
-_GPU_DRAWS = {_torch_g.multinomial, _torch_g.Tensor.multinomial}
-_GPU_COPIES = {_torch_g.Tensor.cpu, _torch_g.Tensor.to}
-class _GpuRules(_TorchFunctionMode):
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        if func in _GPU_MIXING:
-            _found = set()
-            for _a in list(args) + list(kwargs.values()):
-                for _v in (_a if isinstance(_a, (list, tuple)) else [_a]):
-                    if isinstance(_v, _torch_g.Tensor) and (_v.dim() > 0 or _v.device.type != "cpu"):
-                        _found.add(_v.device.type)
-            if len(_found) > 1:
-                raise RuntimeError("Expected all tensors to be on the same device, but found at least two devices, "
-                                   f"{' and '.join(sorted(_found))} (in {getattr(func, '__name__', func)})")
-        _g = kwargs.get("generator")
-        if func in _GPU_DRAWS and _g is not None and _g.device.type != args[0].device.type:
-            raise RuntimeError(f"Expected a '{args[0].device.type}' device type for generator but found '{_g.device.type}' "
-                               "(a draw on the device with a generator on the CPU)")
-        if func in _GPU_COPIES and isinstance(args[0], _torch_g.Tensor) and args[0].is_meta:
-            try:
-                return func(*args, **kwargs)
-            except NotImplementedError:
-                _t = args[0]
-                _fill = _torch_g.ones if _t.is_floating_point() else _torch_g.zeros
-                return func(_fill(_t.shape, dtype=_t.dtype), *args[1:], **kwargs)
-        return func(*args, **kwargs)
-'''
-
-
+# ---- device checks on PyTorch's meta device, with a GPU's rules (grader.testing.on_meta_device)
 def _meta_run(thunk: str) -> str:
-    """Probe code: `_meta`, what `_meta_try` says of `thunk` (an expression) run under the GPU's rules."""
-    return f"with _GpuRules():\n    _meta = _meta_try(lambda: {thunk})\n"
+    """Probe code: `_meta`, what `_meta_try` says of `thunk` (an expression)."""
+    return f"_meta = _meta_try(lambda: {thunk})\n"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -380,7 +336,7 @@ def test_bow_matmul(student, reference, grading_seed):
     fake = ("import torch\n"
             "def _fake_avg(T):\n"
             "    return torch.tril(torch.cos(torch.arange(T * T, dtype=torch.float32).reshape(T, T)))\n")
-    probe = (fake + with_fakes("bow_matmul", {"averaging_weights": "_fake_avg"}) + on_meta_device() + GPU_RULES +
+    probe = (fake + with_fakes("bow_matmul", {"averaging_weights": "_fake_avg"}) + on_meta_device() +
              with_fakes("bow_matmul", {"averaging_weights": "_fake_avg", "DEVICE": "_META"}, as_name="_bow_matmul_meta") +
              f"_out = [_bow_matmul(torch.tensor(_a)) for _a in {[x.tolist() for x in xs]!r}]\n" +
              _meta_run("_bow_matmul_meta(torch.empty(2, 5, 3, device='meta'))") + "[_out, _meta]")
@@ -578,7 +534,7 @@ def _head_probe(cases, meta=None) -> str:
     if meta is None:
         return probe + "_out"
     n, hs, bs, B, T = meta
-    return (probe + on_meta_device() + GPU_RULES +
+    return (probe + on_meta_device() +
             with_fakes("Head", {"attention_scores": "_fake_scores", "DEVICE": "_META"}, as_name="_HeadMeta") +
             _meta_run(f"_HeadMeta({n}, {hs}, {bs}).to('meta')(torch.empty({B}, {T}, {n}, device='meta'))") + "[_out, _meta]")
 
@@ -827,7 +783,7 @@ def test_gpt_forward(student, reference, grading_seed):
                   "'bs': getattr(_m, 'block_size', None)})\n")
     # the first case's GPT, moved to the meta device, on idx and targets of shape (B, T - 1) there
     V, n, nh, nl, bs, B, T, _ = cases[0]
-    probe += (on_meta_device() + GPU_RULES + with_fakes("GPT", {"Block": "_FakeBlock", "DEVICE": "_META"}, as_name="_GPTMeta") +
+    probe += (on_meta_device() + with_fakes("GPT", {"Block": "_FakeBlock", "DEVICE": "_META"}, as_name="_GPTMeta") +
               f"def _gpt_on_meta():\n    _mm = _GPTMeta({V}, {n}, {nh}, {nl}, {bs}).to('meta')\n"
               f"    _ii = torch.zeros({B}, {T - 1}, dtype=torch.long, device='meta')\n"
               "    return [_mm(_ii), _mm(_ii, _ii)]\n" + _meta_run("_gpt_on_meta()"))
@@ -983,7 +939,7 @@ def test_generate(student, reference, grading_seed):
     # generate on the meta device, with a stand-in forward that keeps to the device of idx and a generator on the
     # CPU, as the notebook's sample cell does. The function under a decorator such as @torch.no_grad() (whose
     # wrapper's globals are torch's) is run, so that its DEVICE is the meta device too.
-    probe += (on_meta_device() + GPU_RULES + META_FORWARD + "import inspect as _inspect\n"
+    probe += (on_meta_device() + META_FORWARD + "import inspect as _inspect\n"
               "_generate_inner = _inspect.unwrap(GPT.generate)\n" +
               with_fakes("_generate_inner", {"DEVICE": "_META"}, as_name="_generate_meta") +
               "_m = GPT.__new__(GPT)\nnn.Module.__init__(_m)\n_m.block_size = 4\n_m.forward = _MetaForward(7)\n" +
@@ -1072,7 +1028,7 @@ def test_estimate_loss(student, reference, grading_seed):
                   f"_r = estimate_loss(_m, torch.tensor({data!r}), {bs}, {block}, {iters}, "
                   f"generator=torch.Generator().manual_seed({seed}))\n"
                   "_out.append([_r, type(_r).__name__, _m.log, _m.training])\n")
-    probe += (on_meta_device("estimate_loss") + GPU_RULES + META_LM +
+    probe += (on_meta_device("estimate_loss") + META_LM +
               _meta_run(f"_estimate_loss(_MetaLM(20).to('meta'), torch.tensor({data!r}), 3, 4, 2, "
                         "generator=torch.Generator().manual_seed(0))"))
     got, meta = student.eval(probe + "[_out, _meta]")
@@ -1166,7 +1122,7 @@ def test_train_gpt(student, reference, grading_seed):
                   f"_l = train_gpt(_m, torch.tensor({data!r}), {steps}, {bs}, {block}{lr_arg}, "
                   f"generator=torch.Generator().manual_seed({gseed}))\n"
                   "_out.append([list(_l), _m.modes, _m.emb.detach()])\n")
-    probe += (on_meta_device("train_gpt") + GPU_RULES + META_LM +
+    probe += (on_meta_device("train_gpt") + META_LM +
               _meta_run(f"_train_gpt(_MetaLM({V}).to('meta'), torch.tensor({data!r}), 2, 3, 4, "
                         "generator=torch.Generator().manual_seed(0))"))
     got, meta = student.eval(probe + "[_out, _meta]")
