@@ -24,6 +24,11 @@ network; the reference kernel is asked the same probes as a check of the grader'
 The learning test (test_gan_learns) is the only one that uses what the notebook trained: the
 2-D GAN `toy_gen`, sampled on hidden noise and compared with fresh hidden data.
 
+Devices: the networks, the losses, the loop, sampling and the interpolation also run on PyTorch's
+`meta` device (grader.testing.on_meta_device), which stands in for a GPU: noise drawn without
+`device=device`, a real batch not moved to the device, or an interpolation made on the CPU mixes
+devices there, as it would on a GPU. What the meta device cannot do (`.item()`, `.cpu()`) passes.
+
 PYTEST_DONT_REWRITE: failure messages must be the plain assertion messages however pytest is
 invoked (the engine uses --assert=plain, but an outer pytest session may rewrite this module).
 """
@@ -38,7 +43,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from grader.testing import assert_close, is_close, remember, with_fakes
+from grader.testing import assert_close, assert_on_meta, is_close, on_meta_device, remember, with_fakes
 
 F64 = torch.float64
 LN2 = math.log(2)
@@ -139,13 +144,15 @@ GEN_CONFIGS = [(16, (3, 8, 8), (32, 64)), (5, (2,), (7,)), (3, (1, 4, 6), (4, 6,
 def test_generator_structure(student, reference):
     """Generator: Linear -> BatchNorm1d -> ReLU blocks of the given widths, Linear to the output size, sigmoid, reshape"""
     probe = f"""
+{on_meta_device("Generator")}
 _out = []
 for _z, _shape, _hidden in {GEN_CONFIGS!r}:
     torch.manual_seed(0)
     _g = Generator(_z, _shape, _hidden)
 {_indent(_leaf_layers_src("_g"))}    _y = _g(torch.randn(4, _z)).detach()
     _out.append({{"layers": _layers, "shape": list(_y.shape), "range": [float(_y.min()), float(_y.max())],
-                 "params": sum(_p.numel() for _p in _g.parameters())}})
+                 "params": sum(_p.numel() for _p in _g.parameters()),
+                 "meta": _meta_try(lambda: _Generator(_z, _shape, _hidden).to("meta")(torch.empty(4, _z, device="meta")))}})
 with torch.device("meta"):
     _default = Generator()
 _out.append(sum(_p.numel() for _p in _default.parameters()))
@@ -171,11 +178,15 @@ _out
         assert answer["shape"] == [4, *shape], f"{call} on noise (4, {z}): expected the shape {(4, *shape)}, got {tuple(answer['shape'])}"
         low, high = answer["range"]
         assert 0 < low and high < 1, f"{call}: outputs should lie in (0, 1) (a sigmoid at the end), got [{low:.3f}, {high:.3f}]"
+        assert_on_meta(answer["meta"], f"{call}.to(device) on noise (4, {z}) on that device",
+                       "keep every layer in a registered submodule (nn.Sequential, nn.ModuleList or an attribute), so that "
+                       ".to(device) moves it, and make no tensor in forward without device=noise.device")
     big = 16 * 256 + 256 + 512 + 256 * 512 + 512 + 1024 + 512 * 1024 + 1024 + 2048 + 1024 * 27648 + 27648
     assert got[-1] == big, (
         f"Generator() with the defaults (z_dim 16, out_shape (3, 96, 96), hidden_dims (256, 512, 1024)) should have "
         f"{big:,} parameters, got {got[-1]:,}")
-    assert reference.eval(probe)[-1] == big
+    ref = reference.eval(probe)
+    assert ref[-1] == big and ref[0]["meta"] == ["ok", ["meta"]], "grader setup: the reference"
 
 
 def _gen_case(grading_seed: int):
@@ -255,10 +266,12 @@ def test_discriminator(student, reference, grading_seed):
         params += [_round(rng.normal(0, 0.8, (b, a))), _round(rng.normal(0, 0.4, b))]
     x = _round(rng.normal(size=(5, *in_shape)))
     probe = f"""
+{on_meta_device("Discriminator")}
 _out = []
 for _shape, _hidden in {DISC_CONFIGS!r}:
     _d = Discriminator(_shape, _hidden)
-{_indent(_leaf_layers_src("_d"))}    _out.append({{"layers": _layers, "shape": list(_d(torch.randn(3, *_shape)).shape)}})
+{_indent(_leaf_layers_src("_d"))}    _out.append({{"layers": _layers, "shape": list(_d(torch.randn(3, *_shape)).shape),
+                 "meta": _meta_try(lambda: _Discriminator(_shape, _hidden).to("meta")(torch.empty(3, *_shape, device="meta")))}})
 _d = Discriminator({in_shape!r}, {hidden!r}).double()
 {_set_layers_src("_d", [(params[i], params[i + 1]) for i in range(0, len(params), 2)])}_out.append(_d({_lit(x)}).detach())
 _out
@@ -277,11 +290,15 @@ _out
         slopes = [x[1] for x in _kinds(answer["layers"], "LeakyReLU")]
         assert all(abs(s - 0.2) < 1e-12 for s in slopes), f"{call}: LeakyReLU(0.2) expected, got negative slopes {slopes}"
         assert answer["shape"] == [3, 1], f"{call} on 3 samples: expected logits (3, 1), got {tuple(answer['shape'])}"
+        assert_on_meta(answer["meta"], f"{call}.to(device) on 3 samples on that device",
+                       "keep every layer in a registered submodule (nn.Sequential, nn.ModuleList or an attribute), so that "
+                       ".to(device) moves it, and make no tensor in forward without device=x.device")
     assert_close(got[-1], _disc_oracle(params, x, 2),
                  f"Discriminator({in_shape}, {hidden}) with weights set by the grader on 5 samples: flatten, Linear -> "
                  "LeakyReLU(0.2), Linear -> LeakyReLU(0.2), Linear: the logits (no sigmoid)", rtol=1e-6, atol=1e-9)
     ref = reference.eval(probe)
     assert_close(ref[-1], _disc_oracle(params, x, 2), "grader setup", rtol=1e-6, atol=1e-9)
+    assert ref[0]["meta"] == ["ok", ["meta"]], "grader setup: the reference on the meta device"
 
 
 # --------------------------------------------------------------------------- 2. BCE and V
@@ -410,8 +427,10 @@ def _loss_cases(grading_seed: int, k: int):
     return cases
 
 
-def _loss_probe(cases, call: str) -> str:
-    body = _STUB_MODELS + "_out = []\n"
+def _loss_probe(cases, call: str, meta: str | None = None) -> str:
+    """Probe: `call` on each case; with `meta` (the name of the loss), one more entry at the end: the
+    loss on networks on the meta device, `call` with `_g`, `_d`, `_real` and the device on meta."""
+    body = _STUB_MODELS + (on_meta_device(meta) if meta else "") + "_out = []\n"
     for c in cases:
         body += f"""
 _g, _d = _StubGen({c["z"]}, 3), _StubDisc(3)
@@ -422,6 +441,14 @@ _loss.backward()
 _out.append({{"value": float(_loss), "dim": _loss.dim(), "seen": _g.seen,
              "gen_grads": [None if _p.grad is None else _p.grad for _p in _g.parameters()],
              "disc_grads": [None if _p.grad is None else _p.grad for _p in _d.parameters()]}})
+"""
+    if meta:
+        c = cases[0]
+        meta_call = call.format(**c).replace(meta, "_" + meta, 1).replace('"cpu"', '"meta"')
+        body += f"""
+_g, _d = nn.Sequential(nn.Linear({c["z"]}, 3), nn.Tanh()).to("meta"), nn.Linear(3, 1).to("meta")
+_real = torch.empty({len(c["real"])}, 3, device="meta")
+_out.append(_meta_try(lambda: {meta_call}))
 """
     return _float64(body)
 
@@ -447,7 +474,8 @@ for _n, _m in ((5, 5), (9, 4)):
 def test_gen_loss(student, reference, grading_seed):
     """gen_loss: BCE-with-logits of D(G(noise)) against ones; ln 2 for an undecided discriminator; seeded values"""
     cases = _loss_cases(grading_seed, 5)
-    got = student.eval(_loss_probe(cases, 'gen_loss(_g, _d, {n}, {z}, "cpu")'))
+    got = student.eval(_loss_probe(cases, 'gen_loss(_g, _d, {n}, {z}, "cpu")', meta="gen_loss"))
+    got, meta = got[:-1], got[-1]
     for c, answer in zip(cases, got):
         call = (f"gen_loss(gen, disc, num_images={c['n']}, z_dim={c['z']}, 'cpu') with a one-layer generator and "
                 "discriminator set by the grader, torch seeded just before")
@@ -470,9 +498,15 @@ def test_gen_loss(student, reference, grading_seed):
                                 "labels ones (the non-saturating loss)?")
     assert_close(caught, [25.0, 25.0], "gen_loss with a discriminator that calls every fake fake (logit -25): BCE of "
                  "logit -25 against the label 1 is about 25", rtol=1e-6, atol=1e-6)
-    ref = reference.eval(_loss_probe(cases[:1], 'gen_loss(_g, _d, {n}, {z}, "cpu")'))
+    c = cases[0]
+    assert_on_meta(meta, f"gen_loss(gen, disc, {c['n']}, {c['z']}, device) with both networks on that device",
+                   "make every tensor on the device you are given: the noise with torch.randn(num_images, z_dim, "
+                   "device=device), the labels with torch.ones_like(logits) (torch.randn(...) or torch.ones(...) alone is "
+                   "on the CPU, which fails on a GPU)")
+    ref = reference.eval(_loss_probe(cases[:1], 'gen_loss(_g, _d, {n}, {z}, "cpu")', meta="gen_loss"))
     assert_close(ref[0]["value"], _oracle_gen_loss(cases[0]["z"], cases[0]["n"], cases[0]["gen"], cases[0]["disc"],
                                                    cases[0]["seed"])[0], "grader setup", rtol=1e-9)
+    assert ref[-1] == ["ok", ["meta"]], f"grader setup: the reference on the meta device, {ref[-1]}"
 
 
 def _grads_match(got_grads, want_grads) -> bool:
@@ -509,7 +543,8 @@ def test_gen_loss_gradients(student, reference, grading_seed):
 def test_disc_loss(student, reference, grading_seed):
     """disc_loss: the average of real-vs-ones and fake-vs-zeros BCE; ln 2 undecided, about 0 for a perfect discriminator"""
     cases = _loss_cases(grading_seed, 7)
-    got = student.eval(_loss_probe(cases, 'disc_loss(_g, _d, _real, {n}, {z}, "cpu")'))
+    got = student.eval(_loss_probe(cases, 'disc_loss(_g, _d, _real, {n}, {z}, "cpu")', meta="disc_loss"))
+    got, meta = got[:-1], got[-1]
     for c, answer in zip(cases, got):
         call = (f"disc_loss(gen, disc, real, num_images={c['n']}, z_dim={c['z']}, 'cpu') with {len(c['real'])} real "
                 "samples and a one-layer generator and discriminator set by the grader, torch seeded just before")
@@ -528,10 +563,16 @@ def test_disc_loss(student, reference, grading_seed):
         f"disc_loss (device left at its default) with a discriminator that separates perfectly: logit 10 * x0 - 20, "
         f"which is +30 for the real samples (x0 = 5) and below -10 for the fakes (x0 in (-1, 1)); the loss should be "
         f"about 0, got {perfect}. Are the labels swapped (real samples need ones, fakes zeros)?")
-    ref = reference.eval(_loss_probe(cases[:1], 'disc_loss(_g, _d, _real, {n}, {z}, "cpu")'))
     c = cases[0]
+    assert_on_meta(meta, f"disc_loss(gen, disc, real, {c['n']}, {c['z']}, device) with both networks and {len(c['real'])} "
+                   "real samples on that device",
+                   "make every tensor on the device you are given: the noise with torch.randn(num_images, z_dim, "
+                   "device=device), the labels with torch.ones_like / torch.zeros_like(logits) (torch.randn(...) or "
+                   "torch.zeros(...) alone is on the CPU, which fails on a GPU)")
+    ref = reference.eval(_loss_probe(cases[:1], 'disc_loss(_g, _d, _real, {n}, {z}, "cpu")', meta="disc_loss"))
     assert_close(ref[0]["value"], _oracle_disc_loss(c["z"], c["n"], c["real"], c["gen"], c["disc"], c["seed"])[0],
                  "grader setup", rtol=1e-9)
+    assert ref[-1] == ["ok", ["meta"]], f"grader setup: the reference on the meta device, {ref[-1]}"
 
 
 @pytest.mark.points(2)
@@ -756,8 +797,22 @@ _h = _train_gan(_gen, _disc, _loader, {epochs}, {z}, torch.optim.SGD(_gen.parame
                 torch.optim.SGD(_disc.parameters(), lr=0.75), "cpu")
 _out.append({{"log": list(_log), "history": {{_k: list(_v) for _k, _v in _h.items()}} if isinstance(_h, dict) else repr(_h)}})
 """
+    # On the meta device: your train_gan, disc_step and gen_step with the grader's stand-in losses, both
+    # networks on meta, a loader of CPU batches. The first .item() ends the run ("unsupported"); a batch that
+    # reaches the discriminator on the CPU is a device error first.
+    body += STEP_FAKES + on_meta_device() + with_fakes("disc_step", {"disc_loss": "_fake_disc_loss", "DEVICE": "_META"},
+                                                      "_meta_disc_step") + \
+        with_fakes("gen_step", {"gen_loss": "_fake_gen_loss", "DEVICE": "_META"}, "_meta_gen_step") + \
+        with_fakes("train_gan", {"disc_step": "_meta_disc_step", "gen_step": "_meta_gen_step", "DEVICE": "_META"},
+                   "_meta_train_gan") + """
+_mg, _md = nn.Sequential(nn.Linear(3, 2), nn.Sigmoid()).to("meta"), nn.Linear(2, 1).to("meta")
+_out.append(_meta_try(lambda: _meta_train_gan(_mg, _md, DataLoader(torch.rand(6, 2), batch_size=4), 1, 3,
+                                              torch.optim.SGD(_mg.parameters(), lr=0.1),
+                                              torch.optim.SGD(_md.parameters(), lr=0.1), "meta")))
+"""
     probe = body + "_out\n"
     got = student.eval(probe)
+    got, meta = got[:-1], got[-1]
     for (data, batch, epochs, z), answer in zip(cases, got):
         call = (f"train_gan(gen, disc, loader, num_epochs={epochs}, z_dim={z}, gen_opt (lr 0.25), disc_opt (lr 0.75), "
                 f"'cpu') with a loader of {len(data)} samples in batches of {batch}, disc_step and gen_step replaced by "
@@ -794,8 +849,13 @@ _out.append({{"log": list(_log), "history": {{_k: list(_v) for _k, _v in _h.item
         assert_close(answer["history"], {"disc": want_d, "gen": want_g},
                      f"{call}: the history {{'disc': [the values disc_step returned], 'gen': [the values gen_step "
                      "returned]}}, in order", rtol=0, atol=1e-9)
+    assert_on_meta(meta, "train_gan(gen, disc, loader, 1, 3, gen_opt, disc_opt, device) with both networks on that device, "
+                   "a DataLoader of real batches on the CPU (as the notebook's), your disc_step and gen_step with the "
+                   "grader's stand-in losses",
+                   "move every real batch to the device before the discriminator sees it: real = real.to(device)")
     ref = reference.eval(probe)
     assert len(ref[0]["log"]) == 2 * 2 * 3
+    assert ref[-1][0] == "unsupported" and "item()" in ref[-1][1], f"grader setup: the reference on the meta device, {ref[-1]}"
 
 
 @remember
@@ -860,7 +920,7 @@ def test_sample_images(student, reference, grading_seed):
               _round(rng.normal(0, 0.2, 5)), _round(rng.normal(0, 0.6, (6, 5))), _round(rng.normal(0, 0.2, 6))]
     mean, var = _round(rng.normal(0, 0.5, 5)), _round(rng.uniform(0.5, 2, 5))
     runs = [(7, "train", "'cpu'"), (3, "eval", None), (1, "train", "torch.device('cpu')")]
-    body = f"""
+    body = on_meta_device("sample_images") + f"""
 _g = nn.Sequential(nn.Linear({z}, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 6), nn.Unflatten(1, (2, 3)))
 {_set_params_src("_g", params)}with torch.no_grad():
     _g[1].running_mean.copy_({_lit(mean)})
@@ -876,7 +936,12 @@ _s = sample_images({args})
 _out.append({{"values": _s.detach(), "grad": bool(_s.requires_grad), "device": str(_s.device),
              "mode_after": bool(_g.training), "running_mean": _g[1].running_mean.clone()}})
 """
+    body += f"""
+_gm = nn.Sequential(nn.Linear({z}, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 6)).to("meta")
+_out.append(_meta_try(lambda: _sample_images(_gm, 3, {z}, "meta")))
+"""
     got = student.eval(_float64(body))
+    got, meta = got[:-1], got[-1]
     net = nn.Sequential(nn.Linear(z, 5), nn.BatchNorm1d(5), nn.ReLU(), nn.Linear(5, 6), nn.Unflatten(1, (2, 3))).double()
     _copy_into(net, params)
     with torch.no_grad():
@@ -898,8 +963,12 @@ _out.append({{"values": _s.detach(), "grad": bool(_s.requires_grad), "device": s
             f"{'train' if answer['mode_after'] else 'eval'} mode")
         assert_close(answer["running_mean"], mean, f"{call}: sampling should not change the batch-norm running "
                      "statistics (it runs in eval mode)", rtol=0, atol=1e-12)
+    assert_on_meta(meta, f"sample_images(gen, 3, {z}, device) for a generator on that device",
+                   "draw the noise on the device you are given: torch.randn(n, z_dim, device=device) (torch.randn(...) "
+                   "alone makes it on the CPU, which fails on a GPU)")
     ref = reference.eval(_float64(body))
     assert not ref[0]["grad"]
+    assert ref[-1][0] == "unsupported" and "meta" in ref[-1][1], f"grader setup: the reference on the meta device, {ref[-1]}"
 
 
 @pytest.mark.points(1)
@@ -907,17 +976,26 @@ def test_interpolate_latent(student, reference, grading_seed):
     """interpolate_latent: steps points from z1 to z2 in equal steps, both ends included"""
     rng = _rng(grading_seed, 13)
     cases = [(_round(rng.normal(size=d), 3), _round(rng.normal(size=d), 3), steps) for d, steps in ((16, 8), (3, 2), (5, 7))]
-    probe = f"""
-[interpolate_latent(torch.tensor(_a, dtype=torch.float64), torch.tensor(_b, dtype=torch.float64), _s)
- for _a, _b, _s in {[(a.tolist(), b.tolist(), s) for a, b, s in cases]!r}]
+    probe = on_meta_device("interpolate_latent") + f"""
+_out = [interpolate_latent(torch.tensor(_a, dtype=torch.float64), torch.tensor(_b, dtype=torch.float64), _s)
+        for _a, _b, _s in {[(a.tolist(), b.tolist(), s) for a, b, s in cases]!r}]
+_out.append(_meta_try(lambda: _interpolate_latent(torch.empty(6, device="meta"), torch.empty(6, device="meta"), 4)))
+_out
 """
     got = student.eval(probe)
+    got, meta = got[:-1], got[-1]
     for (a, b, steps), answer in zip(cases, got):
         t = np.linspace(0, 1, steps)[:, None]
+        # float32 steps (torch.linspace without dtype=) are as good as float64 ones: the notebook's latents are float32
         assert_close(answer, a[None] + t * (b - a)[None],
                      f"interpolate_latent(z1, z2, {steps}) for vectors of length {len(a)}: the rows z1 + t (z2 - z1) for "
-                     f"t = 0, 1/{steps - 1}, ..., 1 (shape ({steps}, {len(a)}), both ends included)", rtol=1e-9, atol=1e-12)
-    assert_close(reference.eval(probe)[1], np.stack([cases[1][0], cases[1][1]]), "grader setup", rtol=1e-9)
+                     f"t = 0, 1/{steps - 1}, ..., 1 (shape ({steps}, {len(a)}), both ends included)", rtol=1e-6, atol=1e-6)
+    assert_on_meta(meta, "interpolate_latent(z1, z2, 4) for two latent vectors of length 6 on that device",
+                   "make the steps on the latents' device: torch.linspace(0, 1, steps, device=z1.device) "
+                   "(torch.linspace(...) alone makes them on the CPU, which fails for latents on a GPU)")
+    ref = reference.eval(probe)
+    assert_close(ref[1], np.stack([cases[1][0], cases[1][1]]), "grader setup", rtol=1e-9)
+    assert ref[-1] == ["ok", ["meta"]], f"grader setup: the reference on the meta device, {ref[-1]}"
 
 
 # --------------------------------------------------------------------------- 6. Fréchet distance
@@ -1175,6 +1253,7 @@ def _bn_train(h, gamma, beta):
 def test_dcgan_generator(student, reference, grading_seed):
     """DCGenerator: ConvTranspose2d (4, 1, 0) then (4, 2, 1) layers with BatchNorm2d and ReLU, a last ConvTranspose2d and tanh"""
     probe = f"""
+{on_meta_device("DCGenerator")}
 _out = []
 for _z, _c, _hidden in {DCG_CONFIGS!r}:
     torch.manual_seed(1)
@@ -1183,7 +1262,8 @@ for _z, _c, _hidden in {DCG_CONFIGS!r}:
     _out.append({{"layers": _layers, "out": _g(_noise).detach(), "noise": _noise,
                  "convs": [[_m.weight.detach(), None if _m.bias is None else _m.bias.detach()]
                            for _m in _g.modules() if isinstance(_m, nn.ConvTranspose2d)],
-                 "bns": [[_m.weight.detach(), _m.bias.detach()] for _m in _g.modules() if isinstance(_m, nn.BatchNorm2d)]}})
+                 "bns": [[_m.weight.detach(), _m.bias.detach()] for _m in _g.modules() if isinstance(_m, nn.BatchNorm2d)],
+                 "meta": _meta_try(lambda: _DCGenerator(_z, _c, _hidden).to("meta")(torch.empty(3, _z, device="meta")))}})
 _out
 """
     got = student.eval(probe)
@@ -1217,8 +1297,11 @@ _out
         assert_close(out, torch.tanh(h).numpy(), f"{call} in training mode on 3 noise vectors, compared with the same "
                      "weights applied as noise viewed (3, z_dim, 1, 1) -> [ConvTranspose2d -> BatchNorm2d -> ReLU] per "
                      "hidden layer -> ConvTranspose2d -> tanh", rtol=1e-6, atol=1e-9)
+        assert_on_meta(answer["meta"], f"{call}.to(device) on noise (3, {z}) on that device",
+                       "keep every layer in a registered submodule (nn.Sequential, nn.ModuleList or an attribute), so that "
+                       ".to(device) moves it, and make no tensor in forward without device=noise.device")
     ref = reference.eval(probe)
-    assert np.asarray(ref[0]["out"]).shape == (3, 3, 16, 16)
+    assert np.asarray(ref[0]["out"]).shape == (3, 3, 16, 16) and ref[0]["meta"] == ["ok", ["meta"]]
 
 
 DCD_CONFIGS = [(3, (32, 64)), (1, (4, 6, 5)), (2, (5,))]
@@ -1228,6 +1311,7 @@ DCD_CONFIGS = [(3, (32, 64)), (1, (4, 6, 5)), (2, (5,))]
 def test_dcgan_discriminator(student, reference, grading_seed):
     """DCDiscriminator: strided Conv2d (4, 2, 1) with LeakyReLU(0.2), BatchNorm2d except on the input layer, a last Conv2d (4, 1, 0)"""
     probe = f"""
+{on_meta_device("DCDiscriminator")}
 _out = []
 for _c, _hidden in {DCD_CONFIGS!r}:
     torch.manual_seed(2)
@@ -1237,7 +1321,9 @@ for _c, _hidden in {DCD_CONFIGS!r}:
     _out.append({{"layers": _layers, "out": _d(_x).detach(), "x": _x,
                  "convs": [[_m.weight.detach(), None if _m.bias is None else _m.bias.detach()]
                            for _m in _d.modules() if isinstance(_m, nn.Conv2d)],
-                 "bns": [[_m.weight.detach(), _m.bias.detach()] for _m in _d.modules() if isinstance(_m, nn.BatchNorm2d)]}})
+                 "bns": [[_m.weight.detach(), _m.bias.detach()] for _m in _d.modules() if isinstance(_m, nn.BatchNorm2d)],
+                 "meta": _meta_try(lambda: _DCDiscriminator(_c, _hidden).to("meta")(torch.empty(3, _c, _side, _side,
+                                                                                              device="meta")))}})
 _out
 """
     got = student.eval(probe)
@@ -1276,5 +1362,8 @@ _out
         assert_close(out, want_out, f"{call} in training mode on 3 pictures, compared with the same weights applied as "
                      "Conv2d -> LeakyReLU(0.2), then [Conv2d -> BatchNorm2d -> LeakyReLU(0.2)] per further hidden layer, "
                      "then Conv2d(..., 1, 4, 1, 0) and flatten (logits, no sigmoid)", rtol=1e-6, atol=1e-9)
+        assert_on_meta(answer["meta"], f"{call}.to(device) on 3 pictures {c} x {side} x {side} on that device",
+                       "keep every layer in a registered submodule (nn.Sequential, nn.ModuleList or an attribute), so that "
+                       ".to(device) moves it, and make no tensor in forward without device=x.device")
     ref = reference.eval(probe)
-    assert np.asarray(ref[0]["out"]).shape == (3, 1)
+    assert np.asarray(ref[0]["out"]).shape == (3, 1) and ref[0]["meta"] == ["ok", ["meta"]]

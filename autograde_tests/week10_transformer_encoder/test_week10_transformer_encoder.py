@@ -27,6 +27,12 @@ an answer:
 Three tests check properties of the student's whole stacks (padding, batch permutation,
 causality); they use masks made here. Probes contain inputs and calls only and return plain data.
 
+Devices: the modules and mask builders also run on PyTorch's `meta` device (grader.testing.
+on_meta_device), which stands in for a GPU: a mask or a table made on the CPU inside them mixes
+devices there, as it would on a GPU. Inside a module, the other graded parts are replaced by device
+stand-ins (META_STANDINS) that compute little and refuse a tensor on another device than their
+input; so each class answers for the tensors it makes itself.
+
 PYTEST_DONT_REWRITE: failure messages must be the plain assertion messages however pytest is
 invoked.
 """
@@ -41,7 +47,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from grader.testing import assert_close, is_close
+from grader.testing import assert_close, assert_on_meta, is_close, on_meta_device
 
 F64 = torch.float64
 
@@ -99,6 +105,49 @@ def _with_fakes(cls, **fakes):
         return _g
     return type(cls.__name__, (cls,), {_k: _rebound(_v) for _k, _v in vars(cls).items() if isinstance(_v, _types.FunctionType)})
 '''
+
+# Probe code: stand-ins for the device checks on the meta device (after STANDINS and on_meta_device()). They
+# compute little (only the shapes matter there) and raise, like a GPU, when given a tensor on another device.
+META_STANDINS = '''
+def _same_device(_x, *_others):
+    for _o in _others:
+        if isinstance(_o, torch.Tensor) and _o.device != _x.device:
+            raise RuntimeError(f"the grader's stand-in got a tensor on device {_o.device} with its input on device {_x.device}")
+class _MetaMHA(nn.Module):
+    def __init__(self, d_model):
+        super().__init__()
+        self.lin = nn.Linear(d_model, d_model)
+    def forward(self, query, key, value, mask=None):
+        _same_device(query, key, value, mask)
+        return self.lin(query)
+def _sdpa_meta(q, k, v, mask=None):
+    _same_device(q, k, v, mask)
+    _w = torch.softmax(q @ k.transpose(-2, -1), dim=-1)
+    return _w @ v, _w
+class _MetaLayer(nn.Module):
+    def forward(self, x, *args, **kwargs):
+        _same_device(x, *args, *kwargs.values())
+        return torch.tanh(x)
+def _pool_meta(h, keep=None):
+    _same_device(h, keep)
+    return h[:, -1] * 2
+class _MetaSpyEncoder(nn.Module):
+    def forward(self, src, src_mask=None):
+        _same_device(src, src_mask)
+        return src.float().unsqueeze(-1)
+class _MetaSpyDecoder(nn.Module):
+    def forward(self, x, y, tgt_mask=None, cross_mask=None):
+        _same_device(x, y, tgt_mask, cross_mask)
+        return x.float().unsqueeze(-1)
+'''
+
+
+def _on_meta(answer, what: str, hint: str) -> None:
+    """assert_on_meta, except for masked_fill with a CPU scalar tensor as its value (torch.tensor(-inf)): a GPU
+    accepts that, the meta device does not, so it is not held against the code."""
+    if answer[0] == "device" and "Expected `value` to be on same device" in answer[1]:
+        return
+    assert_on_meta(answer, what, hint)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -304,6 +353,7 @@ def test_positional_encoding_module(student, reference, grading_seed):
     d_model, max_len, length = 6, 9, 5
     x = _normal(rng, 2, length, d_model)
     probe = f"""
+{on_meta_device("PositionalEncoding")}
 _m = PositionalEncoding({d_model}, {max_len})
 _pe = getattr(_m, "pe", None)
 _out = _m({_tensor(x)}).detach().double()
@@ -318,7 +368,8 @@ except Exception as _e:
 _moved = _m.to(DEVICE)
 {{"params": len(list(_m.parameters())), "buffers": [_n for _n, _b in _m.named_buffers()],
   "pe_shape": None if _pe is None else list(_pe.shape), "out": _out, "short": _short, "too_long": _too_long,
-  "device": _moved.pe.device.type, "want_device": torch.device(DEVICE).type}}
+  "device": _moved.pe.device.type, "want_device": torch.device(DEVICE).type,
+  "meta": _meta_try(lambda: _PositionalEncoding({d_model}, {max_len}).to("meta")(torch.empty(2, {length}, {d_model}, device="meta")))}}
 """
     got = student.eval(probe)
     call = f"PositionalEncoding({d_model}, {max_len})"
@@ -335,7 +386,12 @@ _moved = _m.to(DEVICE)
         f"{call} on an input of length {max_len + 1} > max_seq_length should raise a ValueError, got: {got['too_long']}")
     assert got["device"] == got["want_device"], (
         f"{call}.to({got['want_device']!r}) should move pe too (a registered buffer does), it stayed on {got['device']}")
-    assert_close(reference.eval(probe)["out"], x + pe[None, :length], "grader setup: the reference", rtol=1e-4, atol=1e-5)
+    _on_meta(got["meta"], f"{call}.to(device) on x of shape (2, {length}, {d_model}) on that device",
+             "add the registered buffer, x + self.pe[:, :L]: it moves with .to(device), while a table kept as a plain "
+             "attribute or made again in forward stays on the CPU, which fails on a GPU")
+    ref = reference.eval(probe)
+    assert_close(ref["out"], x + pe[None, :length], "grader setup: the reference", rtol=1e-4, atol=1e-5)
+    assert ref["meta"] == ["ok", ["meta"]], f"grader setup: the reference on the meta device, {ref['meta']}"
 
 
 # --------------------------------------------------------------------------- 3. attention and masks
@@ -358,12 +414,16 @@ def test_attention_values(student, reference, grading_seed):
     for what, q, k, v, mask in cases:
         mask_src = "None" if mask is None else (
             f"torch.tensor({np.asarray(mask).tolist()!r})" if mask.dtype == bool else _ids(mask))
-        probe = (f"_o, _w = scaled_dot_product_attention({_tensor(q)}, {_tensor(k)}, {_tensor(v)}, {mask_src})\n"
-                 "[_o.detach().double(), _w.detach().double()]")
+        probe = (on_meta_device("scaled_dot_product_attention") +
+                 f"_qt, _kt, _vt, _mt = {_tensor(q)}, {_tensor(k)}, {_tensor(v)}, {mask_src}\n"
+                 "_o, _w = scaled_dot_product_attention(_qt, _kt, _vt, _mt)\n"
+                 "_meta = _meta_try(lambda: _scaled_dot_product_attention(_qt.to('meta'), _kt.to('meta'), _vt.to('meta'),\n"
+                 "                                                        None if _mt is None else _mt.to('meta')))\n"
+                 "[_o.detach().double(), _w.detach().double(), _meta]")
         got = student.eval(probe)
         out, weights = _attention_oracle(q, k, v, mask)
         call = f"scaled_dot_product_attention on {what}"
-        assert isinstance(got, list) and len(got) == 2, f"{call} should return the pair (output, weights)"
+        assert isinstance(got, list) and len(got) == 3, f"{call} should return the pair (output, weights)"
         unscaled = _attention_oracle(q * math.sqrt(q.shape[-1]), k, v, mask)[1]
         if is_close(got[1], unscaled, rtol=1e-4, atol=1e-5) and not is_close(got[1], weights, rtol=1e-4, atol=1e-5):
             raise AssertionError(f"{call}: the weights are softmax(q k^T) without the division by sqrt(d_k) = "
@@ -371,8 +431,12 @@ def test_attention_values(student, reference, grading_seed):
         assert_close(got[1], weights, f"{call}: the attention weights softmax(q k^T / sqrt(d_k)) (over the keys, the "
                      "last axis; masked keys at -inf before the softmax)", rtol=1e-4, atol=1e-5)
         assert_close(got[0], out, f"{call}: the output weights @ v", rtol=1e-4, atol=1e-5)
+        _on_meta(got[2], f"{call}, all on that device",
+                 "make nothing on the CPU inside: scores.masked_fill(mask == 0, float('-inf')) (or torch.full_like(scores, "
+                 "...)) stays on the scores' device, torch.full(scores.shape, ...) alone does not")
         ref = reference.eval(probe)
         assert_close(ref[0], out, "grader setup: the reference's output", rtol=1e-4, atol=1e-5)
+        assert ref[2] == ["ok", ["meta"]], f"grader setup: the reference on the meta device, {ref[2]}"
 
 
 @pytest.mark.points(2)
@@ -407,8 +471,9 @@ def test_padding_mask(student, reference, grading_seed):
         keep = _lengths_keep(rng, batch, length)
         ids = np.where(keep == 1, rng.choice([t for t in range(1, 12) if t != pad_id], (batch, length)), pad_id)
         ids[0, 0] = pad_id if keep[0, 0] == 0 else ids[0, 0]
-        args = f"{_ids(ids)}, pad_id={pad_id}" + ("" if query_len is None else f", query_len={query_len}")
-        probe = f"_m = make_padding_mask({args})\n[_m.long(), str(_m.device)]"
+        args = f"pad_id={pad_id}" + ("" if query_len is None else f", query_len={query_len}")
+        probe = (on_meta_device("make_padding_mask") + f"_i = {_ids(ids)}\n_m = make_padding_mask(_i, {args})\n"
+                 f"[_m.long(), str(_m.device), _meta_try(lambda: _make_padding_mask(_i.to('meta'), {args}))]")
         got = student.eval(probe)
         rows = length if query_len is None else query_len
         expected = np.repeat(keep[:, None, :], rows, axis=1)
@@ -416,7 +481,12 @@ def test_padding_mask(student, reference, grading_seed):
             "" if query_len is None else f", query_len={query_len}") + ")"
         assert_close(got[0], expected, f"{call}: shape (B, {'L' if query_len is None else 'query_len'}, L), every row "
                      f"1 at the keys that are not {pad_id} (unsqueeze(1), then expand)", rtol=0, atol=0)
-        assert_close(reference.eval(probe)[0], expected, "grader setup: the reference", rtol=0, atol=0)
+        _on_meta(got[2], f"{call} with the ids on that device",
+                 "build the mask from the ids themselves ((ids != pad_id), unsqueeze(1), expand): a tensor made with "
+                 "torch.ones(...) or torch.zeros(...) and no device is on the CPU, which fails on a GPU")
+        ref = reference.eval(probe)
+        assert_close(ref[0], expected, "grader setup: the reference", rtol=0, atol=0)
+        assert ref[2] == ["ok", ["meta"]], f"grader setup: the reference on the meta device, {ref[2]}"
 
 
 @pytest.mark.points(2)
@@ -428,8 +498,25 @@ def test_causal_target_and_additive_masks(student, reference, grading_seed):
         assert_close(got[0], np.tril(np.ones((length, length), dtype=int)),
                      f"make_causal_mask({length}): 1 where key j <= query i (the lower triangle, torch.tril)", rtol=0, atol=0)
         assert got[2] == length * (length + 1) // 2, f"make_causal_mask({length}) should allow {length * (length + 1) // 2} pairs"
-    got = student.eval("make_causal_mask(4, device=DEVICE).device.type == torch.device(DEVICE).type")
-    assert got is True, "make_causal_mask(4, device=DEVICE) should be made on that device"
+    probe = on_meta_device("make_causal_mask", "make_target_mask", "additive_mask") + """
+[make_causal_mask(4, device=DEVICE).device.type == torch.device(DEVICE).type,
+ _meta_try(lambda: _make_causal_mask(4, device="meta")),
+ _meta_try(lambda: _make_target_mask(torch.ones(2, 5, dtype=torch.long, device="meta"))),
+ _meta_try(lambda: _additive_mask(torch.ones(2, 3, 5, dtype=torch.long, device="meta")))]
+"""
+    got = student.eval(probe)
+    assert got[0] is True, "make_causal_mask(4, device=DEVICE) should be made on that device"
+    _on_meta(got[1], "make_causal_mask(4, device=device)",
+             "make the mask on the device given: torch.ones(seq_len, seq_len, device=device) (without device=, it is "
+             "on the CPU, which fails on a GPU)")
+    _on_meta(got[2], "make_target_mask(ids) for ids of shape (2, 5) on that device",
+             "make both parts on the ids' device: make_causal_mask(L, device=ids.device), and a padding mask built "
+             "from the ids themselves")
+    _on_meta(got[3], "additive_mask(mask) for a (2, 3, 5) mask on that device",
+             "make the result on the mask's device: torch.zeros(mask.shape, device=mask.device) (or torch.zeros_like, "
+             "or torch.where(mask == 0, float('-inf'), 0.0)); torch.zeros(...) alone is on the CPU, which fails on a GPU")
+    ref = reference.eval(probe)
+    assert ref[1:] == [["ok", ["meta"]]] * 3, f"grader setup: the reference on the meta device, {ref[1:]}"
     for pad_id, batch, length in ((0, 3, 6), (4, 2, 5)):
         keep = _lengths_keep(rng, batch, length)
         ids = np.where(keep == 1, rng.choice([t for t in range(1, 9) if t != pad_id], (batch, length)), pad_id)
@@ -534,7 +621,8 @@ def test_mha_matches_torch(student, reference, grading_seed):
         w = _mha_weights(rng, d)
         mask_src = "None" if mask is None else _ids(mask)
         value_src = "_k" if xv is xk else _tensor(xv)
-        probe = STANDINS + MHA_FAKE + f"""
+        meta_mask = "None" if mask is None else f"{_ids(mask)}.to('meta')"
+        probe = STANDINS + MHA_FAKE + on_meta_device() + META_STANDINS + f"""
 _m = _MHA({d}, {h})
 with torch.no_grad():
     for _n, _w in (("W_q", {_lit(w["W_q"])}), ("W_k", {_lit(w["W_k"])}), ("W_v", {_lit(w["W_v"])}), ("W_o", {_lit(w["W_o"])})):
@@ -543,9 +631,12 @@ with torch.no_grad():
             getattr(_m, _n).bias.zero_()
     _m.W_o.bias.copy_(torch.tensor({_lit(w["b_o"])}))
 _k = {_tensor(xk)}
-_m({_tensor(xq)}, _k, {value_src}, {mask_src}).detach().double()
+_got = _m({_tensor(xq)}, _k, {value_src}, {mask_src}).detach().double()
+_mm = _with_fakes(MultiHeadAttention, scaled_dot_product_attention=_sdpa_meta, DEVICE=_META)({d}, {h}).to("meta")
+_mk = torch.empty({list(xk.shape)}, device="meta")
+[_got, _meta_try(lambda: _mm(torch.empty({list(xq.shape)}, device="meta"), _mk, _mk, {meta_mask}))]
 """
-        got = student.eval(probe)
+        got, meta = student.eval(probe)
         blocked = None if mask is None else _blocked(mask, h)
         want = _torch_mha(w, d, h)(_t64(xq), _t64(xk), _t64(xv), attn_mask=blocked, need_weights=False)[0]
         assert_close(got, want.detach().numpy(),
@@ -554,7 +645,13 @@ _m({_tensor(xq)}, _k, {value_src}, {mask_src}).detach().double()
                      "causes: heads split or merged in another order than view(B, L, h, head_size), a mask not "
                      "broadcast over the heads (unsqueeze(1)), keys or values projected from the query",
                      rtol=1e-4, atol=1e-5)
-        assert_close(reference.eval(probe), want.detach().numpy(), "grader setup: the reference", rtol=1e-4, atol=1e-5)
+        _on_meta(meta, f"MultiHeadAttention({d}, {h}).to(device) on {what}, on that device (with the grader's "
+                 "scaled_dot_product_attention, which refuses a mask on another device than q)",
+                 "make no tensor on the CPU in forward: pass mask as it is (or None) to scaled_dot_product_attention; a "
+                 "default mask made with torch.ones(...) and no device fails on a GPU")
+        ref = reference.eval(probe)
+        assert_close(ref[0], want.detach().numpy(), "grader setup: the reference", rtol=1e-4, atol=1e-5)
+        assert ref[1] == ["ok", ["meta"]], f"grader setup: the reference on the meta device, {ref[1]}"
 
 
 # --------------------------------------------------------------------------- 5. feed-forward and encoder layer
@@ -602,7 +699,8 @@ def test_encoder_layer_matches_torch(student, reference, grading_seed):
                                                                   (12, 3, 20, 2, 6, True, 0.3)):
         torch_layer, x, mask = _encoder_layer_case(rng, grading_seed + d_model, d_model, heads, d_ff, batch, length, masked)
         mask_src = "None" if mask is None else _ids(mask)
-        probe = STANDINS + f"""
+        meta_mask = "None" if mask is None else f"{_ids(mask)}.to('meta')"
+        probe = STANDINS + on_meta_device() + META_STANDINS + f"""
 _layer = EncoderLayer({d_model}, {heads}, {d_ff}, {dropout})
 _miss = _missing(_layer, ["self_attn", "ff", "norm1", "norm2", "dropout"])
 _out = None
@@ -610,7 +708,13 @@ if not _miss:
 {_indent(_layer_probe_setup(torch_layer, decoder=False))}    _layer.eval()
     with torch.no_grad():
         _out = _layer({_tensor(x)}, {mask_src}).double()
-{{"missing": _miss, "out": _out}}
+def _meta_layer():
+    _l = _with_fakes(EncoderLayer, DEVICE=_META)({d_model}, {heads}, {d_ff}, {dropout})
+    _l.self_attn, _l.ff = _MetaMHA({d_model}), _TorchFF({d_model}, {d_ff})
+    _l = _l.to("meta")
+    _x = torch.empty({batch}, {length}, {d_model}, device="meta")
+    return [_l(_x, {meta_mask}), _l(_x)]
+{{"missing": _miss, "out": _out, "meta": _meta_try(_meta_layer)}}
 """
         got = student.eval(probe)
         call = f"EncoderLayer({d_model}, {heads}, {d_ff}, dropout={dropout}) in eval mode"
@@ -625,7 +729,14 @@ if not _miss:
                      "with it: x = norm1(x + dropout(self_attn(x, x, x, mask))); x = norm2(x + dropout(ff(x))). Likely "
                      "causes: a LayerNorm before the sublayer (pre-LN), a missing skip connection, norm1 and norm2 "
                      "swapped, the mask not passed on, dropout still active in eval mode", rtol=1e-4, atol=1e-5)
-        assert_close(reference.eval(probe)["out"], want, "grader setup: the reference", rtol=1e-4, atol=1e-5)
+        _on_meta(got["meta"], f"EncoderLayer({d_model}, {heads}, {d_ff}, dropout={dropout}).to(device) on x ({batch}, "
+                 f"{length}, {d_model}) {'with a padding mask and ' if masked else ''}without a mask, on that device (its "
+                 "attention replaced by the grader's, which refuses a mask on another device than its input)",
+                 "make no tensor on the CPU in forward: pass src_mask on as it is (None included); a default mask made "
+                 "with torch.ones(...) and no device fails on a GPU")
+        ref = reference.eval(probe)
+        assert_close(ref["out"], want, "grader setup: the reference", rtol=1e-4, atol=1e-5)
+        assert ref["meta"] == ["ok", ["meta"]], f"grader setup: the reference on the meta device, {ref['meta']}"
 
 
 def _indent(code: str) -> str:
@@ -721,7 +832,7 @@ def test_encoder_wiring(student, reference, grading_seed):
         mask = np.repeat(keep[:, None, :], length, axis=1)
         table, pos = _normal(rng, vocab, d_model), _normal(rng, max_len, d_model)
         weights = np.round(rng.uniform(0.5, 1.5, num_layers), 3).tolist()
-        probe = STANDINS + STACK_FAKES + f"""
+        probe = STANDINS + STACK_FAKES + on_meta_device() + META_STANDINS + f"""
 _enc = TransformerEncoder({vocab}, {d_model}, {heads}, {num_layers}, {d_ff}, {dropout}, {max_len})
 _layers = getattr(_enc, "layers", [])
 _info = {{"embedding": type(getattr(_enc, "embedding", None)).__name__, "pos": type(getattr(_enc, "pos_encoding", None)).__name__,
@@ -735,6 +846,14 @@ _enc.pos_encoding = _HalfPlusTable({_lit(pos)})
 _enc.layers = nn.ModuleList([_TanhEncoderLayer(_w) for _w in {weights!r}])
 _info["with_mask"] = _enc({_ids(ids)}, {_ids(mask)}).detach().double()
 _info["no_mask"] = _enc({_ids(ids)}).detach().double()
+def _meta_stack():
+    _m = _with_fakes(TransformerEncoder, DEVICE=_META)({vocab}, {d_model}, {heads}, {num_layers}, {d_ff}, {dropout}, {max_len})
+    _m.embedding, _m.pos_encoding = _TableEmbedding({_lit(table)}), _HalfPlusTable({_lit(pos)})
+    _m.layers = nn.ModuleList([_MetaLayer() for _ in range({num_layers})])
+    _m = _m.to("meta")
+    _i = {_ids(ids)}.to("meta")
+    return [_m(_i, {_ids(mask)}.to("meta")), _m(_i)]
+_info["meta"] = _meta_try(_meta_stack)
 _info
 """
         got = student.eval(probe)
@@ -755,8 +874,13 @@ _info
                          "plain table look-up, the positional encoding 0.5 * x + P, each layer tanh of its input and mask): "
                          "x = pos_encoding(embedding(ids)), then x = layer(x, mask) for every layer in order",
                          rtol=1e-5, atol=1e-5)
-        assert_close(reference.eval(probe)["with_mask"], _stack_expected("encoder", table, pos, ids, weights, mask=mask),
+        _on_meta(got["meta"], f"{call}.to(device) with the grader's stand-ins (the layers refuse a mask on another device "
+                 f"than their input), on ids (2, {length}) with and without a mask, all on that device",
+                 "make no tensor on the CPU in forward: pass src_mask on to the layers as it is (None included)")
+        ref = reference.eval(probe)
+        assert_close(ref["with_mask"], _stack_expected("encoder", table, pos, ids, weights, mask=mask),
                      "grader setup: the reference", rtol=1e-5, atol=1e-5)
+        assert ref["meta"] == ["ok", ["meta"]], f"grader setup: the reference on the meta device, {ref['meta']}"
 
 
 @pytest.mark.points(2)
@@ -804,16 +928,21 @@ def test_heads(student, reference, grading_seed):
     h = _normal(rng, 3, 6, 4)
     keep = _lengths_keep(rng, 3, 6)
     keep[0] = [1, 0, 1, 1, 0, 0]
-    probe = (f"_h = {_tensor(h)}\n_k = {_ids(keep)}\n"
+    probe = (on_meta_device("masked_mean") + f"_h = {_tensor(h)}\n_k = {_ids(keep)}\n"
              "[masked_mean(_h, _k).double(), masked_mean(_h, _k.bool()).double(), masked_mean(_h, _k.float()).double(), "
-             "masked_mean(_h).double()]")
+             "masked_mean(_h).double(), _meta_try(lambda: [_masked_mean(_h.to('meta'), _k.to('meta')), _masked_mean(_h.to('meta'))])]")
     got = student.eval(probe)
     want = (h * keep[..., None]).sum(1) / keep.sum(1, keepdims=True)
     for value, kind in zip(got[:3], ("a long", "a bool", "a float")):
         assert_close(value, want, f"masked_mean(h (3, 6, 4), keep) with {kind} keep {keep.tolist()}: the sum of the "
                      "kept rows divided by their number (not by L)", rtol=1e-5, atol=1e-6)
     assert_close(got[3], h.mean(1), "masked_mean(h) without keep: the mean over the positions (axis 1)", rtol=1e-5, atol=1e-6)
-    assert_close(reference.eval(probe)[0], want, "grader setup: the reference", rtol=1e-5, atol=1e-6)
+    _on_meta(got[4], "masked_mean(h, keep) and masked_mean(h) for h (3, 6, 4) and keep (3, 6) on that device",
+             "make no tensor on the CPU: without keep, h.mean(dim=1); a keep of ones made with torch.ones(...) and no "
+             "device fails on a GPU (torch.ones_like or device=h.device)")
+    ref = reference.eval(probe)
+    assert_close(ref[0], want, "grader setup: the reference", rtol=1e-5, atol=1e-6)
+    assert ref[4] == ["ok", ["meta"]], f"grader setup: the reference on the meta device, {ref[4]}"
     rng = _rng(grading_seed, 15)
     fake = '''
 def _pool_stand_in(h, keep=None):
@@ -827,7 +956,7 @@ def _pool_stand_in(h, keep=None):
         h = _normal(rng, 3, 5, d_model)
         keep = _lengths_keep(rng, 3, 5)
         w, b = _normal(rng, out_dim, d_model), _normal(rng, out_dim)
-        probe = STANDINS + fake + f"""
+        probe = STANDINS + fake + on_meta_device() + META_STANDINS + f"""
 _cls = _with_fakes({cls}, masked_mean=_pool_stand_in)
 _m = _cls{ctor[len(cls):]}
 _fc = getattr(_m, "fc", None)
@@ -835,7 +964,9 @@ _shape = list(_fc.weight.shape) if isinstance(_fc, nn.Linear) else None
 with torch.no_grad():
     _fc.weight.copy_({_tensor(w)}); _fc.bias.copy_({_tensor(b)})
     _out = [_m({_tensor(h)}, {_ids(keep)}).double(), _m({_tensor(h)}).double()]
-{{"shape": _shape, "out": _out}}
+_mh = _with_fakes({cls}, masked_mean=_pool_meta, DEVICE=_META){ctor[len(cls):]}.to("meta")
+_hm = torch.empty(3, 5, {d_model}, device="meta")
+{{"shape": _shape, "out": _out, "meta": _meta_try(lambda: [_mh(_hm, {_ids(keep)}.to("meta")), _mh(_hm)])}}
 """
         got = student.eval(probe)
         call = f"{ctor}"
@@ -844,12 +975,21 @@ with torch.no_grad():
             pooled_fake = h[:, -1] * 2 - (0 if k is None else k.sum(1, keepdims=True))
             pooled_true = h.mean(1) if k is None else (h * k[..., None]).sum(1) / k.sum(1, keepdims=True)
             want_fake, want_true = pooled_fake @ w.T + b, pooled_true @ w.T + b
+            # without keep, a head may pass a keep of ones on to masked_mean (the same pooling): the stand-in's value
+            ones_fake = (h[:, -1] * 2 - h.shape[1]) @ w.T + b
+            if k is None and is_close(value, ones_fake, rtol=1e-5, atol=1e-5):
+                continue
             if not is_close(value, want_true, rtol=1e-5, atol=1e-5):   # pooling done inline is accepted too
                 assert_close(value, want_fake,
                              f"{call}(h (3, 5, {d_model}){', keep' if k is not None else ''}) with masked_mean replaced "
                              "by the grader's stand-in pooling: fc(masked_mean(h, keep)), shape (B, "
                              f"{out_dim}) (logits, no softmax)", rtol=1e-5, atol=1e-5)
+        _on_meta(got["meta"], f"{call}.to(device) on h (3, 5, {d_model}) with and without keep, on that device (masked_mean "
+                 "replaced by the grader's, which refuses a keep on another device than h)",
+                 "make no tensor on the CPU in forward: pass keep on as it is (None included); ones made with "
+                 "torch.ones(...) and no device fail on a GPU")
         ref = reference.eval(probe)
+        assert ref["meta"] == ["ok", ["meta"]], f"grader setup: the reference on the meta device, {ref['meta']}"
         assert_close(ref["out"][0], (h[:, -1] * 2 - keep.sum(1, keepdims=True)) @ w.T + b, "grader setup: the reference",
                      rtol=1e-5, atol=1e-5)
 
@@ -866,14 +1006,20 @@ def test_decoder_layer_matches_torch(student, reference, grading_seed):
         tgt_mask = keep_t[:, None, :] * np.tril(np.ones((lt, lt), int))[None]
         cross_mask = np.repeat(keep_s[:, None, :], lt, axis=1)
         dropout_line = "_layer.dropout = _TimesTwo()\n_layer.train()" if scale == 2.0 else "_layer.eval()"
-        probe = STANDINS + f"""
+        probe = STANDINS + on_meta_device() + META_STANDINS + f"""
 _layer = DecoderLayer({d_model}, {heads}, {d_ff}, 0.1)
 _miss = _missing(_layer, ["self_attn", "cross_attn", "ff", "norm1", "norm2", "norm3", "dropout"])
 _out = None
 if not _miss:
 {_indent(_layer_probe_setup(torch_layer, decoder=True))}{_indent(dropout_line)}    with torch.no_grad():
         _out = _layer({_tensor(x)}, {_tensor(y)}, {_ids(tgt_mask)}, {_ids(cross_mask)}).double()
-{{"missing": _miss, "out": _out}}
+def _meta_layer():
+    _l = _with_fakes(DecoderLayer, DEVICE=_META)({d_model}, {heads}, {d_ff}, 0.1)
+    _l.self_attn, _l.cross_attn, _l.ff = _MetaMHA({d_model}), _MetaMHA({d_model}), _TorchFF({d_model}, {d_ff})
+    _l = _l.to("meta")
+    _x, _y = torch.empty({batch}, {lt}, {d_model}, device="meta"), torch.empty({batch}, {ls}, {d_model}, device="meta")
+    return [_l(_x, _y, {_ids(tgt_mask)}.to("meta"), {_ids(cross_mask)}.to("meta")), _l(_x, _y)]
+{{"missing": _miss, "out": _out, "meta": _meta_try(_meta_layer)}}
 """
         got = student.eval(probe)
         call = f"DecoderLayer({d_model}, {heads}, {d_ff}, 0.1)"
@@ -893,7 +1039,14 @@ if not _miss:
                      "x = norm1(x + dropout(self_attn(x, x, x, tgt_mask))); x = norm2(x + dropout(cross_attn(x, y, y, "
                      "cross_mask))); x = norm3(x + dropout(ff(x))). Likely causes: queries taken from y (they come from "
                      "the decoder), the masks swapped, a norm reused", rtol=1e-4, atol=1e-5)
-        assert_close(reference.eval(probe)["out"], want, "grader setup: the reference", rtol=1e-4, atol=1e-5)
+        _on_meta(got["meta"], f"{call}.to(device) on x ({batch}, {lt}, {d_model}) and y ({batch}, {ls}, {d_model}), with both "
+                 "masks and without masks, on that device (its attentions replaced by the grader's, which refuse a mask "
+                 "on another device than their input)",
+                 "make no tensor on the CPU in forward: pass tgt_mask and cross_mask on as they are; a causal mask made "
+                 "here needs make_causal_mask(L, device=x.device)")
+        ref = reference.eval(probe)
+        assert_close(ref["out"], want, "grader setup: the reference", rtol=1e-4, atol=1e-5)
+        assert ref["meta"] == ["ok", ["meta"]], f"grader setup: the reference on the meta device, {ref['meta']}"
 
 
 @pytest.mark.points(1)
@@ -909,7 +1062,7 @@ def test_decoder_wiring(student, reference, grading_seed):
         table, pos = _normal(rng, vocab, d_model), _normal(rng, max_len, d_model)
         fc = (_normal(rng, vocab, d_model), _normal(rng, vocab))
         weights = np.round(rng.uniform(0.5, 1.5, num_layers), 3).tolist()
-        probe = STANDINS + STACK_FAKES + f"""
+        probe = STANDINS + STACK_FAKES + on_meta_device() + META_STANDINS + f"""
 _dec = TransformerDecoder({vocab}, {d_model}, {heads}, {num_layers}, {d_ff}, {dropout}, {max_len})
 _layers = getattr(_dec, "layers", [])
 _fc = getattr(_dec, "fc", None)
@@ -921,6 +1074,14 @@ _dec.layers = nn.ModuleList([_TanhDecoderLayer(_w) for _w in {weights!r}])
 with torch.no_grad():
     _fc.weight.copy_({_tensor(fc[0])}); _fc.bias.copy_({_tensor(fc[1])})
     _info["out"] = _dec({_ids(ids)}, {_tensor(y)}, {_ids(tgt_mask)}, {_ids(cross_mask)}).double()
+def _meta_stack():
+    _m = _with_fakes(TransformerDecoder, DEVICE=_META)({vocab}, {d_model}, {heads}, {num_layers}, {d_ff}, {dropout}, {max_len})
+    _m.embedding, _m.pos_encoding = _TableEmbedding({_lit(table)}), _HalfPlusTable({_lit(pos)})
+    _m.layers = nn.ModuleList([_MetaLayer() for _ in range({num_layers})])
+    _m = _m.to("meta")
+    _i, _y = {_ids(ids)}.to("meta"), torch.empty(2, {ls}, {d_model}, device="meta")
+    return [_m(_i, _y, {_ids(tgt_mask)}.to("meta"), {_ids(cross_mask)}.to("meta")), _m(_i, _y)]
+_info["meta"] = _meta_try(_meta_stack)
 _info
 """
         got = student.eval(probe)
@@ -933,7 +1094,13 @@ _info
                      f"{call}(ids ({2}, {lt}), y (2, {ls}, {d_model}), tgt_mask, cross_mask) with the grader's stand-ins "
                      "(table look-up, 0.5 * x + P, layers tanh of x, y and the masks): x = pos_encoding(embedding(ids)), "
                      "x = layer(x, y, tgt_mask, cross_mask) for every layer, then the logits fc(x)", rtol=1e-5, atol=1e-5)
-        assert_close(reference.eval(probe)["out"], want, "grader setup: the reference", rtol=1e-5, atol=1e-5)
+        _on_meta(got["meta"], f"{call}.to(device) with the grader's stand-ins (the layers refuse a mask on another device "
+                 f"than their input), on ids (2, {lt}) and y (2, {ls}, {d_model}), with and without masks, all on that device",
+                 "make no tensor on the CPU in forward: pass the masks on as they are; a causal mask made here needs "
+                 "make_causal_mask(L, device=x.device)")
+        ref = reference.eval(probe)
+        assert_close(ref["out"], want, "grader setup: the reference", rtol=1e-5, atol=1e-5)
+        assert ref["meta"] == ["ok", ["meta"]], f"grader setup: the reference on the meta device, {ref['meta']}"
 
 
 @pytest.mark.points(2)
@@ -1001,7 +1168,7 @@ def test_transformer_wiring(student, reference, grading_seed):
     src_mask = np.repeat(keep_s[:, None, :], ls, axis=1)
     tgt_mask = keep_t[:, None, :] * np.tril(np.ones((lt, lt), int))[None]
     given_cross = np.repeat(_lengths_keep(rng, batch, ls)[:, None, :], lt, axis=1)
-    probe = SPIES + f"""
+    probe = STANDINS + SPIES + on_meta_device() + META_STANDINS + f"""
 _model = Transformer({vocab}, {d_model}, {heads}, {num_layers}, {d_ff}, {max_len}, {dropout})
 _enc, _dec = getattr(_model, "encoder", None), getattr(_model, "decoder", None)
 _info = {{"types": [type(_enc).__name__, type(_dec).__name__],
@@ -1012,6 +1179,12 @@ _info["out"] = _model({_ids(src)}, {_ids(tgt)}, {_ids(src_mask)}, {_ids(tgt_mask
 _info["first"] = dict(_log)
 _model({_ids(src)}, {_ids(tgt)}, {_ids(src_mask)}, {_ids(tgt_mask)}, {_ids(given_cross)})
 _info["given"] = dict(_log)
+def _meta_model():
+    _m = _with_fakes(Transformer, DEVICE=_META)({vocab}, {d_model}, {heads}, {num_layers}, {d_ff}, {max_len}, {dropout})
+    _m.encoder, _m.decoder = _MetaSpyEncoder(), _MetaSpyDecoder()
+    _m = _m.to("meta")
+    return _m({_ids(src)}.to("meta"), {_ids(tgt)}.to("meta"), {_ids(src_mask)}.to("meta"), {_ids(tgt_mask)}.to("meta"))
+_info["meta"] = _meta_try(_meta_model)
 _info
 """
     got = student.eval(probe)
@@ -1043,7 +1216,13 @@ _info
     assert got["given"]["decoder"][3] == given_cross.tolist(), f"{call}.forward(..., cross_mask): a given cross_mask is passed on as it is"
     assert_close(got["out"], np.cos(tgt.astype(float))[..., None], f"{fwd}: the output should be the decoder's logits",
                  rtol=1e-5, atol=1e-6)
-    assert reference.eval(probe)["first"]["decoder"][0] == tgt.tolist(), "grader setup: the reference"
+    _on_meta(got["meta"], f"{call}.to(device).forward(src, tgt, src_mask, tgt_mask) without cross_mask, all on that device "
+             "(the encoder and decoder replaced by the grader's, which refuse a mask on another device than their input)",
+             "make the cross mask from src_mask itself (src_mask[:, :1, :].expand(-1, L_tgt, -1)): a tensor made with "
+             "torch.ones(...) and no device is on the CPU, which fails on a GPU")
+    ref = reference.eval(probe)
+    assert ref["first"]["decoder"][0] == tgt.tolist(), "grader setup: the reference"
+    assert ref["meta"] == ["ok", ["meta"]], f"grader setup: the reference on the meta device, {ref['meta']}"
 
 
 # --------------------------------------------------------------------------- 8. parameter counts
