@@ -359,6 +359,10 @@ _pe = getattr(_m, "pe", None)
 _out = _m({_tensor(x)}).detach().double()
 _short = _m(torch.zeros(1, 1, {d_model})).detach().double()
 try:
+    _full = _m(torch.zeros(1, {max_len}, {d_model})).detach().double()
+except Exception as _e:
+    _full = f"{{type(_e).__name__}}: {{_e}}"
+try:
     _m(torch.zeros(1, {max_len + 1}, {d_model}))
     _too_long = "no error"
 except ValueError:
@@ -367,7 +371,7 @@ except Exception as _e:
     _too_long = type(_e).__name__
 _moved = _m.to(DEVICE)
 {{"params": len(list(_m.parameters())), "buffers": [_n for _n, _b in _m.named_buffers()],
-  "pe_shape": None if _pe is None else list(_pe.shape), "out": _out, "short": _short, "too_long": _too_long,
+  "pe_shape": None if _pe is None else list(_pe.shape), "out": _out, "short": _short, "full": _full, "too_long": _too_long,
   "device": _moved.pe.device.type, "want_device": torch.device(DEVICE).type,
   "meta": _meta_try(lambda: _PositionalEncoding({d_model}, {max_len}).to("meta")(torch.empty(2, {length}, {d_model}, device="meta")))}}
 """
@@ -381,6 +385,11 @@ _moved = _m.to(DEVICE)
     assert_close(got["out"], x + pe[None, :length], f"{call}(x) for x of shape (2, {length}, {d_model}): x plus the "
                  f"first {length} rows of the encodings", rtol=1e-4, atol=1e-5)
     assert_close(got["short"], pe[None, :1], f"{call} on zeros of shape (1, 1, {d_model}): the first row only",
+                 rtol=1e-4, atol=1e-5)
+    assert not isinstance(got["full"], str), (
+        f"{call} on an input of length {max_len} = max_seq_length (longer than d_model = {d_model}) should work, it raised "
+        f"{got['full']}: compare the length with the number of rows of pe (self.pe.size(1)), not with d_model")
+    assert_close(got["full"], pe[None, :max_len], f"{call} on zeros of shape (1, {max_len}, {d_model}): all the rows",
                  rtol=1e-4, atol=1e-5)
     assert got["too_long"] == "ValueError", (
         f"{call} on an input of length {max_len + 1} > max_seq_length should raise a ValueError, got: {got['too_long']}")
