@@ -15,6 +15,11 @@ float64 (F.conv2d, F.max_pool2d, torch.optim on the same models), torchvision's 
 Resize, scikit-learn's precision_recall_fscore_support, closed forms. The reference kernel is
 asked the same probes as a cross-check of the grader's setup.
 
+Device checks without a GPU: train_epoch, predict and evaluate_two_output are also run once on
+PyTorch's `meta` device (grader.testing.on_meta_device: a tiny model moved there, a loader of 2
+samples on the CPU, device "meta"), where a batch or labels left on the CPU, or .numpy() before
+.cpu(), raise as they would on a GPU.
+
 The hidden cloud pictures come from the data set's own generator
 (`grader.data.datasets.clouds.make_images`) with a seed derived from `grading_seed`; they are
 converted and resized here and sent as float arrays; their labels stay here.
@@ -35,7 +40,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from grader.data.datasets.clouds import CLASSES, make_images
-from grader.testing import assert_close, is_close, remember
+from grader.testing import assert_close, assert_on_meta, is_close, on_meta_device, remember
 
 F64 = torch.float64
 
@@ -669,6 +674,7 @@ def test_train_epoch(student, reference, grading_seed):
     set_weights = "".join("    " + line + "\n" for line in _state_src("_model", state).splitlines())
     probe = f"""
 from torch.utils.data import TensorDataset as _TD, DataLoader as _DL
+{on_meta_device("train_epoch")}
 _X = torch.tensor({_lit(X)}, dtype=torch.float64)
 _y = torch.tensor({y.tolist()!r})
 _out = []
@@ -681,11 +687,14 @@ for _batch, _lr, _mu, _smooth, _device, _epochs in {settings_src}:
                for _ in range(_epochs)]
     _out.append({{"losses": [float(_l) for _l in _losses],
                  "state": {{_k: _v.detach().clone() for _k, _v in _model.state_dict().items()}}}})
-_out
+_mm = nn.Sequential(nn.Conv2d(1, 2, 3), nn.BatchNorm2d(2), nn.ReLU(), nn.Flatten(), nn.Linear(32, 3)).to("meta")
+_meta = _meta_try(lambda: _train_epoch(_mm, _DL(_TD(torch.zeros(2, 1, 6, 6), torch.zeros(2, dtype=torch.long)), batch_size=2),
+                                       nn.CrossEntropyLoss(), torch.optim.SGD(_mm.parameters(), lr=0.1), _META))
+{{"runs": _out, "meta": _meta}}
 """
     got = student.eval(probe)
     ref = reference.eval(probe)
-    for (batch, lr, mu, smoothing, device, epochs), answer, ref_answer in zip(_TRAIN_SETTINGS, got, ref):
+    for (batch, lr, mu, smoothing, device, epochs), answer, ref_answer in zip(_TRAIN_SETTINGS, got["runs"], ref["runs"]):
         means, params = _train_oracle(state, X, y, batch, lr, mu, smoothing, epochs)
         call = (f"train_epoch(model, loader, nn.CrossEntropyLoss(label_smoothing={smoothing}), "
                 f"SGD(lr={lr}, momentum={mu}), {device}) called {epochs} time(s) on 13 samples in batches of {batch}, "
@@ -698,6 +707,10 @@ _out
         assert_close(answer["losses"], means, f"{call}: the values returned, the mean of each epoch's batch losses "
                      "(loss.item() of every batch, averaged over the batches)", rtol=1e-6, atol=1e-9)
         assert_close(ref_answer["losses"], means, "grader setup: the reference's losses", rtol=1e-6, atol=1e-9)
+    assert_on_meta(got["meta"], "train_epoch(model, loader, nn.CrossEntropyLoss(), SGD, device) with the model moved to that "
+                   "device and a loader of 2 pictures (1, 6, 6) with their labels on the CPU",
+                   "move every tensor of the batch to the device, the labels too: images, labels = images.to(device), "
+                   "labels.to(device) (the loss cannot mix a batch on a GPU with labels on the CPU)")
 
 
 def _predict_case(grading_seed: int):
@@ -721,6 +734,7 @@ def test_predict(student, reference, grading_seed):
     state, X, y, logits = _predict_case(grading_seed)
     probe = f"""
 from torch.utils.data import TensorDataset as _TD, DataLoader as _DL
+{on_meta_device("predict")}
 _model = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 4)).double()
 {_state_src("_model", state)}_model.train()   # handed over in training mode: predict must switch to eval mode
 _before = {{_k: _v.clone() for _k, _v in _model.state_dict().items()}}
@@ -730,9 +744,11 @@ _loader = _DL(_TD(torch.tensor({_lit(X)}, dtype=torch.float64), torch.tensor({y.
 _labels, _preds = predict(_model, _loader, "cpu")
 _hook.remove()
 _labels, _preds = np.asarray(_labels), np.asarray(_preds)
+_mm = nn.Sequential(nn.Flatten(), nn.Linear(16, 8), nn.BatchNorm1d(8), nn.ReLU(), nn.Dropout(0.5), nn.Linear(8, 4)).to("meta")
+_meta = _meta_try(lambda: _predict(_mm, _DL(_TD(torch.zeros(2, 1, 4, 4), torch.zeros(2, dtype=torch.long)), batch_size=2), _META))
 {{"labels": _labels.astype(float), "preds": _preds.astype(float), "kinds": [_labels.dtype.kind, _preds.dtype.kind],
   "unchanged": all(torch.equal(_v, _before[_k]) for _k, _v in _model.state_dict().items()),
-  "grads": all(_p.grad is None for _p in _model.parameters()), "grad_modes": _grad_modes}}
+  "grads": all(_p.grad is None for _p in _model.parameters()), "grad_modes": _grad_modes, "meta": _meta}}
 """
     got = student.eval(probe)
     call = ("predict(model, loader, 'cpu') for a Flatten -> Linear -> BatchNorm1d -> ReLU -> Dropout(0.5) -> Linear model "
@@ -753,6 +769,10 @@ _labels, _preds = np.asarray(_labels), np.asarray(_preds)
         "tracking on: run them inside `with torch.no_grad():` (no graph is needed to predict)")
     assert got["unchanged"], (f"{call}: predict must not change the model (in eval mode batch norm does not update its "
                               "running statistics)")
+    assert_on_meta(got["meta"], "predict(model, loader, device) with the model moved to that device and a loader of 2 "
+                   "samples (1, 4, 4) on the CPU",
+                   "move each batch of images to the device, model(images.to(device)), and bring the predictions back "
+                   "with .cpu() before .numpy()")
     ref = reference.eval(probe)
     assert_close(ref["preds"], expected, "grader setup: the reference's predictions", rtol=0, atol=0)
 
@@ -1121,6 +1141,7 @@ def test_evaluate_two_output(student, reference, grading_seed):
     state, X, alpha, char, acc_a, acc_c = _two_head_case(grading_seed)
     probe = f"""
 from torch.utils.data import TensorDataset as _TD, DataLoader as _DL
+{on_meta_device("evaluate_two_output")}
 class _TwoHeads(nn.Module):
     def __init__(self):
         super().__init__()
@@ -1137,8 +1158,11 @@ _loader = _DL(_TD(torch.tensor({_lit(X)}, dtype=torch.float64), torch.tensor({al
               batch_size=5, shuffle=False)
 _r = evaluate_two_output(_model, _loader, "cpu")
 _hook.remove()
+_mm = _TwoHeads().to("meta")
+_meta = _meta_try(lambda: _evaluate_two_output(_mm, _DL(_TD(torch.zeros(2, 1, 3, 3), torch.zeros(2, dtype=torch.long),
+                                                            torch.zeros(2, dtype=torch.long)), batch_size=2), _META))
 {{"result": [float(_v) for _v in _r], "grads": all(_p.grad is None for _p in _model.parameters()), "grad_modes": _grad_modes,
-  "running_mean": _model.norm.running_mean.clone()}}
+  "running_mean": _model.norm.running_mean.clone(), "meta": _meta}}
 """
     got = student.eval(probe)
     call = ("evaluate_two_output(model, loader, 'cpu') for a model with batch norm and dropout handed over in training "
@@ -1153,4 +1177,8 @@ _hook.remove()
         "tracking on: evaluate inside `with torch.no_grad():`")
     assert_close(got["running_mean"], state["norm.running_mean"], f"{call}: batch norm's running mean afterwards (in eval "
                  "mode it does not change)", rtol=1e-9, atol=1e-12)
+    assert_on_meta(got["meta"], "evaluate_two_output(model, loader, device) with the model moved to that device and a loader "
+                   "of 2 samples (image (1, 3, 3), alphabet, character) on the CPU",
+                   "move the images to the device, model(images.to(device)), and compare the predictions with the labels on "
+                   "one device: predictions.cpu() == labels (or the labels moved to the device too)")
     assert_close(reference.eval(probe)["result"], [acc_a, acc_c], "grader setup", rtol=1e-9)

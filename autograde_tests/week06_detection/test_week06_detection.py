@@ -19,6 +19,10 @@ replaced by a lookup of torchvision's per-class answers, `train_detector_epoch` 
 the helper's work inline gets the true results, which are accepted as well. No probe contains a
 correct implementation of a graded function.
 
+Device checks without a GPU: predict_class, detection_loss and train_detector_epoch are also run
+once on PyTorch's `meta` device (grader.testing.on_meta_device), where a picture, label or box left
+on the CPU, or a helper tensor made without a device, raises as it would on a GPU.
+
 Ties in NMS: the notebook visits equal scores in index order (a stable sort); the tests accept
 every result that some order of the tied boxes gives.
 
@@ -36,7 +40,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from grader.testing import assert_close, is_close, remember, with_fakes
+from grader.testing import assert_close, assert_on_meta, is_close, on_meta_device, remember, with_fakes
 
 F64 = torch.float64
 
@@ -193,7 +197,7 @@ def test_predict_class(student, reference, grading_seed):
         train_logits = logits.copy()
         train_logits[int(np.argmin(logits))] = logits.max() + 5     # another winner in training mode
         cases.append((logits, train_logits, shape))
-    probe = STUB_SRC + f"""
+    probe = STUB_SRC + on_meta_device("predict_class") + f"""
 _out = []
 for _i, (_logits, _train, _shape) in enumerate({[(a.tolist(), b.tolist(), s) for a, b, s in cases]!r}):
     _cats = categories if len(_logits) == 1000 else [f"thing{{_j}}" for _j in range(len(_logits))]
@@ -202,12 +206,14 @@ for _i, (_logits, _train, _shape) in enumerate({[(a.tolist(), b.tolist(), s) for
     _name, _p = predict_class(_m, torch.rand(*_shape), _cats, "cpu")
     _out.append({{"name": _name, "p": float(_p), "p_type": type(_p).__name__, "seen": _m.seen,
                  "grad": _m.scale.grad is None}})
-_out
+_mm = nn.Sequential(nn.Flatten(), nn.Linear(48, 5)).to("meta")
+_meta = _meta_try(lambda: _predict_class(_mm, torch.rand(3, 4, 4), ["a", "b", "c", "d", "e"], _META))
+{{"cases": _out, "meta": _meta}}
 """
     got = student.eval(probe)
     from torchvision.models import ResNet18_Weights
     imagenet = ResNet18_Weights.DEFAULT.meta["categories"]
-    for (logits, _, shape), answer in zip(cases, got):
+    for (logits, _, shape), answer in zip(cases, got["cases"]):
         names = imagenet if len(logits) == 1000 else [f"thing{j}" for j in range(len(logits))]
         probs = torch.softmax(_t(logits), 0).numpy()
         k = int(np.argmax(probs))
@@ -222,7 +228,9 @@ _out
         assert answer["p_type"] == "float", f"{call}: the probability should be a Python float (.item()), got {answer['p_type']}"
         assert_close(answer["p"], float(probs[k]), f"{call}: the softmax probability of the class {names[k]!r}",
                      rtol=1e-5, atol=1e-7)
-    assert reference.eval(probe)[0]["name"] == f"thing{int(np.argmax(cases[0][0]))}"
+    assert_on_meta(got["meta"], "predict_class(model, image of shape (3, 4, 4) on the CPU, categories, device) with the model "
+                   "moved to that device", "move the batch of one to the device: model(image.unsqueeze(0).to(device))")
+    assert reference.eval(probe)["cases"][0]["name"] == f"thing{int(np.argmax(cases[0][0]))}"
 
 
 @pytest.mark.points(2)
@@ -861,11 +869,14 @@ def test_detection_loss(student, reference, grading_seed):
     for b, k, w in ((4, 3, 1.0), (7, 5, 0.5), (3, 2, 10.0), (5, 4, None)):
         cases.append((np.round(rng.normal(0, 2, (b, k)), 4), np.round(rng.random((b, 4)), 4), rng.integers(0, k, b),
                       np.round(rng.random((b, 4)), 4), w))
-    probe = "[float(detection_loss(" + ")), float(detection_loss(".join(
+    probe = on_meta_device("detection_loss") + "_values = [float(detection_loss(" + ")), float(detection_loss(".join(
         f"{_lit(lg)}, {_lit(bp)}, {_lit(lb, 'int64')}, {_lit(bx)}" + ("" if w is None else f", box_weight={w}")
-        for lg, bp, lb, bx, w in cases) + "))]"
+        for lg, bp, lb, bx, w in cases) + "))]\n" + (
+        "_meta = _meta_try(lambda: _detection_loss(torch.zeros(3, 4, device='meta'), torch.zeros(3, 4, device='meta'), "
+        "torch.zeros(3, dtype=torch.long, device='meta'), torch.zeros(3, 4, device='meta'), box_weight=2.0))\n"
+        "{'values': _values, 'meta': _meta}\n")
     got = student.eval(probe)
-    for (lg, bp, lb, bx, w), value in zip(cases, got):
+    for (lg, bp, lb, bx, w), value in zip(cases, got["values"]):
         ce = F.cross_entropy(_t(lg), torch.tensor(lb)).item()
         mse = F.mse_loss(_t(bp), _t(bx)).item()
         weight = 1.0 if w is None else w
@@ -874,7 +885,10 @@ def test_detection_loss(student, reference, grading_seed):
         assert_close(value, ce + weight * mse,
                      f"{call}: cross-entropy {ce:.6f} + {weight} * MSE {mse:.6f} (both means: the MSE over all "
                      f"{4 * lg.shape[0]} numbers)", rtol=1e-6, atol=1e-9)
-    assert_close(reference.eval(probe)[0], F.cross_entropy(_t(cases[0][0]), torch.tensor(cases[0][2])).item()
+    assert_on_meta(got["meta"], "detection_loss(logits [3, 4], boxes [3, 4], labels [3], true boxes [3, 4], box_weight=2.0) "
+                   "with all four on one device", "make any helper tensor on the inputs' device (torch.zeros_like(logits), "
+                   "F.one_hot(labels, num_classes), device=logits.device), or use F.cross_entropy and F.mse_loss")
+    assert_close(reference.eval(probe)["values"][0], F.cross_entropy(_t(cases[0][0]), torch.tensor(cases[0][2])).item()
                  + F.mse_loss(_t(cases[0][1]), _t(cases[0][3])).item(), "grader setup", rtol=1e-6)
 
 
@@ -947,7 +961,9 @@ def _true_loss(logits, preds, labels, boxes, box_weight):
 def test_train_detector_epoch(student, reference, grading_seed):
     """train_detector_epoch: training mode, zero_grad, forward, loss with box_weight, backward, step; the mean batch loss"""
     state, X, y, boxes = _train_case(grading_seed)
-    probe = TWO_HEAD_SRC + FAKE_LOSS_SRC + with_fakes("train_detector_epoch", {"detection_loss": "_fake_loss"}) + f"""
+    probe = (TWO_HEAD_SRC + FAKE_LOSS_SRC + with_fakes("train_detector_epoch", {"detection_loss": "_fake_loss"}) + on_meta_device()
+             + with_fakes("train_detector_epoch", {"detection_loss": "_fake_loss", "DEVICE": "_META"}, as_name="_train_on_meta")
+             + f"""
 from torch.utils.data import TensorDataset as _TD, DataLoader as _DL
 _state = {{_k: torch.tensor(_v, dtype=torch.float64) for _k, _v in {({k: v.tolist() for k, v in state.items()})!r}.items()}}
 _out = []
@@ -963,10 +979,13 @@ for _batch, _lr, _mu, _bw, _epochs in {TRAIN_SETTINGS!r}:
     _losses = [_train_detector_epoch(_model, _loader, _opt, "cpu", box_weight=_bw) for _ in range(_epochs)]
     _out.append({{"losses": [float(_l) for _l in _losses],
                  "state": {{_k: _v.detach().clone() for _k, _v in _model.state_dict().items()}}}})
-_out
-"""
+_mm = _TwoHead().to("meta")
+_meta = _meta_try(lambda: _train_on_meta(_mm, _DL(_TD(torch.zeros(2, 1, 6, 6), torch.zeros(2, dtype=torch.long), torch.zeros(2, 4)),
+                                                   batch_size=2), torch.optim.SGD(_mm.parameters(), lr=0.1), _META, box_weight=2.0))
+{{"runs": _out, "meta": _meta}}
+""")
     got = student.eval(probe)
-    for (batch, lr, mu, bw, epochs), answer in zip(TRAIN_SETTINGS, got):
+    for (batch, lr, mu, bw, epochs), answer in zip(TRAIN_SETTINGS, got["runs"]):
         call = (f"train_detector_epoch(model, loader, SGD(lr={lr}, momentum={mu}), 'cpu', box_weight={bw}) called "
                 f"{epochs} time(s) on 13 samples in batches of {batch}, for a Conv2d -> BatchNorm2d -> two heads model handed "
                 "over in eval mode (the grader replaced detection_loss by another loss for this test)")
@@ -986,9 +1005,13 @@ _out
             for key, value in params.items():
                 assert_close(answer["state"][key], value, f"{call}: {key!r} afterwards, compared with {hint}",
                              rtol=1e-6, atol=1e-9)
+    assert_on_meta(got["meta"], "train_detector_epoch(model, loader, SGD, device, box_weight=2.0) with the model moved to that "
+                   "device and a loader of 2 (image (1, 6, 6), label, box) samples on the CPU",
+                   "move all three tensors of the batch to the device: images, labels, boxes = images.to(device), "
+                   "labels.to(device), boxes.to(device) (the loss cannot mix outputs on a GPU with targets on the CPU)")
     ref = reference.eval(probe)
     means, _ = _train_oracle(state, X, y, boxes, *TRAIN_SETTINGS[0], _fake_loss)  # noqa: F821
-    assert_close(ref[0]["losses"], means, "grader setup: the reference's losses", rtol=1e-6, atol=1e-9)
+    assert_close(ref["runs"][0]["losses"], means, "grader setup: the reference's losses", rtol=1e-6, atol=1e-9)
 
 
 def _make_shapes(n: int, size: int, seed: int):

@@ -20,6 +20,11 @@ torch.optim on the same models, and torchmetrics' `mean_iou` and `dice_score` (t
 empty-class convention: a class absent from both masks is left out; NaN in our per-class
 outputs). The reference kernel is asked the same probes as a cross-check of the grader's setup.
 
+Device checks without a GPU: UNet (on a size that needs padding), train_epoch and predict_masks
+are also run once on PyTorch's `meta` device (grader.testing.on_meta_device), where padding made on
+the CPU, masks or pictures left on the CPU raise as they would on a GPU, and masks returned on the
+device instead of the CPU are reported.
+
 The quality test grades the notebook's trained `unet` on hidden shape pictures drawn here with
 the notebook's generator (a copy) from a seed derived from `grading_seed`; the pictures travel
 as uint8 bytes, the masks stay here.
@@ -40,7 +45,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from grader.testing import assert_close, is_close, remember, with_fakes
+from grader.testing import META_DEVICE, assert_close, assert_on_meta, is_close, on_meta_device, remember, with_fakes
 
 F64 = torch.float64
 
@@ -645,20 +650,27 @@ def test_unet_any_size(student, reference, grading_seed):
     cases = [((3, 3, (4, 8)), (13, 22)), ((3, 3, (2, 3, 4, 5)), (int(rng.integers(17, 31)), int(rng.integers(17, 31)))),
              ((2, 2, (3, 4, 5)), (27, 41)), ((1, 4, (3,)), (7, 9)), ((3, 2, (2, 3, 4, 5)), (16, 48)),
              ((3, 3, (2, 3)), (int(rng.integers(5, 12)), int(rng.integers(5, 12))))]
-    probe = "_out = []\n" + "".join(
+    probe = on_meta_device("UNet") + "_out = []\n" + "".join(
         f"torch.manual_seed({k})\n_m = UNet({cin}, {nc}, {ch!r})\n_m.eval()\n"
         f"with torch.no_grad():\n    _y = _m(torch.rand(2, {cin}, {h}, {w}))\n"
         f"_out.append([list(_y.shape), bool(torch.isfinite(_y).all())])\n"
-        for k, ((cin, nc, ch), (h, w)) in enumerate(cases)) + "_out\n"
+        for k, ((cin, nc, ch), (h, w)) in enumerate(cases)) + (
+        "_meta = _meta_try(lambda: _UNet(1, 2, (2, 3)).to('meta')(torch.empty(2, 1, 7, 9, device='meta')))\n"
+        "{'shapes': _out, 'meta': _meta}\n")
     got = student.eval(probe)
-    for ((cin, nc, ch), (h, w)), (shape, finite) in zip(cases, got):
+    for ((cin, nc, ch), (h, w)), (shape, finite) in zip(cases, got["shapes"]):
         call = f"UNet({cin}, {nc}, {ch}) on a batch of 2 pictures of {h} x {w}"
         hint = ("" if h % 2 ** len(ch) == 0 and w % 2 ** len(ch) == 0 else
                 f" ({h} x {w} is not a multiple of 2 ** {len(ch)} = {2 ** len(ch)}: pad the upsampled maps to the skip's "
                 "size before the concatenation, or pad the input and crop the output)")
         assert shape == [2, nc, h, w], f"{call}: expected logits of shape {[2, nc, h, w]}, got {shape}{hint}"
         assert finite, f"{call}: the logits should be finite numbers"
-    assert reference.eval(probe)[2][0] == [2, 2, 27, 41], "grader setup"
+    assert_on_meta(got["meta"], "UNet(1, 2, (2, 3)).to(device) on a batch of 2 pictures of 7 x 9 on that device (the "
+                   "upsampled maps need padding at both levels)",
+                   "make the padding on the maps' own device: F.pad(x, ...), x.new_zeros(...) or torch.zeros(..., "
+                   "device=x.device) (torch.zeros(...) alone makes it on the CPU, which fails on a GPU); keep the layers in "
+                   "nn.ModuleLists, which .to(device) moves, not in plain Python lists")
+    assert reference.eval(probe)["shapes"][2][0] == [2, 2, 27, 41], "grader setup"
 
 
 # --------------------------------------------------------------------------- 5. training
@@ -732,11 +744,15 @@ for _batch, _lr, _w, _smooth, _device, _epochs in {settings_src}:
     _losses = [train_epoch(_model, _loader, _crit, _opt, _device) for _ in range(_epochs)]
     _out.append({{"losses": [float(_l) for _l in _losses],
                  "state": {{_k: _v.detach().clone() for _k, _v in _model.state_dict().items()}}}})
-_out
+{on_meta_device("train_epoch")}
+_mm = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1), nn.BatchNorm2d(3), nn.ReLU(), nn.Conv2d(3, 3, 1)).to("meta")
+_mloader = DataLoader(TensorDataset(torch.zeros(2, 2, 5, 4), torch.zeros(2, 5, 4, dtype=torch.long)), batch_size=2)
+_meta = _meta_try(lambda: _train_epoch(_mm, _mloader, nn.CrossEntropyLoss(), torch.optim.SGD(_mm.parameters(), lr=0.1), _META))
+{{"runs": _out, "meta": _meta}}
 """
     got = student.eval(probe)
     ref = reference.eval(probe)
-    for (batch, lr, weights, smoothing, device, epochs), answer, ref_answer in zip(_TRAIN_SETTINGS, got, ref):
+    for (batch, lr, weights, smoothing, device, epochs), answer, ref_answer in zip(_TRAIN_SETTINGS, got["runs"], ref["runs"]):
         means, params = _train_oracle(state, X, Y, batch, lr, weights, smoothing, epochs)
         call = (f"train_epoch(model, loader, nn.CrossEntropyLoss(weight={weights}, label_smoothing={smoothing}), "
                 f"SGD(lr={lr}, momentum=0.9), {device}) called {epochs} time(s) on 13 pictures (2, 5, 4) with masks (5, 4) "
@@ -749,6 +765,10 @@ _out
         assert_close(answer["losses"], means, f"{call}: the values returned, the mean of each epoch's batch losses "
                      "(loss.item() of every batch, averaged over the batches)", rtol=1e-6, atol=1e-9)
         assert_close(ref_answer["losses"], means, "grader setup: the reference's losses", rtol=1e-6, atol=1e-9)
+    assert_on_meta(got["meta"], "train_epoch(model, loader, nn.CrossEntropyLoss(), SGD, device) with the model moved to that "
+                   "device and a loader of 2 pictures (2, 5, 4) with their masks (5, 4) on the CPU",
+                   "move the masks to the device too: images, masks = images.to(device), masks.to(device) (the loss cannot "
+                   "mix logits on a GPU with masks on the CPU)")
 
 
 @pytest.mark.points(2)
@@ -781,10 +801,13 @@ for _bs in (4, 64, None):
     _out.append({{"pred": _p.double(), "dtype": str(_p.dtype), "device": str(_p.device), "sizes": _sizes,
                  "grad_modes": _grad_modes, "grads": all(_q.grad is None for _q in _model.parameters()),
                  "unchanged": all(torch.equal(_v, _before[_k]) for _k, _v in _model.state_dict().items())}})
-_out
+{on_meta_device("predict_masks")}
+_mm = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Dropout2d(0.5), nn.Conv2d(4, 4, 1)).to("meta")
+_meta = _meta_try(lambda: _predict_masks(_mm, torch.zeros(3, 2, 6, 5), _META, batch_size=2))
+{{"runs": _out, "meta": _meta}}
 """
     got = student.eval(probe)
-    for bs, answer in zip((4, 64, None), got):
+    for bs, answer in zip((4, 64, None), got["runs"]):
         call = (f"predict_masks(model, images, 'cpu'{'' if bs is None else f', batch_size={bs}'}) for 23 pictures (2, 6, 5) "
                 "and a Conv2d -> BatchNorm2d -> ReLU -> Dropout2d(0.5) -> Conv2d model handed over in training mode")
         pred = np.asarray(answer["pred"], dtype=float)
@@ -802,8 +825,17 @@ _out
         assert answer["grads"] and answer["grad_modes"] and not any(answer["grad_modes"]), (
             f"{call}: run the model inside `with torch.no_grad():` (no graph is needed to predict)")
         assert answer["unchanged"], f"{call}: predicting must not change the model (batch norm's statistics stay put in eval mode)"
+    what = ("predict_masks(model, images, device, batch_size=2) with the model moved to that device and 3 pictures (2, 6, 5) "
+            "on the CPU")
+    hint = ("move each batch to the device, model(images[start:start + batch_size].to(device)), and bring the predicted "
+            "masks back with .cpu()")
+    outcome, detail = got["meta"]
+    if outcome == "device":
+        assert_on_meta(got["meta"], what, hint)
+    assert not (outcome == "ok" and "meta" in detail), (
+        f"{what}, {META_DEVICE}, returned the masks on that device; they should come back on the CPU. Hint: {hint}")
     ref = reference.eval(probe)
-    assert np.array_equal(np.asarray(ref[0]["pred"]), expected), "grader setup"
+    assert np.array_equal(np.asarray(ref["runs"][0]["pred"]), expected), "grader setup"
 
 
 @remember
