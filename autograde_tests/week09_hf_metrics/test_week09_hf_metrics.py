@@ -208,13 +208,17 @@ def test_num_training_steps(student):
 def test_linear_lr(student):
     """linear_lr: linear warm-up then linear decay to 0 (the course's 2.9932e-06 at step 500 of 588)"""
     cases = [(500, 588, 2e-5, 0), (0, 588, 2e-5, 0), (587, 588, 2e-5, 0), (588, 588, 2e-5, 0),
-             (0, 20, 0.1, 4), (2, 20, 0.1, 4), (4, 20, 0.1, 4), (12, 20, 0.1, 4), (19, 20, 0.1, 4), (3, 10, 1.0, 5)]
+             (0, 20, 0.1, 4), (2, 20, 0.1, 4), (4, 20, 0.1, 4), (12, 20, 0.1, 4), (19, 20, 0.1, 4), (3, 10, 1.0, 5),
+             # past the end (0, never negative), one decay step, no decay phase at all (as transformers'
+             # get_linear_schedule_with_warmup: the decay divides by max(1, total - warmup))
+             (25, 20, 0.1, 4), (5, 6, 1.0, 5), (5, 5, 1.0, 5), (7, 5, 1.0, 5)]
     got = student.eval(f"[linear_lr(s, t, b, warmup_steps=w) for s, t, b, w in {cases!r}]")
     for (s, t, b, w), g in zip(cases, got):
-        want = b * s / w if s < w else b * max(0.0, (t - s) / (t - w))
+        want = b * s / w if s < w else b * max(0.0, (t - s) / max(1, t - w))
         assert is_close(g, want, rtol=1e-9, atol=1e-15), (
             f"linear_lr(step={s}, total_steps={t}, base_lr={b}, warmup_steps={w}): expected {want}, got {g} "
-            "(warm-up base_lr*step/warmup_steps, then base_lr*(total-step)/(total-warmup))")
+            "(warm-up base_lr*step/warmup_steps, then base_lr*max(0, (total-step)/max(1, total-warmup)): 0 from "
+            "total_steps on, never negative)")
 
 
 TRAIN_PROBE = """
@@ -242,14 +246,20 @@ def test_fine_tune_schedule(student, grading_seed):
     for epochs, bs, lr in ((2, 4, 0.01), (3, 5, 0.003)):
         probe = (TRAIN_PROBE.format(mseed=1, V=len(vocab), ids=ids, mask=mask) + FAKE_SCHEDULE
                  + with_fakes("fine_tune", {"num_training_steps": "_fake_steps", "linear_lr": "_fake_lr"})
-                 + f"\n_h = _fine_tune(_m, _enc, {labels!r}, epochs={epochs}, batch_size={bs}, lr={lr}, seed=3)\n"
-                 "[len(_h['loss']), [float(x) for x in _h['lr']], all(math.isfinite(x) for x in _h['loss'])]")
+                 + "\n_masked = []\n_hook = _m.register_forward_pre_hook(lambda _mod, _a, _kw: _masked.append(\n"
+                 "    _kw.get('attention_mask') is not None or len(_a) > 1), with_kwargs=True)\n"
+                 + f"_h = _fine_tune(_m, _enc, {labels!r}, epochs={epochs}, batch_size={bs}, lr={lr}, seed=3)\n"
+                 "_hook.remove()\n"
+                 "[len(_h['loss']), [float(x) for x in _h['lr']], all(math.isfinite(x) for x in _h['loss']), _masked]")
         got = student.eval(probe)
         steps = math.ceil(11 / bs) * epochs
         call = f"fine_tune(model, enc, labels, epochs={epochs}, batch_size={bs}, lr={lr}) on 11 rows"
         assert got[0] == steps, (
             f"{call}: expected one loss per optimisation step, {steps} (ceil(11/{bs}) * {epochs}), got {got[0]}")
         assert got[2], f"{call}: the losses should be finite floats"
+        assert got[3] and all(got[3]), (
+            f"{call}: the model ran without the attention mask in {got[3].count(False)} of its {len(got[3])} forward "
+            "passes; pass attention_mask=enc['attention_mask'][idx] as well, or the padded positions are attended to")
         fake = [lr / (1 + s) for s in range(steps)]
         true = [lr * (steps - s) / steps for s in range(steps)]
         assert is_close(got[1], fake, rtol=1e-9, atol=0) or is_close(got[1], true, rtol=1e-9, atol=0), (
@@ -304,6 +314,9 @@ def test_fine_tune_matches_reference(student, reference, grading_seed):
     vocab, ids, mask, labels, hid, hmask, _ = _learn_data(grading_seed)
     probe = LEARN_PROBE.format(V=len(vocab), ids=ids[:48], mask=mask[:48], labels=labels[:48], hid=hid[:4],
                                hmask=hmask[:4])
+    # handed over in eval mode: fine_tune must switch to training mode (BERT's dropout on)
+    probe = probe.replace("\n_h = fine_tune(", "\n_m.eval()\n_h = fine_tune(", 1)
+    assert "_m.eval()\n_h = fine_tune(" in probe, "grader setup"
     for decay in ("", ", weight_decay=5.0"):
         run = probe.replace("seed=11)", f"seed=11{decay})")
         got = student.eval(run)[1]
@@ -312,7 +325,7 @@ def test_fine_tune_matches_reference(student, reference, grading_seed):
         assert_close(got, want, f"fine_tune(seed=11{decay}) on 48 generated reviews (3 epochs, batch 8, lr 5e-3): the "
                      "losses of the steps, compared with the reference's seeded run (order from torch.randperm(n, "
                      "generator=gen) with one generator made before the first epoch; AdamW(..., weight_decay=weight_decay); "
-                     "model.train(); zero_grad every step)", rtol=2e-3, atol=2e-4)
+                     "model.train() (the model is handed over in eval mode); zero_grad every step)", rtol=2e-3, atol=2e-4)
 
 
 # --------------------------------------------------------------------------- Trainer (v5 names)
@@ -641,7 +654,9 @@ def test_classification_metrics(student, grading_seed):
     """classification_metrics: accuracy, precision, recall, F1 equal scikit-learn's (zero_division=0)"""
     from sklearn.metrics import accuracy_score, f1_score, precision_score, recall_score
     rng = _rng(grading_seed, "clf")
-    cases = [([0, 1, 0, 1, 1], [0, 0, 0, 1, 1]), ([1, 0, 0], [0, 0, 0]), ([0, 0, 1], [1, 1, 0])]
+    cases = [([0, 1, 0, 1, 1], [0, 0, 0, 1, 1]), ([1, 0, 0], [0, 0, 0]), ([0, 0, 1], [1, 1, 0]),
+             # no positive reference (recall undefined: 0.0), TP = FN, precision = recall
+             ([0, 0, 0], [0, 1, 0]), ([1, 1, 0, 0], [1, 0, 0, 0]), ([1, 1, 0], [1, 0, 1])]
     for n in (7, 20, 33):
         cases.append(([rng.randint(0, 1) for _ in range(n)], [rng.randint(0, 1) for _ in range(n)]))
     got = student.eval(f"[classification_metrics(r, p) for r, p in {cases!r}]")
@@ -794,6 +809,14 @@ def test_bleu(student, grading_seed):
         assert g.get("translation_length") == len(cand) and g.get("reference_length") == len(refs[0]), (
             f"{call}: translation_length/reference_length expected {len(cand)}/{len(refs[0])}, got "
             f"{g.get('translation_length')}/{g.get('reference_length')}")
+    # a candidate shorter than max_order: no 3- or 4-grams, so those precisions are 0.0 and so is BLEU
+    short_ref = _token_lists(rng, 1, 6, 10, alphabet)[0]
+    short = student.eval(f"bleu({short_ref[:2]!r}, [{short_ref!r}], max_order=4)")
+    call = f"bleu(candidate={short_ref[:2]}, references=[{short_ref}], max_order=4)"
+    assert isinstance(short, dict) and is_close(short.get("precisions"), [1.0, 1.0, 0.0, 0.0], rtol=1e-9, atol=1e-12), (
+        f"{call}: the candidate has no 3-gram or 4-gram, so those precisions are 0.0 (0 matches of 0): expected the "
+        f"precisions [1.0, 1.0, 0.0, 0.0], got {short.get('precisions') if isinstance(short, dict) else short}")
+    assert is_close(short["bleu"], 0.0, atol=1e-12), f"{call}: a zero precision makes BLEU 0.0, got {short['bleu']}"
     # On its own: the grader's modified_precision and brevity_penalty, several references of other lengths.
     multi = []
     for order in (4, 3, 2):
