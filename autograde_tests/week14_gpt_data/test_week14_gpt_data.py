@@ -563,12 +563,9 @@ def test_generate(student, reference, grading_seed):
              "    _b = BigramLanguageModel.generate(_stub, _i, _new, generator=torch.Generator().manual_seed(_seed))\n"
              "    _out.append({'a': _a, 'b': _b, 'kept': _i.tolist() == _idx, 'kind': type(_a).__name__})\n")
     # generate for the stand-in model moved to the meta device, on idx there (no generator: the notebook's own is
-    # on the model's device); the function under a decorator such as @torch.no_grad() is run, so that its DEVICE
-    # is the meta device too
-    probe += (on_meta_device() + "import inspect as _inspect\n"
-              "_generate_inner = _inspect.unwrap(BigramLanguageModel.generate)\n" +
-              with_fakes("_generate_inner", {"DEVICE": "_META"}, as_name="_generate_meta") +
-              _meta_run(f"_generate_meta(_TableLM(torch.zeros({v}, {v})).to('meta'), "
+    # on the model's device); _meta_try shows it DEVICE as the meta device, decorated or not
+    probe += (on_meta_device() +
+              _meta_run(f"BigramLanguageModel.generate(_TableLM(torch.zeros({v}, {v})).to('meta'), "
                         "torch.zeros(2, 3, dtype=torch.long, device='meta'), 4)") + "[_out, _meta]")
     got, meta = student.eval(probe)
     ref, ref_meta = reference.eval(probe)
@@ -706,7 +703,7 @@ def _estimate_cases(grading_seed: int):
 def _estimate_meta_probe() -> str:
     """Probe code: `_meta`, estimate_loss (with the fake get_batch) of a small model moved to the meta device."""
     return (on_meta_device() + META_LM +
-            with_fakes("estimate_loss", {"get_batch": "_fake_get_batch", "DEVICE": "_META"}, as_name="_estimate_loss_meta") +
+            with_fakes("estimate_loss", {"get_batch": "_fake_get_batch"}, as_name="_estimate_loss_meta") +
             _meta_run("_estimate_loss_meta(_MetaLM(30).to('meta'), {'train': torch.arange(30), 'val': torch.arange(12)}, 2, "
                       "3, 4, generator=torch.Generator().manual_seed(0))"))
 
@@ -827,7 +824,7 @@ def _train_replay(data, steps, batch, block, kind, lr, init_seed, batch_seed, fa
 def _train_meta_probe() -> str:
     """Probe code: `_meta`, train (with the fake get_batch) of a small model moved to the meta device, with AdamW."""
     return (on_meta_device() + META_LM +
-            with_fakes("train", {"get_batch": "_fake_get_batch", "DEVICE": "_META"}, as_name="_train_meta") +
+            with_fakes("train", {"get_batch": "_fake_get_batch"}, as_name="_train_meta") +
             "def _train_on_meta():\n"
             "    _mm = _MetaLM(20).to('meta')\n"
             "    return _train_meta(_mm, torch.optim.AdamW(_mm.parameters(), lr=0.01), torch.arange(20), 2, 3, 4,\n"
