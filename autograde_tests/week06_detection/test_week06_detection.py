@@ -962,7 +962,7 @@ def test_train_detector_epoch(student, reference, grading_seed):
     """train_detector_epoch: training mode, zero_grad, forward, loss with box_weight, backward, step; the mean batch loss"""
     state, X, y, boxes = _train_case(grading_seed)
     probe = (TWO_HEAD_SRC + FAKE_LOSS_SRC + with_fakes("train_detector_epoch", {"detection_loss": "_fake_loss"}) + on_meta_device()
-             + with_fakes("train_detector_epoch", {"detection_loss": "_fake_loss", "DEVICE": "_META"}, as_name="_train_on_meta")
+             + with_fakes("train_detector_epoch", {"detection_loss": "_fake_loss"}, as_name="_train_on_meta")
              + f"""
 from torch.utils.data import TensorDataset as _TD, DataLoader as _DL
 _state = {{_k: torch.tensor(_v, dtype=torch.float64) for _k, _v in {({k: v.tolist() for k, v in state.items()})!r}.items()}}

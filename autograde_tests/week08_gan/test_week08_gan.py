@@ -800,10 +800,10 @@ _out.append({{"log": list(_log), "history": {{_k: list(_v) for _k, _v in _h.item
     # On the meta device: your train_gan, disc_step and gen_step with the grader's stand-in losses, both
     # networks on meta, a loader of CPU batches. The first .item() ends the run ("unsupported"); a batch that
     # reaches the discriminator on the CPU is a device error first.
-    body += STEP_FAKES + on_meta_device() + with_fakes("disc_step", {"disc_loss": "_fake_disc_loss", "DEVICE": "_META"},
+    body += STEP_FAKES + on_meta_device() + with_fakes("disc_step", {"disc_loss": "_fake_disc_loss"},
                                                       "_meta_disc_step") + \
-        with_fakes("gen_step", {"gen_loss": "_fake_gen_loss", "DEVICE": "_META"}, "_meta_gen_step") + \
-        with_fakes("train_gan", {"disc_step": "_meta_disc_step", "gen_step": "_meta_gen_step", "DEVICE": "_META"},
+        with_fakes("gen_step", {"gen_loss": "_fake_gen_loss"}, "_meta_gen_step") + \
+        with_fakes("train_gan", {"disc_step": "_meta_disc_step", "gen_step": "_meta_gen_step"},
                    "_meta_train_gan") + """
 _mg, _md = nn.Sequential(nn.Linear(3, 2), nn.Sigmoid()).to("meta"), nn.Linear(2, 1).to("meta")
 _out.append(_meta_try(lambda: _meta_train_gan(_mg, _md, DataLoader(torch.rand(6, 2), batch_size=4), 1, 3,
