@@ -102,14 +102,15 @@ def _meta_run(thunk: str) -> str:
 
 
 # Probe code: a small language model for the meta device; the lookup of its logits needs idx on its device, and
-# the cross-entropy the targets.
+# its loss the targets.
 META_LM = '''class _MetaLM(torch.nn.Module):
     def __init__(self, vocab):
         super().__init__()
         self.table = torch.nn.Parameter(torch.zeros(vocab, vocab))
     def forward(self, idx, targets=None):  # a stand-in
         _lg = torch.nn.functional.embedding(idx, self.table)
-        return _lg, torch.nn.functional.cross_entropy(_lg.reshape(-1, _lg.shape[-1]), targets.reshape(-1))
+        # not the cross-entropy of the task: any loss that reads the targets, so they must be on the device too
+        return _lg, (_lg.logsumexp(-1) - targets.to(_lg.dtype)).square().mean()
 '''
 BATCHES_ON_THE_DEVICE = ("move every batch to the model's device before running the model: model(x.to(device), "
                          "y.to(device)) with device = next(model.parameters()).device (get_batch makes its batches on "

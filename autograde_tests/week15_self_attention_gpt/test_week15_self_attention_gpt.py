@@ -997,7 +997,7 @@ class _SpyLM(nn.Module):
 
 
 # Probe code: a small language model for the meta device; the lookup of its logits needs idx on its device, and
-# the cross-entropy the targets.
+# its loss the targets.
 META_LM = '''import torch
 import torch.nn as nn
 class _MetaLM(nn.Module):
@@ -1006,7 +1006,8 @@ class _MetaLM(nn.Module):
         self.table = nn.Parameter(torch.zeros(V, V))
     def forward(self, idx, targets=None):  # a stand-in
         _lg = torch.nn.functional.embedding(idx, self.table)
-        return _lg, torch.nn.functional.cross_entropy(_lg.reshape(-1, _lg.shape[-1]), targets.reshape(-1))
+        # not the cross-entropy of the task: any loss that reads the targets, so they must be on the device too
+        return _lg, (_lg.logsumexp(-1) - targets.to(_lg.dtype)).square().mean()
 '''
 BATCHES_ON_THE_DEVICE = ("move every batch to the model's device before running the model: "
                          "model(xb.to(device), yb.to(device)) with device = next(model.parameters()).device (get_batch "
