@@ -7,14 +7,19 @@ engine (real kernels, the real hidden suite). All selected exercises' cohorts ar
 running while the workers grade the previous exercise's cohort. The tests below then check the
 results, exercise by exercise.
 
-The same pool grades a seeded sample of AUTOMATIC mutants of each exercise (`grader mutate`'s,
-AUTO_SAMPLE of them): CI's mutation floor, measured with the reference and kernels the contract
-starts anyway.
+The same pool grades a seeded sample of AUTOMATIC mutants of each exercise (AUTO_SAMPLE of them,
+drawn from those mutants.yaml does not list): each must lose points. `grader mutate <id>` grades
+all of them and measures the floor; every exercise's full run was reviewed survivor by survivor
+(benchmarks/results/mutation.md), so here a sampled mutant that survives is a suite that got
+weaker.
 
-Hand-written mutants: a stable sample of MUTANTS per exercise by default (every mutant grades the
-whole notebook, training included; all of them cost CI 20 minutes for 21 exercises), every one
-with ``GRADER_CONTRACT_MUTANTS=all`` (or another count). `grader variants <exercise>` grades all
-of one exercise's variants, as its author does after changing it.
+Hand-written mutants: a stable sample of MUTANTS per exercise by default, every one with
+``GRADER_CONTRACT_MUTANTS=all`` (or another count). `grader variants <exercise>` grades all of one
+exercise's variants, as its author does after changing it.
+
+What CI pays for this: every graded notebook runs in full, training included. With 12
+hand-written and 8 automatic mutants per exercise the pool graded 578 notebooks of 21 exercises
+in 22 minutes on the 2-core machine; 8 and 4 grade 410.
 """
 from __future__ import annotations
 
@@ -40,10 +45,9 @@ COURSE = load_course(ROOT)
 EXERCISES = list(COURSE.exercises)
 MIN_MUTANTS = 12       # EXERCISES.md: hand-written mutants, one per likely misconception
 MIN_ALTERNATIVES = 3   # correct solutions written differently, one in the lecture's style
-_WANTED = os.environ.get("GRADER_CONTRACT_MUTANTS", "12").strip().lower()
+_WANTED = os.environ.get("GRADER_CONTRACT_MUTANTS", "8").strip().lower()
 MUTANTS = None if _WANTED == "all" else int(_WANTED)   # hand-written mutants graded per exercise
-AUTO_SAMPLE = 8        # automatic mutants graded per exercise (`grader mutate <id>` grades all)
-MUTATION_FLOOR = 0.9   # EXERCISES.md: of the counted automatic mutants, the share that must lose points
+AUTO_SAMPLE = 4        # automatic mutants graded per exercise (`grader mutate <id>` grades all)
 AUTO = "auto_m"        # the automatic mutants' student names: auto_m<id>
 
 
@@ -85,7 +89,7 @@ def term(request, tmp_path_factory) -> tuple[Path, dict, dict, dict]:
         # wrong numbers depend on set order if there is one
         again = next((m for m in drawn if m.order_dependent), drawn[0]).name
         nbformat.write(nbformat.read(subs / f"mutant_{again}.ipynb", as_version=4), subs / f"again_mutant_{again}.ipynb")
-        mutations[exercise] = planned(spec, AUTO_SAMPLE)
+        mutations[exercise] = planned(spec, AUTO_SAMPLE, unreviewed=True)
         write_mutants(spec, mutations[exercise].mutants, subs, prefix=AUTO)
     summary = grade_term(COURSE, folder / "submissions", folder / "out", workers=2)
     assert not summary.warnings, summary.warnings
@@ -157,15 +161,16 @@ def test_every_mutant_loses_points_and_feedback_names_the_failure(cohort):
 
 
 def test_hidden_suite_kills_sampled_automatic_mutants(cohort):
-    """CI's mutation floor: a seeded sample of the automatic mutants of the solution regions
-    (`grader mutate <id> --sample 8`), graded in the contract's pool; reviewed equivalents
-    (mutants.yaml) are not counted."""
+    """CI's mutation check: a seeded sample of the automatic mutants of the solution regions that
+    mutants.yaml does not list (neither equivalent nor accepted as ungradable), graded in the
+    contract's pool; every one must lose points."""
     report = cohort.mutation
-    assert len(report.mutants) == min(AUTO_SAMPLE, report.made) > 0
+    unreviewed = report.made - (len(report.reviewed) - len(report.stale))
+    assert len(report.mutants) == min(AUTO_SAMPLE, unreviewed) > 0
     assert "error" not in report.outcome.values(), report.outcome
-    survivors = [f"{m.id} {m.function}: {m.operator}\n{m.diff}" for m in report.survivors()
-                 if m.id not in report.reviewed]
-    assert report.score >= MUTATION_FLOOR, "\n".join(survivors)
+    survivors = [f"{m.id} {m.function}: {m.operator}\n{m.diff}" for m in report.survivors()]
+    assert not survivors, ("automatic mutants that earn full marks (kill them with a test, or "
+                           "list them in mutants.yaml with the reason):\n" + "\n".join(survivors))
 
 
 def test_alternative_solutions_earn_full_marks(cohort):

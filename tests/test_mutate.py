@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 
-from grader.authoring.mutate import (MutationReport, generate, load_reviewed, mutants_of_cell,
+from grader.authoring.mutate import (MutationReport, generate, load_reviewed, mutants_of_cell, planned,
                                      render_html, render_markdown, run_mutation, sample)
 from grader.course import load_course
 from grader.errors import VariantError
@@ -88,6 +88,23 @@ def test_sample_is_seeded_and_spread_over_functions():
     assert [m.id for m in picked] == [m.id for m in sample(made, 10, spec.id)]
     assert len(picked) == 10 and len({m.function for m in picked}) >= 8
     assert sample(made, None, spec.id) == made
+
+
+def test_ci_sample_leaves_out_the_reviewed_survivors():
+    """The contract's sample (`planned(..., unreviewed=True)`) is drawn from the mutants that
+    mutants.yaml does not list, so each graded one must lose points; without the flag the
+    reviewed ones can be drawn."""
+    spec = load_course(ROOT).get("week03_water_mlp")
+    reviewed = load_reviewed(spec)
+    assert len(reviewed) >= 20
+    everything = planned(spec, None)
+    assert {m.id for m in everything.mutants} & set(reviewed)
+    ci = planned(spec, None, unreviewed=True)
+    assert not {m.id for m in ci.mutants} & set(reviewed)
+    assert len(ci.mutants) == everything.made - (len(reviewed) - len(ci.stale))
+    few = planned(spec, 4, unreviewed=True)
+    assert len(few.mutants) == 4 and not {m.id for m in few.mutants} & set(reviewed)
+    assert [m.id for m in few.mutants] == [m.id for m in planned(spec, 4, unreviewed=True).mutants]
 
 
 def test_reviewed_survivors_need_a_reason_and_a_known_kind(tmp_path):
