@@ -77,7 +77,9 @@ def _random_boxes(rng: np.random.Generator, n: int, extent: float = 40.0, step: 
 
 
 def _tricky_boxes(rng: np.random.Generator) -> np.ndarray:
-    """Pairs that are disjoint, nested, touching along an edge or at a corner, identical."""
+    """Pairs that are disjoint, nested, touching along an edge or at a corner, identical; the
+    disjoint and touching ones both side by side and one above the other (an intersection must be
+    clamped at 0 in x and in y), and one overlapping by less than a pixel in y."""
     a = _random_boxes(rng, 1, 20.0, 1.0)[0]
     w, h = a[2] - a[0], a[3] - a[1]
     return np.array([a,
@@ -86,7 +88,10 @@ def _tricky_boxes(rng: np.random.Generator) -> np.ndarray:
                      a + [w, 0, w, 0],                            # touching along the right edge
                      a + [w, h, w, h],                            # touching at a corner
                      a.copy(),                                    # identical
-                     [a[0] - 2, a[1] - 1, a[2] + 3, a[3] + 2]])   # containing it
+                     [a[0] - 2, a[1] - 1, a[2] + 3, a[3] + 2],   # containing it
+                     a + [1, h + 3, 1, h + 3],                    # disjoint, below
+                     a + [1, h, 1, h],                            # touching along the bottom edge
+                     a + [1, h - 0.5, 1, h - 0.5]])               # overlapping by half a pixel in y
 
 
 def _iou64(b1, b2) -> np.ndarray:
@@ -384,11 +389,17 @@ _out = [iou(_a, _b) for _a, _b in _pairs] + [iou(torch.tensor(_pairs[0][0]), tor
 """
     values, types = student.eval(probe)
     names = ["the course's example", "disjoint boxes", "a box nested inside", "boxes touching along an edge",
-             "boxes touching at a corner", "identical boxes", "a box containing it"] + ["random boxes"] * 5
+             "boxes touching at a corner", "identical boxes", "a box containing it", "disjoint boxes, one below the other",
+             "boxes touching along the bottom edge", "boxes overlapping by half a pixel in y"] + ["random boxes"] * 5
+    assert len(names) == len(pairs), "grader setup: a name for every pair"
     for (a, b), name, value in zip(pairs, names, values):
         want = float(_iou64([a], [b])[0, 0])
         hint = {"disjoint boxes": "clamp the intersection's width and height at 0",
+                "disjoint boxes, one below the other": "clamp the intersection's height at 0 as well as its width",
+                "boxes overlapping by half a pixel in y": "the intersection's height is min(y2) - max(y1), clamped at 0 "
+                                                          "only (no + 1, no other bound)",
                 "boxes touching along an edge": "the coordinates are continuous: no + 1",
+                "boxes touching along the bottom edge": "the coordinates are continuous: no + 1",
                 "boxes touching at a corner": "the coordinates are continuous: no + 1"}.get(
             name, "intersection from max of the top-left and min of the bottom-right corners; union = area1 + area2 - "
                   "intersection")
@@ -401,21 +412,27 @@ _out = [iou(_a, _b) for _a, _b in _pairs] + [iou(torch.tensor(_pairs[0][0]), tor
 
 @pytest.mark.points(2)
 def test_box_iou(student, reference, grading_seed):
-    """box_iou: the [N, M] matrix of IoUs, equal to ops.box_iou, also for integer boxes"""
+    """box_iou: the [N, M] matrix of IoUs, equal to ops.box_iou, also for integer boxes (and for
+    integer boxes against float ones, as ground truth against anchors)"""
     rng = _rng(grading_seed, 9)
     tricky = _tricky_boxes(rng)
-    cases = [(np.array([[50, 50, 150, 150]]), np.array([[100, 100, 200, 200]]), "int64"),
-             (tricky, tricky[::-1].copy(), "float64"),
-             (_random_boxes(rng, 4), _random_boxes(rng, 7), "float64"),
-             (_random_boxes(rng, 9, 60, 1.0), _random_boxes(rng, 3, 60, 1.0), "int64"),
-             (_random_boxes(rng, 5, 30, 0.25), _random_boxes(rng, 5, 30, 0.25), "float32")]
+    cases = [(np.array([[50, 50, 150, 150]]), np.array([[100, 100, 200, 200]]), "int64", "int64"),
+             (tricky, tricky[::-1].copy(), "float64", "float64"),
+             (_random_boxes(rng, 4), _random_boxes(rng, 7), "float64", "float64"),
+             (_random_boxes(rng, 9, 60, 1.0), _random_boxes(rng, 3, 60, 1.0), "int64", "int64"),
+             (_random_boxes(rng, 5, 30, 0.25), _random_boxes(rng, 5, 30, 0.25), "float32", "float32"),
+             # integer boxes1 with fractional float boxes2: converting boxes2 to boxes1's integer
+             # dtype would cut the anchors' coordinates
+             (np.vstack([[[2, 2, 12, 12]], _random_boxes(rng, 4, 20, 1.0)]),
+              np.vstack([[[4.5, 4.5, 14.5, 14.5]], _random_boxes(rng, 6, 20, 0.25) + 0.25]), "int64", "float32")]
     probe = "[(lambda _r: [_r.double(), list(_r.shape), _r.is_floating_point()])(box_iou(_a, _b)) for _a, _b in [" + \
-        ", ".join(f"({_lit(a.astype(int) if d == 'int64' else a, d)}, {_lit(b.astype(int) if d == 'int64' else b, d)})"
-                  for a, b, d in cases) + "]]"
+        ", ".join(f"({_lit(a.astype(int) if d1 == 'int64' else a, d1)}, {_lit(b.astype(int) if d2 == 'int64' else b, d2)})"
+                  for a, b, d1, d2 in cases) + "]]"
     got = student.eval(probe)
-    for (a, b, dtype), (values, shape, is_float) in zip(cases, got):
+    for (a, b, d1, d2), (values, shape, is_float) in zip(cases, got):
         expected = _iou64(a, b)
-        call = f"box_iou(boxes1 [{len(a)}, 4], boxes2 [{len(b)}, 4]) with {dtype} boxes"
+        kinds = f"{d1} boxes" if d1 == d2 else f"{d1} boxes1 and {d2} boxes2"
+        call = f"box_iou(boxes1 [{len(a)}, 4], boxes2 [{len(b)}, 4]) with {kinds}"
         assert shape == list(expected.shape), f"{call}: expected the shape {list(expected.shape)}, got {shape}"
         assert is_float, f"{call}: the IoUs should be a floating point tensor (convert integer boxes with .float())"
         values = np.asarray(values, dtype=float)
