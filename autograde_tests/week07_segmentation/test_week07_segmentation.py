@@ -788,7 +788,7 @@ def test_predict_masks(student, reference, grading_seed):
 _model = nn.Sequential(nn.Conv2d(2, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.Dropout2d(0.5), nn.Conv2d(4, 4, 1)).double()
 {_state_src("_model", state)}_X = {_lit(X)}
 _out = []
-for _bs in (4, 64, None):
+for _bs in (4, 11, 64, None):   # 23 = 2 * 11 + 1: a last batch of one picture
     _model.train()   # handed over in training mode: predict_masks must switch to eval mode
     _before = {{_k: _v.clone() for _k, _v in _model.state_dict().items()}}
     _grad_modes, _sizes = [], []
@@ -807,7 +807,7 @@ _meta = _meta_try(lambda: _predict_masks(_mm, torch.zeros(3, 2, 6, 5), _META, ba
 {{"runs": _out, "meta": _meta}}
 """
     got = student.eval(probe)
-    for bs, answer in zip((4, 64, None), got["runs"]):
+    for bs, answer in zip((4, 11, 64, None), got["runs"]):
         call = (f"predict_masks(model, images, 'cpu'{'' if bs is None else f', batch_size={bs}'}) for 23 pictures (2, 6, 5) "
                 "and a Conv2d -> BatchNorm2d -> ReLU -> Dropout2d(0.5) -> Conv2d model handed over in training mode")
         pred = np.asarray(answer["pred"], dtype=float)
@@ -923,6 +923,12 @@ def _metric_cases(grading_seed: int):
     t = _blob_mask(rng, (7, 6), 3, [1, 2])
     t[t == 0] = 1                                        # no background in the target
     cases.append((_noisy(rng, t, [1, 2], 0.2), t, 4, "masks (7, 6) of classes 1 and 2 only, with num_classes=4"))
+    t = _blob_mask(rng, (6, 7), 4, [1])
+    p = t.copy()
+    t[0, 0] = p[0, 0] = 2                                # class 2: one pixel, in both masks (score 1)
+    p[5, 6] = 3                                          # class 3: one pixel, in the prediction only (score 0)
+    cases.append((p, t, 4, "masks (6, 7) where class 2 is one pixel in both masks and class 3 one pixel of the "
+                  "prediction only"))
     return cases
 
 
@@ -1049,7 +1055,9 @@ def test_dice(student, reference, grading_seed):
     binary = [(p, t, "int64", "0/1 int64 masks (9, 10)"), (p, t, "bool", "boolean masks (9, 10)"),
               (p, t, "float32", "0.0/1.0 float masks (9, 10)"), (np.zeros((4, 5), int), t[:4, :5] * 0, "bool", "two empty masks"),
               (np.zeros((4, 5), int), t[:4, :5], "int64", "an empty prediction and a target with some foreground"),
-              (p[None], t[None], "int64", "0/1 masks (1, 9, 10)")]
+              (p[None], t[None], "int64", "0/1 masks (1, 9, 10)"),
+              (np.zeros((4, 5), int), np.eye(1, 20, 7, dtype=int).reshape(4, 5), "int64",
+               "an empty prediction and a target of one pixel")]
     fakes = with_fakes("mean_dice", {"dice_per_class": "_fake_per_class"})
     fakes += with_fakes("dice_binary", {"dice_per_class": "_fake_per_class", "mean_dice": "_fake_mean",
                                         "mean_iou": "_fake_mean", "iou_per_class": "_fake_per_class"})
