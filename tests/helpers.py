@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -98,3 +99,76 @@ def add_hidden_test(spec, filename, source):
     path = spec.course.root / "course.yaml"
     path.write_text(re.sub(r"points: [\d.]+", f"points: {total:g}", path.read_text(), count=1))
     return load_course(spec.course.root).get(spec.id)
+
+
+def ours_or_orphaned(pid: int) -> bool:
+    """Whether a process descends from this test process, or was orphaned (reparented to init:
+    its parent is pid 1). Another grader on this machine (a second pytest-xdist worker) has
+    kernels of the same sandbox uids, but their parents are alive and not ours."""
+    import os
+    me, first = os.getpid(), True
+    for _ in range(64):
+        try:
+            with open(f"/proc/{pid}/status") as handle:
+                parent = int(next(ln for ln in handle if ln.startswith("PPid:")).split()[1])
+        except (OSError, StopIteration, ValueError):
+            return False
+        if parent == me or (first and parent <= 1):
+            return True
+        if parent <= 1:
+            return False
+        pid, first = parent, False
+    return False
+
+
+def not_another_workers(pid: int) -> bool:
+    """False for a process started by another pytest-xdist worker of this run (an ancestor of it
+    runs with a different PYTEST_XDIST_WORKER): the workers grade side by side and the sandbox
+    uids they lease come from one pool, so a uid this test used may already be another worker's
+    kernel. Everything else counts, containers' processes under conmon and orphans included."""
+    import os
+    mine = os.environ.get("PYTEST_XDIST_WORKER")
+    if mine is None:
+        return True
+    for _ in range(64):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as handle:
+                env = handle.read().split(b"\0")
+            with open(f"/proc/{pid}/status") as handle:
+                parent = int(next(ln for ln in handle if ln.startswith("PPid:")).split()[1])
+        except (OSError, StopIteration, ValueError):
+            return True
+        worker = next((v.split(b"=", 1)[1].decode() for v in env if v.startswith(b"PYTEST_XDIST_WORKER=")), None)
+        if worker is not None and worker != mine:
+            return False
+        if parent <= 1:
+            return True
+        pid = parent
+    return True
+
+
+def sandbox_leftovers(uids: "int | range | None" = None, wait: float = 10.0,
+                      counts: "Callable[[int], bool]" = ours_or_orphaned) -> list[str]:
+    """Processes of the sandbox uids (or of ``uids``) that this test left behind (those for which
+    ``counts`` is true: by default descendants of this process or orphans), still there after
+    ``wait`` seconds (a kernel being closed takes a moment). Described for the assertion message;
+    empty when nothing is left."""
+    import time
+
+    from grader.kernels.sandbox import UID_BASE, UID_COUNT, processes_of
+    wanted = range(UID_BASE, UID_BASE + UID_COUNT) if uids is None else uids
+    deadline = time.monotonic() + wait
+    while True:
+        left = [p for p in processes_of(wanted) if counts(p)]
+        if not left or time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
+
+    def describe(pid: int) -> str:
+        try:
+            status = dict(ln.split(":", 1) for ln in open(f"/proc/{pid}/status") if ":" in ln)
+            cmd = open(f"/proc/{pid}/cmdline").read().replace("\0", " ")[:200]
+            return f"{pid} ({status['State'].strip()}, parent {status['PPid'].strip()}: {cmd})"
+        except OSError:
+            return f"{pid} (gone)"
+    return [describe(p) for p in left]

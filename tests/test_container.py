@@ -16,9 +16,9 @@ from grader.errors import ContainerError
 from grader.kernels.doctor import run_checks
 from grader.errors import GradingError
 from grader.batch import grade_batch
-from grader.kernels.sandbox import UID_BASE, UID_COUNT, is_root, processes_of
+from grader.kernels.sandbox import is_root
 
-from .helpers import run_cli, write_submission
+from .helpers import not_another_workers, run_cli, sandbox_leftovers, write_submission
 from .test_engine import GOOD
 
 pytestmark = pytest.mark.slow  # real kernels or processes
@@ -122,14 +122,13 @@ def test_grading_in_podman_gives_the_same_scores_and_leaves_nothing(mini_course,
     # every container is gone, and every process of the sandbox uids
     assert _kernel_containers() == []
     if is_root():
-        assert processes_of(range(UID_BASE, UID_BASE + UID_COUNT)) == []
+        assert sandbox_leftovers(counts=not_another_workers) == []
 
 
 @needs_podman
 def test_containers_of_a_killed_grader_are_removed_by_the_next_one(tmp_path):
     import signal
     import sys
-    import time
     script = ("from grader.kernels.live import LiveKernel\nfrom grader.kernels.spec import KernelLimits\n"
               "from grader.kernels.sandbox import Sandbox\nfrom grader.kernels.container import Container\nimport time\n"
               "k = LiveKernel(KernelLimits(), sandbox=Sandbox(container=Container('podman')))\n"
@@ -144,7 +143,4 @@ def test_containers_of_a_killed_grader_are_removed_by_the_next_one(tmp_path):
     assert Container("podman").remove_orphans() == [name]
     assert name not in _kernel_containers()
     if uid != "None":
-        deadline = time.monotonic() + 10
-        while processes_of(int(uid)) and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert processes_of(int(uid)) == []
+        assert sandbox_leftovers(int(uid), counts=not_another_workers) == []

@@ -12,7 +12,7 @@ from grader.batch import grade_batch
 
 from grader.util import _umask
 
-from .helpers import run_cli, write_submission
+from .helpers import run_cli, sandbox_leftovers, write_submission
 
 pytestmark = pytest.mark.slow  # real kernels or processes
 
@@ -193,24 +193,12 @@ def test_a_worker_killed_by_the_os_loses_nothing(mini_course, tmp_path):
     summary = grade_batch(spec, subs, out, workers=2, on_result=kill_a_worker)
     assert killed
     # nothing of the dead worker is left running: its kernels went with it
-    from grader.kernels.sandbox import UID_BASE, UID_COUNT, is_root, processes_of
+    from grader.kernels.sandbox import is_root
     if is_root():
-        import time
-        deadline = time.monotonic() + 10
-        left = [1]
-        while left and time.monotonic() < deadline:
-            # ours: descendants of this process, or orphans (a dead worker's kernels would be
-            # reparented); another grader's kernels on this machine have a live parent of theirs
-            left = [p for p in processes_of(range(UID_BASE, UID_BASE + UID_COUNT)) if _ours_or_orphaned(p)]
-            time.sleep(0.1)
-        def describe(pid):
-            try:
-                status = dict(ln.split(":", 1) for ln in open(f"/proc/{pid}/status") if ":" in ln)
-                cmd = open(f"/proc/{pid}/cmdline").read().replace("\0", " ")[:200]
-                return f"{pid} ({status['State'].strip()}, parent {status['PPid'].strip()}: {cmd})"
-            except OSError:
-                return f"{pid} (gone)"
-        assert not left, f"processes of sandbox uids left: {[describe(p) for p in left]}"
+        # ours: descendants of this process, or orphans (a dead worker's kernels would be
+        # reparented); another grader's kernels on this machine have a live parent of theirs
+        left = sandbox_leftovers()
+        assert not left, f"processes of sandbox uids left: {left}"
     statuses = {s: r["extra_data"]["status"] for s, r in summary.results.items()}
     assert set(statuses) == set(students), "every submission has a result"
     assert set(statuses.values()) <= {"graded", "error"}
@@ -227,21 +215,3 @@ def test_a_worker_killed_by_the_os_loses_nothing(mini_course, tmp_path):
     assert all(r["score"] == 4 for r in again.results.values())
 
 
-
-def _ours_or_orphaned(pid: int) -> bool:
-    """Whether a process descends from this test process, or was orphaned (reparented to init:
-    its parent is pid 1)."""
-    import os
-    me, first = os.getpid(), True
-    for _ in range(64):
-        try:
-            with open(f"/proc/{pid}/status") as handle:
-                parent = int(next(ln for ln in handle if ln.startswith("PPid:")).split()[1])
-        except (OSError, StopIteration, ValueError):
-            return False
-        if parent == me or (first and parent <= 1):
-            return True
-        if parent <= 1:
-            return False
-        pid, first = parent, False
-    return False

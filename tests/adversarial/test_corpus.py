@@ -25,9 +25,9 @@ import yaml
 from grader.authoring.variants import as_submission
 from grader.course import load_course
 from grader.batch import grade_batch
-from grader.kernels.sandbox import is_root, processes_of
+from grader.kernels.sandbox import is_root
 
-from ..helpers import ROOT
+from ..helpers import ROOT, not_another_workers, sandbox_leftovers
 
 pytestmark = pytest.mark.slow  # real kernels or processes
 
@@ -352,7 +352,7 @@ def test_no_process_is_left_behind(corpus):
     uids = {r["extra_data"].get("isolation", {}).get("unprivileged_uid") for r in corpus.results.values()}
     uids.discard(None)
     assert len(uids) >= 2
-    leftovers = {uid: processes_of(uid) for uid in uids if processes_of(uid)}
+    leftovers = {uid: left for uid in uids if (left := sandbox_leftovers(uid, wait=5, counts=not_another_workers))}
     assert not leftovers
 
 
