@@ -122,27 +122,23 @@ def ours_or_orphaned(pid: int) -> bool:
 
 
 def not_another_workers(pid: int) -> bool:
-    """False for a process started by another pytest-xdist worker of this run (an ancestor of it
-    runs with a different PYTEST_XDIST_WORKER): the workers grade side by side and the sandbox
-    uids they lease come from one pool, so a uid this test used may already be another worker's
-    kernel. Everything else counts, containers' processes under conmon and orphans included."""
+    """False for a process started by another pytest-xdist worker of this run: one that descends
+    from a sibling of this process (the workers are children of one pytest controller). The
+    workers grade side by side and the sandbox uids they lease come from one pool, so a uid this
+    test used may already be another worker's kernel. Everything else counts: this process's
+    descendants, orphans, and containers' processes (under conmon, whose parent is init)."""
     import os
-    mine = os.environ.get("PYTEST_XDIST_WORKER")
-    if mine is None:
-        return True
+    me, controller = os.getpid(), os.getppid()
     for _ in range(64):
         try:
-            with open(f"/proc/{pid}/environ", "rb") as handle:
-                env = handle.read().split(b"\0")
             with open(f"/proc/{pid}/status") as handle:
                 parent = int(next(ln for ln in handle if ln.startswith("PPid:")).split()[1])
         except (OSError, StopIteration, ValueError):
             return True
-        worker = next((v.split(b"=", 1)[1].decode() for v in env if v.startswith(b"PYTEST_XDIST_WORKER=")), None)
-        if worker is not None and worker != mine:
-            return False
-        if parent <= 1:
+        if pid == me or parent <= 1:
             return True
+        if parent == controller:  # pid is a sibling of this process: another worker
+            return False
         pid = parent
     return True
 
