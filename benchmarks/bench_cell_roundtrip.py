@@ -160,8 +160,8 @@ def main() -> int:
         "",
         "What a cell costs beyond its code is the Jupyter exchange, not IPython and not the "
         "grader's client: IPython's own machinery is a fraction of a millisecond, the grader's "
-        "sandboxed kernel costs what a plain kernel costs, and sending every cell at once (no "
-        "waiting between cells) saves little or nothing, so the time is spent on the kernel's side "
+        "sandboxed kernel costs no more than a plain one (its start-up tweaks make it cheaper), "
+        "and sending every cell at once (no waiting between cells) saves under a millisecond, so the time is spent on the kernel's side "
         "of the exchange (the busy, input, output and idle messages and the reply for every "
         "request). A notebook of 27 code cells (week 02) pays about 27 times the grader kernel's "
         "per-cell cost on top of its own code, and every probe of the hidden tests another round "

@@ -20,7 +20,8 @@ exercise's variants, as its author does after changing it.
 What CI pays for this: every graded notebook runs in full, training included. With 12
 hand-written and 8 automatic mutants per exercise the pool graded 578 notebooks of 21 exercises
 in 22 minutes on the 2-core machine; with 8 and 4 it grades 410, in 9 to 17 minutes depending on
-how busy the shared machine is.
+how busy the shared machine is. pytest's two xdist workers (--dist loadfile) keep this file in
+one worker, so the pool is built once, while the other worker runs the other test files.
 """
 from __future__ import annotations
 
