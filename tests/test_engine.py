@@ -9,6 +9,7 @@ import pytest
 
 from grader.errors import GradingError
 from grader.batch import grade_batch
+from grader.results import GradeResult
 
 from grader.util import _umask
 
@@ -72,6 +73,11 @@ def test_batch_scores_statuses_and_outputs(mini_course, tmp_path):
     phases = doc["extra_data"]["phases"]
     assert list(phases) == ["read", "kernel", "cells", "probes", "tests", "kernel close", "feedback"]
     assert all(s >= 0 for s in phases.values()) and sum(phases.values()) <= doc["execution_time"] + 0.01
+    # and test by test (a suite's author finds the slow test): every test, within the tests' phases
+    timed = doc["extra_data"]["test_seconds"]
+    assert set(timed) == {t["id"] for t in doc["tests"]} and all(s > 0 for s in timed.values())
+    assert sum(timed.values()) <= phases["probes"] + phases["tests"] + 0.01
+    assert GradeResult.from_gradescope(doc).to_gradescope()["extra_data"]["test_seconds"] == timed
     csv_lines = (out / "grades.csv").read_text().splitlines()
     assert csv_lines[0] == "student,score,max_score,status,test_double,test_array,test_seed"
     assert csv_lines[1] == "max points,4,4,,2,1,1"   # the maxima, then one row per student

@@ -97,6 +97,13 @@ def default_sandbox(spec: "ExerciseSpec", *extra_hidden: Path, container: "Conta
 # for: whatever was sent before is already queued ahead of the idle status on the same thread,
 # so outputs keep their order. (ipykernel 6.29-7.x keep pending text in ``OutStream._buffers``;
 # without that attribute nothing is changed.)
+#
+# ipykernel names every cell's code after a hash of it (the file name in tracebacks,
+# ".../ipykernel_<pid>/<hash>.py", which the debugger matches against the frontend's), computed
+# twice per execution by a pure-Python MurmurHash2: about 0.2 s per megabyte of code. Probes that
+# carry hidden inputs (pictures as base64, hundreds of kilobytes to megabytes) paid that on every
+# submission. The grader's kernels have no debugger frontend, so the name comes from zlib's
+# CRC-32 instead (C speed; still a number, still the same for the same code).
 KERNEL_TWEAKS = '''
 import ipykernel.iostream as m
 if isinstance(getattr(m.OutStream, "_rotate_buffers", None), type(lambda: 0)):
@@ -105,6 +112,10 @@ if isinstance(getattr(m.OutStream, "_rotate_buffers", None), type(lambda: 0)):
         if getattr(self, "_buffers", True) or getattr(self, "echo", None) is not None:
             return flush(self)
     m.OutStream.flush = quick_flush
+import ipykernel.compiler as c
+if callable(getattr(c, "murmur2_x86", None)):
+    import zlib
+    c.murmur2_x86 = lambda data, seed: zlib.crc32(data.encode("utf-8", "surrogatepass"), seed & 0xFFFFFFFF)
 '''
 
 

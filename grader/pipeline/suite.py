@@ -55,6 +55,7 @@ class _Plugin:
         self.outcomes: dict[str, tuple[str, str]] = {}
         self.collect_errors: list[str] = []
         self.answered: set[str] = set()  # failed on what the student's code answered
+        self.seconds: dict[str, float] = {}  # per test: set-up, call and tear-down
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "points(n): points the test is worth")
@@ -105,6 +106,7 @@ class _Plugin:
         nobody here reads (the student sees only the message) and which took most of the
         suite's time."""
         excinfo = call.excinfo
+        self.seconds[item.nodeid] = self.seconds.get(item.nodeid, 0.0) + call.duration
         if call.when == "setup":
             self._hashed_before = getattr(self._student, "hashed", 0)
         if excinfo is None:
@@ -190,7 +192,7 @@ def run_suite(tests_dir: Path, student: Evaluator, reference: Evaluator, seed: i
         results.append(TestOutcome(
             id=meta["id"], name=meta["name"], max_score=meta["points"],
             score=meta["points"] if status == "passed" else 0.0, status=status,
-            message=message, visibility=meta["visibility"]))
+            message=message, visibility=meta["visibility"], seconds=plugin.seconds.get(nodeid, 0.0)))
     return results
 
 
