@@ -101,6 +101,15 @@ def add_hidden_test(spec, filename, source):
     return load_course(spec.course.root).get(spec.id)
 
 
+def _parent(pid: int) -> int | None:
+    """The parent pid of a live process (None when it is gone)."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            return int(next(ln for ln in handle if ln.startswith("PPid:")).split()[1])
+    except (OSError, StopIteration, ValueError):
+        return None
+
+
 def ours_or_orphaned(pid: int) -> bool:
     """Whether a process descends from this test process, or was orphaned (reparented to init:
     its parent is pid 1). Another grader on this machine (a second pytest-xdist worker) has
@@ -108,10 +117,8 @@ def ours_or_orphaned(pid: int) -> bool:
     import os
     me, first = os.getpid(), True
     for _ in range(64):
-        try:
-            with open(f"/proc/{pid}/status") as handle:
-                parent = int(next(ln for ln in handle if ln.startswith("PPid:")).split()[1])
-        except (OSError, StopIteration, ValueError):
+        parent = _parent(pid)
+        if parent is None:
             return False
         if parent == me or (first and parent <= 1):
             return True
@@ -130,10 +137,8 @@ def not_another_workers(pid: int) -> bool:
     import os
     me, controller = os.getpid(), os.getppid()
     for _ in range(64):
-        try:
-            with open(f"/proc/{pid}/status") as handle:
-                parent = int(next(ln for ln in handle if ln.startswith("PPid:")).split()[1])
-        except (OSError, StopIteration, ValueError):
+        parent = _parent(pid)
+        if parent is None:
             return True
         if pid == me or parent <= 1:
             return True
