@@ -3,12 +3,14 @@ temporary folders that are cleaned up even after a crash, and points as people w
 Standard library only, so every command (and the student kit) can use them."""
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 # the uids sandboxed kernels run as (grader.kernels.sandbox hands them out)
 POOL_UIDS = range(61000, 62000)
@@ -117,3 +119,23 @@ def process_tempdir(kind: str) -> Path:
     path = private_dir(kind)
     atexit.register(shutil.rmtree, path, True)
     return path
+
+
+@contextlib.contextmanager
+def loading_for_long() -> Iterator[None]:
+    """Around a process's heavy start-up (the libraries the hidden tests and the kernels need,
+    nbconvert's templates): no cyclic garbage collection meanwhile, then everything loaded so
+    far is frozen (``gc.freeze``: never examined again by the collector) and collection goes on
+    as before. Importing torch and its kin with the collector on cost a grader process about
+    0.7 s of full collections, each walking every object loaded so far; afterwards every full
+    collection walked them again, though none of them ever becomes garbage. Frozen before
+    the workers are forked, those pages also stay shared with them. Garbage made while loading
+    stays (a few megabytes at most)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.freeze()
+        if enabled:
+            gc.enable()

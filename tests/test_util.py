@@ -69,3 +69,35 @@ def test_remember_tells_large_arrays_apart():
     assert total(zeros) == 0.0 and total(five) == 5.0 and total(five, scale=2) == 10.0
     assert total(five.astype(np.float32)) == 5.0
     assert total(np.zeros((2, 1000))) == 0.0 and total(np.zeros((2, 1000)) + 1) == 2000.0
+
+
+def test_reading_notebooks_does_not_load_the_iri_grammar():
+    """jsonschema (under nbformat) would import rfc3987_syntax, which builds a Lark grammar as
+    it is imported (1.5 s of every command): skipped for jsonschema's own import only."""
+    import subprocess
+    import sys
+    probe = ("import sys, grader, nbformat, jsonschema\n"
+             "print('rfc3987_syntax' in sys.modules)\n"
+             "print(any(type(f).__name__ == '_JsonschemaWithoutIriFormat' for f in sys.meta_path))\n"
+             "try:\n    import rfc3987_syntax\n    print('importable')\nexcept ImportError:\n    print('not installed')\n"
+             "nbformat.validate(nbformat.v4.new_notebook())\nprint('validates')")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+    assert out[:2] == ["False", "False"]  # not loaded with nbformat; the finder removed itself
+    assert out[2] in ("importable", "not installed")  # others may still import it
+    assert out[-1] == "validates"
+
+
+def test_loading_for_long_freezes_what_was_loaded_and_collects_afterwards():
+    import gc
+
+    from grader.util import loading_for_long
+    assert gc.isenabled()
+    frozen = gc.get_freeze_count()
+    try:
+        with loading_for_long():
+            assert not gc.isenabled()
+            kept = [[i] for i in range(1000)]
+        assert gc.isenabled()
+        assert gc.get_freeze_count() >= frozen + len(kept)
+    finally:
+        gc.unfreeze()

@@ -288,6 +288,7 @@ def serve(path: str, parent: int, sandbox_opts: list[str], preload: list[str]) -
     _c().prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
     if os.getppid() != parent:
         return
+    gc.disable()  # no full collections while torch and its kin load (see util.loading_for_long)
     for module in (*preload, *KERNEL_MODULES):
         try:
             importlib.import_module(module)
@@ -298,8 +299,10 @@ def serve(path: str, parent: int, sandbox_opts: list[str], preload: list[str]) -
         # a fork of a process with a CUDA context cannot use CUDA: GPU kernels must start fresh
         print("fork server: CUDA was initialised while preloading; not serving", file=sys.stderr)
         return
-    gc.collect()
-    gc.freeze()  # fewer pages touched (copied) in the children
+    # what is loaded is never garbage: the kernels' collector need not walk it (and touches,
+    # so copies, fewer of the pages the children share with the server)
+    gc.freeze()
+    gc.enable()
     server_cwd = os.getcwd()
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(path)

@@ -141,6 +141,7 @@ def write_kernelspec(root: Path, command: list[str], uid: int | None, report: Pa
         # imported while the kernel boots (before any notebook code), bound to no name: the
         # notebook still has to import what it uses; it only finds it already loaded
         argv.append(f"--IPKernelApp.exec_lines=__import__({module!r}) and None")
+    argv.append("--IPKernelApp.exec_lines=__import__('gc').collect() and None or __import__('gc').freeze()")
     spec_dir = root / "kernels" / KERNEL_NAME
     spec_dir.mkdir(parents=True, exist_ok=True)
     (spec_dir / "kernel.json").write_text(json.dumps(

@@ -25,7 +25,7 @@ from ..kernels.spec import default_sandbox, limits_for
 from ..outputs.feedback import feedback_html, page_context
 from ..outputs.feedback import warm as warm_feedback
 from ..results import Graded, Status
-from ..util import sha256_file
+from ..util import loading_for_long, sha256_file
 from .discover import Submission
 from .execute import execute, public_check_results
 from .fingerprint import submission_fingerprint
@@ -68,6 +68,10 @@ class Grader:
         if self._prepared:
             return
         self._prepared = True
+        with loading_for_long():
+            self._prepare()
+
+    def _prepare(self) -> None:
         import importlib
         server = None
         if self.device != "cuda" and forkserver.enabled() and self.sandbox.container is None:
