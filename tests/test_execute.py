@@ -122,3 +122,16 @@ def test_forged_cell_marks_are_plain_outputs_and_a_broken_helper_falls_back_to_s
     assert requests == [[0, 1, 2, 3, 4], [4]]
     assert [c.status for c in report.cells] == ["ok", "ok", "ok", "timeout", "ok"]
     assert _text(nb.cells[4]) == "last\n" and nb.cells[4].execution_count == 5
+
+
+def test_cells_with_top_level_await_go_on_their_own_to_the_kernels_event_loop():
+    nb = _notebook("x = 1", "import asyncio\nawait asyncio.sleep(0.01)\nprint('awaited', x)",
+                   "async def f():\n    return 3", "print('sync again')", "await f()")
+    report, requests, alive = _run(nb)
+    # the batch stops before such a cell; a request that starts none is followed by that cell alone
+    assert requests == [[0, 1, 2, 3, 4], [1, 2, 3, 4], [2, 3, 4], [4]]
+    assert [c.status for c in report.cells] == ["ok"] * 5
+    assert _text(nb.cells[1]) == "awaited 1\n" and _text(nb.cells[3]) == "sync again\n"
+    assert nb.cells[4].outputs[0].data["text/plain"] == "3"
+    assert [c.execution_count for c in nb.cells] == [1, 2, 3, 4, 5]
+    assert alive

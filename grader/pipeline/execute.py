@@ -62,8 +62,9 @@ def execute(kernel: LiveKernel, nb: nbformat.NotebookNode) -> ExecutionReport:
 
     The cells go to the kernel in one request (:meth:`LiveKernel.run_cells`); after a cell
     that was stopped, or a kernel that died and was restarted, the cells after it go in the
-    next one. A request that starts no cell at all (the notebook's code broke the grader's
-    helper) is followed by that cell alone, sent as an ordinary request."""
+    next one. A request that starts no cell at all (a cell with top-level ``await``, which
+    IPython runs in the kernel's event loop, or notebook code that broke the grader's helper)
+    is followed by that cell alone, sent as an ordinary request."""
     kernel.begin(nb)
     limits = kernel.limits
     report = ExecutionReport()
