@@ -135,3 +135,17 @@ def test_cells_with_top_level_await_go_on_their_own_to_the_kernels_event_loop():
     assert nb.cells[4].outputs[0].data["text/plain"] == "3"
     assert [c.execution_count for c in nb.cells] == [1, 2, 3, 4, 5]
     assert alive
+
+
+def test_exit_left_in_a_notebook_does_not_stop_the_kernel():
+    """``exit()`` stops a Jupyter kernel's event loop a moment later; every hidden test then
+    failed with "the kernel died". Grading kernels keep running."""
+    nb = _notebook("x = 1", "exit()", "print(x)", "quit()", "x += 1")
+    with LiveKernel(KernelLimits(), sandbox=Sandbox(hide=[ROOT])) as kernel:
+        kernel.start(nb)
+        report = execute(kernel, nb)
+        import time
+        time.sleep(0.5)  # (the loop used to stop 0.1 s after the cell)
+        assert kernel.eval("x") == 2
+    assert [c.status for c in report.cells] == ["ok"] * 5 and report.status == "ok"
+    assert _text(nb.cells[2]) == "1\n"

@@ -104,6 +104,11 @@ def default_sandbox(spec: "ExerciseSpec", *extra_hidden: Path, container: "Conta
 # carry hidden inputs (pictures as base64, hundreds of kilobytes to megabytes) paid that on every
 # submission. The grader's kernels have no debugger frontend, so the name comes from zlib's
 # CRC-32 instead (C speed; still a number, still the same for the same code).
+#
+# ``exit()`` or ``quit()`` left in a notebook stops a Jupyter kernel's event loop a moment after
+# the cell; under the grader every hidden test then failed with "the kernel died". The kernels
+# keep running instead (``ask_exit`` always keeps the kernel): the call does nothing, as a notebook
+# frontend that ignores the request would do.
 KERNEL_TWEAKS = '''
 import ipykernel.iostream as m
 if isinstance(getattr(m.OutStream, "_rotate_buffers", None), type(lambda: 0)):
@@ -116,6 +121,13 @@ import ipykernel.compiler as c
 if callable(getattr(c, "murmur2_x86", None)):
     import zlib
     c.murmur2_x86 = lambda data, seed: zlib.crc32(data.encode("utf-8", "surrogatepass"), seed & 0xFFFFFFFF)
+import ipykernel.zmqshell as z
+if callable(getattr(z.ZMQInteractiveShell, "ask_exit", None)):
+    ask_exit = z.ZMQInteractiveShell.ask_exit
+    def keep_kernel(self):
+        self.keepkernel_on_exit = True  # (exit() sets it to False just before)
+        return ask_exit(self)
+    z.ZMQInteractiveShell.ask_exit = keep_kernel
 '''
 
 
