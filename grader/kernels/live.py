@@ -496,7 +496,7 @@ class LiveKernel:
             if isinstance(mark, str) and mark.startswith(token + " "):
                 parts = mark.split()
                 index = int(parts[2]) if len(parts) > 2 and parts[2].isdigit() else -1
-                if parts[1] == "start" and index in by_index and len(parts) == 4:
+                if parts[1] == "start" and index in by_index and len(parts) == 4 and parts[3].isdigit():
                     current = CellRun(index, int(parts[3]))
                     batch.runs.append(current)
                     cell = by_index[index]
