@@ -1,6 +1,7 @@
 """Helpers for hidden tests: comparisons whose failure message is plain words for students."""
 from __future__ import annotations
 
+import base64
 import copy
 import functools
 import math
@@ -108,6 +109,31 @@ def assert_close(actual: Any, expected: Any, what: str, rtol: float = 1e-6,
     why = _mismatch(actual, expected, rtol, atol, "")
     if why is not None:
         raise AssertionError(f"{what}: {why}")
+
+
+def array_src(array: Any) -> str:
+    """Probe source: an expression that rebuilds ``array`` in the kernel exactly (values, dtype,
+    shape; a new, writable, C-ordered NumPy array) from its bytes.
+
+    Use it instead of spelling the values out (``np.array([[0.25, ...]])``): the kernel parses a
+    probe's source before running it, and a picture of 100 x 100 floats as a literal took 0.1-0.2 s
+    to parse and compile, against well under a millisecond for its bytes as one base64 string.
+    The expression needs nothing from the notebook's namespace (not even ``np``)."""
+    a = np.asarray(array)
+    if a.dtype.hasobject or a.dtype.fields is not None:
+        raise TypeError(f"array_src: an array of {a.dtype} cannot travel as bytes")
+    a = np.asarray(a, dtype=a.dtype.newbyteorder("="), order="C")  # (ascontiguousarray: 0-d -> 1-d)
+    payload = base64.b64encode(a.tobytes()).decode("ascii")
+    return (f"__import__('numpy').frombuffer(__import__('base64').b64decode({payload!r}), "
+            f"dtype={a.dtype.str!r}).reshape({tuple(a.shape)!r}).copy()")
+
+
+def tensor_src(array: Any, dtype: str, requires_grad: bool = False) -> str:
+    """Probe source for a PyTorch tensor of ``dtype`` (``"float64"``, ``"long"``, ...) holding
+    ``array``'s values: the same tensor as ``torch.tensor(array.tolist(), dtype=...)`` (a leaf
+    that requires gradients if asked), built from the bytes of :func:`array_src`."""
+    grad = ", requires_grad=True" if requires_grad else ""
+    return f"__import__('torch').tensor({array_src(array)}, dtype=__import__('torch').{dtype}{grad})"
 
 
 _REMEMBERED: dict[tuple, Any] = {}

@@ -73,3 +73,41 @@ def test_assert_close_large_arrays_show_values():
     actual[2, 2] = np.nan
     with pytest.raises(AssertionError, match=r"not a number at \[2, 2\]"):
         assert_close(actual, expected, "counts")
+
+
+# ------------------------------------------------------------------ what crosses the other way
+
+ARRAYS = [np.arange(12.0).reshape(3, 4), np.float32([[1.5, np.nan, -np.inf]]), np.array(3, dtype=np.int16),
+          np.zeros((0, 3), bool), np.asfortranarray(np.random.default_rng(0).random((3, 2))),
+          np.array([1, 2], dtype=">i4"), np.random.default_rng(1).random((4, 4))[::2, ::-1],
+          np.uint8([[0, 255], [7, 9]])]
+
+
+@pytest.mark.parametrize("array", ARRAYS, ids=lambda a: f"{a.dtype}{a.shape}")
+def test_array_src_rebuilds_the_array_exactly(array):
+    from grader.testing import array_src
+    src = array_src(array)
+    rebuilt = eval(src, {"__builtins__": __builtins__})  # needs no name of the notebook's
+    assert rebuilt.shape == array.shape and rebuilt.dtype == array.dtype.newbyteorder("=")
+    np.testing.assert_array_equal(rebuilt, array)
+    assert rebuilt.flags.writeable and rebuilt.flags.c_contiguous
+    assert len(src) < 200 + 2 * array.nbytes  # bytes, not a literal per value
+
+
+@pytest.mark.parametrize("array", ARRAYS[:3] + ARRAYS[4:], ids=lambda a: f"{a.dtype}{a.shape}")
+def test_tensor_src_is_the_tensor_of_the_values(array):
+    torch = pytest.importorskip("torch")
+    from grader.testing import tensor_src
+    for dtype in ("float64", "float32", "long", "bool"):
+        if dtype == "long" and not np.isfinite(array).all():
+            continue
+        got = eval(tensor_src(array, dtype), {"__builtins__": __builtins__})
+        want = torch.tensor(array.tolist(), dtype=getattr(torch, dtype))
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert torch.equal(got.double().nan_to_num(7.0), want.double().nan_to_num(7.0))
+
+
+def test_array_src_refuses_objects():
+    from grader.testing import array_src
+    with pytest.raises(TypeError, match="cannot travel"):
+        array_src(np.array([object()], dtype=object))

@@ -30,7 +30,6 @@ invoked (the engine uses --assert=plain, but an outer pytest session may rewrite
 
 from __future__ import annotations
 
-import base64
 import math
 
 import numpy as np
@@ -40,7 +39,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from grader.data.datasets.clouds import CLASSES, make_images
-from grader.testing import assert_close, assert_on_meta, is_close, on_meta_device, remember
+from grader.testing import array_src, assert_close, assert_on_meta, is_close, on_meta_device, remember
 
 F64 = torch.float64
 
@@ -69,15 +68,6 @@ def _round(a, decimals: int = 4):
 def _lit(array) -> str:
     """A Python literal for a numeric array: nested lists of floats."""
     return repr(np.asarray(array, dtype=float).tolist())
-
-
-def _array_src(array: np.ndarray) -> str:
-    """Probe source that rebuilds a (large) float32 or uint8 array from its bytes."""
-    array = np.ascontiguousarray(array)
-    dtype = {np.dtype(np.float32): "<f4", np.dtype(np.uint8): "|u1"}[array.dtype]
-    payload = base64.b64encode(array.astype(dtype).tobytes()).decode("ascii")
-    return (f"np.frombuffer(__import__('base64').b64decode({payload!r}), dtype={dtype!r})"
-            f".reshape({tuple(array.shape)!r}).copy()")
 
 
 def _state_src(name: str, state: dict) -> str:
@@ -322,8 +312,8 @@ def test_transforms(student, reference, grading_seed):
     sizes = (24, 40)
     probe = _transform_names_src() + f"""
 torch.manual_seed(7)
-_pic = Image.fromarray({_array_src(picture)})
-_halves = Image.fromarray({_array_src(halves)})
+_pic = Image.fromarray({array_src(picture)})
+_halves = Image.fromarray({array_src(halves)})
 _out = {{}}
 for _size in {list(sizes)!r}:
     _train_t = build_transforms(_size, train=True)
@@ -793,7 +783,7 @@ def test_cloud_accuracy(student, reference, grading_seed):
     size = reference.eval("int(IMG_SIZE)")
     batch, labels = _hidden_pictures(grading_seed % (1 << 31) + 4040, size, N_HIDDEN_PER_CLASS)
     probe = f"""
-_X = torch.from_numpy({_array_src(batch)})
+_X = torch.from_numpy({array_src(batch)})
 _was_training = model.training
 model.eval()
 try:

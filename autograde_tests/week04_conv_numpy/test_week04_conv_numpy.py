@@ -33,7 +33,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from grader.testing import assert_close, is_close, remember, with_fakes
+from grader.testing import array_src, assert_close, is_close, remember, with_fakes
 
 F64 = torch.float64
 TOL = dict(rtol=1e-5, atol=1e-6)          # float64 NumPy against float64 PyTorch; room for float32 sums
@@ -78,7 +78,7 @@ def _distinct(rng: np.random.Generator, shape) -> np.ndarray:
 
 
 def _lit(array) -> str:
-    return f"np.array({np.asarray(array, dtype=float).tolist()!r}, dtype=float)"
+    return array_src(np.asarray(array, dtype=float))
 
 
 def _sizes_src(cases) -> str:

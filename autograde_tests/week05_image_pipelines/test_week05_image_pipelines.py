@@ -4,8 +4,8 @@ Total: 46 points over 24 tests.
 
 Every function is graded on its own, on images made here: random arrays drawn from
 `grading_seed`, and crops of scikit-image's bundled sample images at offsets drawn from it
-(never an image that would be downloaded). Images travel into the kernels as literals (nested
-lists with a dtype); the probes hold inputs only, never an implementation of a graded function.
+(never an image that would be downloaded). Images travel into the kernels as their bytes
+(`grader.testing.array_src`); the probes hold inputs only, never an implementation of a graded function.
 Expected values are computed here, in the grader process, with scikit-image, SciPy or NumPy
 (`skimage.color.rgb2gray`, `filters.threshold_otsu`, `filters.threshold_local`, `filters.sobel`,
 `ndi.label`, `exposure.equalize_hist`, `morphology.dilation/erosion`, `util.random_noise`,
@@ -28,7 +28,7 @@ from scipy import ndimage as ndi
 from skimage import color, data, draw, exposure, feature, filters, measure, metrics, morphology
 from skimage import restoration, segmentation, transform, util
 
-from grader.testing import assert_close, is_close, remember
+from grader.testing import array_src, assert_close, is_close, remember
 
 COURSE_CORNERS = [[445, 310], [368, 400], [455, 346], [429, 371], [467, 241]]
 
@@ -36,12 +36,6 @@ COURSE_CORNERS = [[445, 310], [368, 400], [455, 346], [429, 371], [467, 241]]
 # --------------------------------------------------------------------------- helpers
 def _rng(grading_seed: int, k: int) -> np.random.Generator:
     return np.random.default_rng([grading_seed, 5, k])
-
-
-def _lit(array) -> str:
-    """A Python expression that rebuilds the array exactly in the kernel (values and dtype)."""
-    a = np.asarray(array)
-    return f"np.array({a.tolist()!r}, dtype=np.{a.dtype.name})"
 
 
 def _crop(image: np.ndarray, rng: np.random.Generator, height: int, width: int) -> np.ndarray:
@@ -94,7 +88,7 @@ def test_grayscale(student, reference, grading_seed):
         _crop(_sample("coffee"), rng, 30, 40),
         np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255]]], dtype=np.uint8),
     ]
-    probe = "[to_grayscale(_x) for _x in [" + ", ".join(_lit(x) for x in images) + "]]"
+    probe = "[to_grayscale(_x) for _x in [" + ", ".join(array_src(x) for x in images) + "]]"
     got = student.eval(probe)
     ref = reference.eval(probe)
     names = ["random uint8 image (9, 13, 3)", "random float image (8, 6, 3) in [0, 1]", "crop of data.coffee() (uint8)",
@@ -112,7 +106,7 @@ def test_to_rgb(student, reference, grading_seed):
     """to_rgb repeats the gray values in 3 channels and keeps the dtype"""
     rng = _rng(grading_seed, 2)
     images = [np.round(rng.random((7, 9)), 6), rng.integers(0, 256, size=(5, 4)).astype(np.uint8)]
-    probe = "[to_rgb(_x) for _x in [" + ", ".join(_lit(x) for x in images) + "]]"
+    probe = "[to_rgb(_x) for _x in [" + ", ".join(array_src(x) for x in images) + "]]"
     got = student.eval(probe)
     for image, answer in zip(images, got):
         expected = color.gray2rgb(image)
@@ -132,7 +126,7 @@ def test_flips(student, reference, grading_seed):
     images = [rng.integers(0, 100, size=(5, 7)), rng.integers(0, 256, size=(4, 6, 3)).astype(np.uint8),
               rng.integers(0, 9, size=(6, 3))]
     probe = ("[[flip_vertical(_x), flip_horizontal(_x)] for _x in ["
-             + ", ".join(_lit(x) for x in images) + "]]")
+             + ", ".join(array_src(x) for x in images) + "]]")
     got = student.eval(probe)
     for image, (up, lr) in zip(images, got):
         _same_pixels(up, np.flipud(image), f"flip_vertical of {_describe(image)}",
@@ -153,7 +147,7 @@ def test_downscale(student, reference, grading_seed):
     gray = np.round(_crop(_sample("camera"), rng, 48, 60) / 255.0, 6)
     rgb = _crop(_sample("astronaut"), rng, 36, 48)
     cases = [("gray", 2, True), ("gray", 3, False), ("gray", 4, True), ("rgb", 2, False), ("rgb", 3, True), ("rgb", 4, False)]
-    probe = (f"_images = {{'gray': {_lit(gray)}, 'rgb': {_lit(rgb)}}}\n"
+    probe = (f"_images = {{'gray': {array_src(gray)}, 'rgb': {array_src(rgb)}}}\n"
              f"[downscale(_images[_k], _f, anti_aliasing=_a) for _k, _f, _a in {cases!r}]")
     got = student.eval(probe)
     ref = reference.eval(probe)
@@ -177,7 +171,7 @@ def test_binarize(student, reference, grading_seed):
     rng = _rng(grading_seed, 5)
     images = [rng.integers(0, 10, size=(6, 8)).astype(np.float64), rng.integers(0, 256, size=(5, 5)).astype(np.uint8)]
     cases = [(0, 4.0), (0, 7), (1, 128), (1, int(images[1][2, 2]))]
-    probe = (f"_images = [{_lit(images[0])}, {_lit(images[1])}]\n"
+    probe = (f"_images = [{array_src(images[0])}, {array_src(images[1])}]\n"
              f"[binarize(_images[_i], _t) for _i, _t in {cases!r}]")
     got = student.eval(probe)
     for (i, t), answer in zip(cases, got):
@@ -218,7 +212,7 @@ def test_otsu_threshold(student, reference, grading_seed):
               np.array([[0] + [250] * 5 + [255] * 5], dtype=np.uint8),  # best split: one dark pixel alone
               np.array([[0] * 5 + [5] * 5 + [255]], dtype=np.uint8)]    # best split: one bright pixel alone
     probe = ("[int(otsu_threshold(_x)) for _x in [data.camera()] + ["
-             + ", ".join(_lit(x) for x in images) + "]]")
+             + ", ".join(array_src(x) for x in images) + "]]")
     got = student.eval(probe)
     ref = reference.eval(probe)
     assert got[0] == 102, f"otsu_threshold(data.camera()) should be 102, as threshold_otsu gives, got {got[0]}"
@@ -247,7 +241,7 @@ def test_local_threshold(student, reference, grading_seed):
     rng = _rng(grading_seed, 7)
     images = [np.round(rng.random((19, 26)), 6), _crop(_sample("page"), rng, 40, 57)]
     cases = [(0, 3, 0.0), (0, 7, 0.1), (0, 15, -0.05), (1, 5, 10.0), (1, 35, 10.0), (1, 21, 0.0)]
-    probe = (f"_images = [{_lit(images[0])}, {_lit(images[1])}]\n"
+    probe = (f"_images = [{array_src(images[0])}, {array_src(images[1])}]\n"
              f"_out = [local_threshold(_images[_i], _b, _o) for _i, _b, _o in {cases!r}]\n"
              f"_out.append(local_threshold(_images[0], 9))\n"
              "try:\n"
@@ -281,7 +275,7 @@ def test_sobel_magnitude(student, reference, grading_seed):
     step[:, 7:] = 1.0
     step[3:6, 2:4] = 0.5
     images = [np.round(rng.random((17, 23)), 6), np.round(_crop(_sample("camera"), rng, 30, 40) / 255.0, 6), step]
-    probe = "[sobel_magnitude(_x) for _x in [" + ", ".join(_lit(x) for x in images) + "]]"
+    probe = "[sobel_magnitude(_x) for _x in [" + ", ".join(array_src(x) for x in images) + "]]"
     got = student.eval(probe)
     ref = reference.eval(probe)
     for image, answer, ref_answer in zip(images, got, ref):
@@ -316,7 +310,7 @@ def test_hysteresis(student, reference, grading_seed):
     mags.append(chain)
     cases = [(0, 3, 7, 8), (0, 3, 7, 4), (1, 2, 8, 8), (1, 2, 8, 4), (1, 5, 5, 8), (2, 0.55, 0.9, 8), (2, 0.55, 0.9, 4),
              (3, 4, 8, 8), (3, 4, 8, 4)]
-    probe = ("_mags = [" + ", ".join(_lit(m) for m in mags) + "]\n"
+    probe = ("_mags = [" + ", ".join(array_src(m) for m in mags) + "]\n"
              f"_out = [hysteresis(_mags[_i], _lo, _hi, connectivity=_k) for _i, _lo, _hi, _k in {cases!r}]\n"
              "_out.append(hysteresis(_mags[0], 2, 6))\n"
              "_out")
@@ -347,7 +341,7 @@ def test_contrast(student, reference, grading_seed):
               rng.integers(-120, 121, size=(6, 7)).astype(np.int8),
               rng.integers(-3000, 3000, size=(5, 5)).astype(np.int16), _crop(_sample("moon"), rng, 40, 40)]
     images[2][0, 0], images[2][1, 1] = -120, 120
-    probe = "[int(contrast(_x)) for _x in [" + ", ".join(_lit(x) for x in images) + "]]"
+    probe = "[int(contrast(_x)) for _x in [" + ", ".join(array_src(x) for x in images) + "]]"
     got = student.eval(probe)
     assert got[0] == 148, f"contrast of the checkpoint image (values 99 .. 247) should be 247 - 99 = 148, got {got[0]}"
     for image, answer in zip(images, got):
@@ -371,7 +365,7 @@ def test_stretch_contrast(student, reference, grading_seed):
     images = [rng.integers(60, 190, size=(9, 11)).astype(np.uint8), np.round(rng.uniform(0.3, 0.6, (7, 5)), 6),
               np.full((3, 4), 42, dtype=np.uint8), _crop(_sample("moon"), rng, 30, 30)]
     cases = [(0, None), (0, (0, 255)), (1, (-1.0, 1.0)), (1, None), (2, (2.0, 5.0)), (3, (0, 255)), (3, (0.25, 0.75))]
-    probe = ("_images = [" + ", ".join(_lit(x) for x in images) + "]\n"
+    probe = ("_images = [" + ", ".join(array_src(x) for x in images) + "]\n"
              f"[stretch_contrast(_images[_i]) if _r is None else stretch_contrast(_images[_i], *_r) for _i, _r in {cases!r}]")
     got = student.eval(probe)
     for (i, out_range), answer in zip(cases, got):
@@ -393,7 +387,7 @@ def test_equalize(student, reference, grading_seed):
               rng.integers(100, 140, size=(11, 9)).astype(np.uint8),
               _crop(_sample("moon"), rng, 40, 50),
               np.array([[0, 0, 255, 255, 7]], dtype=np.uint8)]
-    probe = "[equalize(_x) for _x in [" + ", ".join(_lit(x) for x in images) + "]]"
+    probe = "[equalize(_x) for _x in [" + ", ".join(array_src(x) for x in images) + "]]"
     got = student.eval(probe)
     ref = reference.eval(probe)
     for image, answer, ref_answer in zip(images, got, ref):
@@ -415,8 +409,8 @@ FOOTPRINTS = {
 
 
 def _morph_probe(function: str, images, footprints) -> str:
-    return ("_images = [" + ", ".join(_lit(x) for x in images) + "]\n"
-            + "_fps = [" + ", ".join(_lit(f) for f in footprints) + "]\n"
+    return ("_images = [" + ", ".join(array_src(x) for x in images) + "]\n"
+            + "_fps = [" + ", ".join(array_src(f) for f in footprints) + "]\n"
             + f"[[{function}(_b, _f) for _f in _fps] for _b in _images]")
 
 
@@ -471,7 +465,7 @@ def test_add_noise(student, reference, grading_seed):
     rgb = np.round(_crop(_sample("chelsea"), rng, 10, 12) / 255.0, 6)
     seeds = [int(s) for s in rng.integers(0, 10_000, size=2)]
     cases = [(0, 0.01, seeds[0]), (0, 0.05, seeds[0]), (1, 0.01, seeds[1]), (1, 0.002, seeds[0])]
-    probe = (f"_images = [{_lit(gray)}, {_lit(rgb)}]\n"
+    probe = (f"_images = [{array_src(gray)}, {array_src(rgb)}]\n"
              f"[add_noise(_images[_i], _v, _s) for _i, _v, _s in {cases!r}]")
     got = student.eval(probe)
     images = [gray, rgb]
@@ -497,7 +491,7 @@ def test_denoise(student, reference, grading_seed):
     rgb = np.round(util.random_noise(_crop(_sample("chelsea"), rng, 20, 22), rng=int(rng.integers(1000))), 6)
     images = [gray, rgb]
     cases = [(0, "tv", 0.1), (0, "tv", 0.3), (1, "tv", 0.05), (0, "bilateral", 0.1), (1, "bilateral", 0.2), (1, "bilateral", 0.05)]
-    probe = (f"_images = [{_lit(gray)}, {_lit(rgb)}]\n"
+    probe = (f"_images = [{array_src(gray)}, {array_src(rgb)}]\n"
              f"[denoise(_images[_i], _m, _s) for _i, _m, _s in {cases!r}]")
     got = student.eval(probe)
     ref = reference.eval(probe)
@@ -521,7 +515,8 @@ def test_psnr(student, reference, grading_seed):
     noisy8 = np.clip(clean8.astype(int) + rng.integers(-20, 21, size=clean8.shape), 0, 255).astype(np.uint8)
     cases = [(clean, noisy, None), (clean, noisy, 2.0), (clean8, noisy8, 255.0)]
     probe = "[" + ", ".join(
-        f"psnr({_lit(a)}, {_lit(b)})" if dr is None else f"psnr({_lit(a)}, {_lit(b)}, {dr!r})" for a, b, dr in cases) + "]"
+        f"psnr({array_src(a)}, {array_src(b)})" if dr is None else f"psnr({array_src(a)}, {array_src(b)}, {dr!r})"
+        for a, b, dr in cases) + "]"
     got = student.eval(probe)
     for (a, b, dr), answer in zip(cases, got):
         expected = metrics.peak_signal_noise_ratio(a, b, data_range=1.0 if dr is None else dr)
@@ -543,7 +538,7 @@ def test_superpixels(student, reference, grading_seed):
     rgb = _crop(_sample("coffee"), rng, 48, 64)
     gray = np.round(_crop(_sample("camera"), rng, 48, 48) / 255.0, 6)
     cases = [("rgb", 20), ("rgb", 40), ("gray", 12), ("gray", 30)]
-    probe = (f"_images = {{'rgb': {_lit(rgb)}, 'gray': {_lit(gray)}}}\n"
+    probe = (f"_images = {{'rgb': {array_src(rgb)}, 'gray': {array_src(gray)}}}\n"
              "_astro = superpixels(data.astronaut(), 100)\n"
              "[[list(np.shape(_astro)), int(np.min(_astro)), int(np.max(_astro)),"
              " [int(_astro[0, 0]), int(_astro[0, -1]), int(_astro[-1, 0]), int(_astro[-1, -1])]]]"
@@ -574,7 +569,7 @@ def test_mean_colour_image(student, reference, grading_seed):
     coffee = _crop(_sample("coffee"), rng, 30, 30)
     labels_d = _slic(coffee, 10)
     cases = [(rgb, labels_a), (rgb, labels_b), (gray, labels_c), (coffee, labels_d)]
-    probe = "[" + ", ".join(f"mean_colour_image({_lit(x)}, {_lit(l)})" for x, l in cases) + "]"
+    probe = "[" + ", ".join(f"mean_colour_image({array_src(x)}, {array_src(lab)})" for x, lab in cases) + "]"
     got = student.eval(probe)
     for (image, labels), answer in zip(cases, got):
         expected = np.zeros(image.shape)
@@ -600,7 +595,7 @@ def test_count_contours(student, reference, grading_seed):
                 break
     binary = _binary_images(rng)[0].astype(np.float64)
     cases = [(0, None), (0, 0.2), (0, 0.75), (0, 0.5), (1, None), (1, 0.3)]
-    probe = (f"_images = [{_lit(image)}, {_lit(binary)}]\n"
+    probe = (f"_images = [{array_src(image)}, {array_src(binary)}]\n"
              f"[int(count_contours(_images[_i])) if _l is None else int(count_contours(_images[_i], _l)) for _i, _l in {cases!r}]")
     got = student.eval(probe)
     images = [image, binary]
@@ -625,7 +620,7 @@ def test_harris_response(student, reference, grading_seed):
     board = np.round(_crop(_sample("checkerboard") / 255.0, rng, 30, 30), 6)
     images = [smooth, patch, board]
     cases = [(0, None, None), (1, None, None), (1, 0.1, 1.0), (2, 0.04, 2.0), (0, 0.05, 0.7), (2, 0.12, 1.5)]
-    probe = ("_images = [" + ", ".join(_lit(x) for x in images) + "]\n"
+    probe = ("_images = [" + ", ".join(array_src(x) for x in images) + "]\n"
              f"[harris_response(_images[_i]) if _k is None else harris_response(_images[_i], k=_k, sigma=_s) "
              f"for _i, _k, _s in {cases!r}]")
     got = student.eval(probe)
@@ -652,7 +647,7 @@ def test_detect_corners(student, reference, grading_seed):
     patch = np.round(_crop(color.rgb2gray(_sample("astronaut")), rng, 90, 110), 6)
     board = np.round(_crop(_sample("checkerboard") / 255.0, rng, 60, 70), 6)
     cases = [(0, 3), (0, 7), (1, 5), (1, 2)]
-    probe = (f"_images = [{_lit(patch)}, {_lit(board)}]\n"
+    probe = (f"_images = [{array_src(patch)}, {array_src(board)}]\n"
              "[detect_corners(color.rgb2gray(data.astronaut()), 5)]"
              f" + [detect_corners(_images[_i], _d) for _i, _d in {cases!r}]")
     got = student.eval(probe)
@@ -696,7 +691,7 @@ def test_blur_boxes(student, reference, grading_seed):
                   "height": int(rng.integers(14, 20))}]
     gray_boxes = [{"r": int(rng.integers(3, 10)), "c": int(rng.integers(20, 25)), "width": 12, "height": 20}]
     cases = [(0, 0, 3.0), (0, 0, 1.5), (1, 1, 4.0)]
-    probe = (f"_images = [{_lit(rgb)}, {_lit(gray)}]\n"
+    probe = (f"_images = [{array_src(rgb)}, {array_src(gray)}]\n"
              f"_boxes = [{rgb_boxes!r}, {gray_boxes!r}]\n"
              "_out = []\n"
              f"for _i, _b, _s in {cases!r}:\n"
@@ -788,7 +783,7 @@ def test_count_coins(student, reference, grading_seed):
              (1, None), (1, (3.0, 61, -0.03, 100)), (1, (2.0, 31, 0.0, 20)), (2, (0.5, 31, -0.1, 10)), (2, (1.0, 41, -0.1, 20)),
              (3, (1.0, 21, 0.0, 1))]
     coin_cases = [None, (1.0, 101, -0.05, 300), (2.0, 35, 0.0, 300), (2.0, 51, -0.05, 1500)]
-    probe = ("_images = [" + ", ".join(_lit(x) for x in images) + "]\n"
+    probe = ("_images = [" + ", ".join(array_src(x) for x in images) + "]\n"
              f"_a = [int(count_coins(_images[_i])) if _p is None else int(count_coins(_images[_i], *_p)) for _i, _p in {cases!r}]\n"
              f"_b = [int(count_coins(data.coins())) if _p is None else int(count_coins(data.coins(), *_p)) for _p in {coin_cases!r}]\n"
              "_a + _b")

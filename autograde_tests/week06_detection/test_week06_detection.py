@@ -40,7 +40,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from grader.testing import assert_close, assert_on_meta, is_close, on_meta_device, remember, with_fakes
+from grader.testing import assert_close, assert_on_meta, is_close, on_meta_device, remember, tensor_src, with_fakes
 
 F64 = torch.float64
 
@@ -61,8 +61,8 @@ def _rng(grading_seed: int, k: int) -> np.random.Generator:
 
 
 def _lit(array, dtype: str = "float64") -> str:
-    """A probe expression that rebuilds a numeric array as a torch tensor of `dtype`."""
-    return f"torch.tensor({np.asarray(array).tolist()!r}, dtype=torch.{dtype})"
+    """A probe expression that rebuilds a numeric array as a torch tensor of `dtype` (from its bytes)."""
+    return tensor_src(array, dtype)
 
 
 def _t(array) -> torch.Tensor:

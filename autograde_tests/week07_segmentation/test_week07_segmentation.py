@@ -35,7 +35,6 @@ invoked (the engine uses --assert=plain, but an outer pytest session may rewrite
 
 from __future__ import annotations
 
-import base64
 import math
 import warnings
 
@@ -45,7 +44,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from grader.testing import META_DEVICE, assert_close, assert_on_meta, is_close, on_meta_device, remember, with_fakes
+from grader.testing import (META_DEVICE, array_src, assert_close, assert_on_meta, is_close, on_meta_device, remember,
+                            tensor_src, with_fakes)
 
 F64 = torch.float64
 
@@ -70,16 +70,8 @@ def _round(a, decimals: int = 4):
 
 
 def _lit(array, dtype: str = "float64") -> str:
-    """A probe expression that rebuilds the array as a tensor of the given dtype."""
-    return f"torch.tensor({np.asarray(array).tolist()!r}, dtype=torch.{dtype})"
-
-
-def _bytes_src(array: np.ndarray) -> str:
-    """Probe source that rebuilds a uint8 array from its bytes (for large pictures)."""
-    array = np.ascontiguousarray(array, dtype=np.uint8)
-    payload = base64.b64encode(array.tobytes()).decode("ascii")
-    return (f"np.frombuffer(__import__('base64').b64decode({payload!r}), dtype=np.uint8)"
-            f".reshape({tuple(array.shape)!r}).copy()")
+    """A probe expression that rebuilds the array as a tensor of the given dtype (from its bytes)."""
+    return tensor_src(array, dtype)
 
 
 def _first_diff(got, expected) -> str:
@@ -858,7 +850,7 @@ def test_unet_quality(student, reference, grading_seed):
     size = int(reference.eval("int(train_images.shape[-1])"))
     images, masks = _hidden_shapes(grading_seed % (1 << 31) + 7070, size, N_HIDDEN)
     probe = f"""
-_X = torch.from_numpy({_bytes_src(images)}).float() / 255
+_X = torch.from_numpy({array_src(np.asarray(images, dtype=np.uint8))}).float() / 255
 _was_training = unet.training
 unet.eval()
 try:

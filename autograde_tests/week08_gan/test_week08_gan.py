@@ -43,7 +43,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from grader.testing import assert_close, assert_on_meta, is_close, on_meta_device, remember, with_fakes
+from grader.testing import assert_close, assert_on_meta, is_close, on_meta_device, remember, tensor_src, with_fakes
 
 F64 = torch.float64
 LN2 = math.log(2)
@@ -70,7 +70,7 @@ def _round(a, decimals: int = 4) -> np.ndarray:
 
 def _lit(array) -> str:
     """Probe source for a float64 tensor with these values."""
-    return f"torch.tensor({np.asarray(array, dtype=float).tolist()!r}, dtype=torch.float64)"
+    return tensor_src(np.asarray(array, dtype=float), "float64")
 
 
 def _float64(body: str) -> str:

@@ -22,14 +22,13 @@ invoked (the engine uses --assert=plain, but an outer pytest session may rewrite
 
 from __future__ import annotations
 
-import base64
 
 import numpy as np
 import pytest
 import torch
 import torch.nn as nn
 
-from grader.testing import assert_close, assert_on_meta, on_meta_device, remember
+from grader.testing import array_src, assert_close, assert_on_meta, on_meta_device, remember
 
 F64 = torch.float64
 
@@ -59,14 +58,6 @@ def _round(a, decimals: int = 4):
 def _lit(array) -> str:
     """A Python literal for a numeric array: nested lists of floats."""
     return repr(np.asarray(array, dtype=float).tolist())
-
-
-def _array_src(array: np.ndarray) -> str:
-    """Probe source that rebuilds a (large) float32 array from its bytes."""
-    array = np.ascontiguousarray(array, dtype="<f4")
-    payload = base64.b64encode(array.tobytes()).decode("ascii")
-    return (f"np.frombuffer(__import__('base64').b64decode({payload!r}), dtype='<f4')"
-            f".reshape({tuple(array.shape)!r}).copy()")
 
 
 def _state_src(name: str, state: dict, dtype: str = "torch.float64") -> str:
@@ -862,7 +853,7 @@ def test_forecaster_beats_baselines(student, reference, grading_seed):
     series = _hidden_week(grading_seed % (1 << 31) + 909)
     X, y = _windows(((series - mean) / std).astype(np.float32), length, 1, 1)
     probe = f"""
-_X = torch.from_numpy({_array_src(X.astype(np.float32))}).unsqueeze(-1)
+_X = torch.from_numpy({array_src(X.astype(np.float32))}).unsqueeze(-1)
 _was_training = model.training
 model.eval()
 try:

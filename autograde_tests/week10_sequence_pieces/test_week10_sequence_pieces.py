@@ -39,7 +39,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from grader.testing import assert_close, is_close, with_fakes
+from grader.testing import array_src, assert_close, is_close, with_fakes
 
 F64 = torch.float64
 
@@ -55,7 +55,7 @@ def _normal(rng: np.random.Generator, *shape, scale: float = 1.0) -> np.ndarray:
 
 
 def _arr(array) -> str:
-    return f"np.array({np.asarray(array, dtype=float).tolist()!r})"
+    return array_src(np.asarray(array, dtype=float))
 
 
 def _dict(params: dict) -> str:

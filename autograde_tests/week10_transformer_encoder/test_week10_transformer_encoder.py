@@ -47,7 +47,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from grader.testing import assert_close, assert_on_meta, is_close, on_meta_device
+from grader.testing import assert_close, assert_on_meta, is_close, on_meta_device, tensor_src
 
 F64 = torch.float64
 
@@ -165,11 +165,11 @@ def _lit(array) -> str:
 
 
 def _tensor(array) -> str:
-    return f"torch.tensor({_lit(array)}, dtype=torch.float32)"
+    return tensor_src(np.asarray(array, dtype=float), "float32")
 
 
 def _ids(array) -> str:
-    return f"torch.tensor({np.asarray(array, dtype=int).tolist()!r}, dtype=torch.long)"
+    return tensor_src(np.asarray(array, dtype=int), "long")
 
 
 def _t64(array) -> torch.Tensor:

@@ -32,7 +32,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader.testing import assert_close, is_close, with_fakes
+from grader.testing import assert_close, is_close, tensor_src, with_fakes
 
 LETTERS = string.ascii_lowercase
 STOI = {".": 0, **{ch: i + 1 for i, ch in enumerate(LETTERS)}}
@@ -71,8 +71,7 @@ def _weights(rng: np.random.Generator, scale: float = 1.0, size: int = V) -> np.
 
 
 def _tensor(array, dtype: str = "torch.float32", grad: bool = False) -> str:
-    extra = ", requires_grad=True" if grad else ""
-    return f"torch.tensor({np.asarray(array).tolist()!r}, dtype={dtype}{extra})"
+    return tensor_src(array, dtype.removeprefix("torch."), requires_grad=grad)
 
 
 def _long(values) -> str:
