@@ -33,7 +33,7 @@ from queue import Empty
 from . import sandbox as sandboxing
 from ..util import private_dir
 from .launchers import KernelSetup, launch_for
-from .probe import (MIME, KernelDied, ProbeError, ProbeTimeout, decode_reply, hashed_in,
+from .probe import (MIME, REPLY, KernelDied, ProbeError, ProbeTimeout, decode_reply, hashed_in,
                     helper_code, probe_call)
 from .sandbox import Sandbox, UidLease, is_root, kill_uid
 from .spec import KERNEL_NAME, NOT_ISOLATED, KernelLimits, sandbox_env, write_kernelspec
@@ -561,20 +561,22 @@ class LiveKernel:
             kill_uid(self.uid)
 
     # probes ----------------------------------------------------------------------------
-    def _execute_raw(self, code: str, timeout: float) -> list[str]:
+    def _execute_raw(self, code: str, timeout: float, answer: bool = False) -> list[str]:
+        """Run ``code``; its outputs are dropped. ``answer``: a probe call, sent silently (no
+        execute_input, no display hook, which the probe does not need), whose answer is read
+        from the reply: the probe helper's REPLY, as IPython formats it under MIME."""
         kc = self._kc()
         replies: list[str] = []
-
-        def hook(msg: dict[str, Any]) -> None:
-            if msg["header"]["msg_type"] in ("display_data", "execute_result"):
-                data = msg["content"].get("data", {})
-                if MIME in data:
-                    replies.append(data[MIME])
-
         try:
-            run_sync(kc.execute_interactive)(code, store_history=False, allow_stdin=False,
-                                             stop_on_error=False, timeout=timeout,
-                                             output_hook=hook)
+            reply = run_sync(kc.execute_interactive)(
+                code, silent=answer, store_history=False, allow_stdin=False, stop_on_error=False,
+                timeout=timeout, output_hook=lambda msg: None,
+                user_expressions={"answer": REPLY} if answer else None)
+            if answer:
+                found = reply.get("content", {}).get("user_expressions", {}).get("answer", {})
+                text = found.get("data", {}).get(MIME) if isinstance(found, dict) else None
+                if isinstance(text, str):
+                    replies.append(text)
         except TimeoutError:
             if not self.is_alive():
                 raise self._died() from None
@@ -600,10 +602,10 @@ class LiveKernel:
             self._execute_raw(helper_code(), timeout)
             self._helper = True
         call = probe_call(src, self.seed, self.flip_order)
-        replies = self._execute_raw(call, timeout)
+        replies = self._execute_raw(call, timeout, answer=True)
         if not replies and self.is_alive():
             self._execute_raw(helper_code(), timeout)
-            replies = self._execute_raw(call, timeout)
+            replies = self._execute_raw(call, timeout, answer=True)
         return replies
 
     def reply_text(self, src: str, timeout: float) -> str:

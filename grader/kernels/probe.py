@@ -2,8 +2,8 @@
 
 The grader sends a small, self-contained piece of Python to the kernel. It runs the probe code
 in a *copy* of the notebook's globals (so probes cannot disturb each other or the notebook),
-with Python's, NumPy's and torch's random generators seeded, and publishes the value of the
-final expression as JSON text under a private MIME type. NumPy arrays (and tensors, converted
+with Python's, NumPy's and torch's random generators seeded, and hands the value of the final
+expression back as JSON text under a private MIME type, in the reply to the request. NumPy arrays (and tensors, converted
 to NumPy) travel as base64 ``.npy`` bytes and are loaded here with ``allow_pickle=False``.
 Nothing from the kernel is ever unpickled or executed in the grader: the trust boundary of
 DESIGN.md section 4.
@@ -54,14 +54,19 @@ class KernelDied(ProbeError):
 
 # Runs inside the kernel: defines one function, ``__grader_probe__(src, seed)``, the only
 # name the grader adds to the notebook's namespace (probes run in a copy without it). Sent once
-# per kernel, after the notebook has run; each probe is then a one-line call. Kept free of
-# f-string braces: we substitute with str.replace.
+# per kernel, after the notebook has run; each probe is then a one-line call, sent silently,
+# whose answer the grader reads from the request's reply (the user expression REPLY, formatted
+# by IPython under the private MIME type) rather than from a display message: no execute_input
+# and no display_data on IOPub, about a fifth of a probe's round trip. Kept free of f-string
+# braces: we substitute with str.replace.
 HELPER_NAME = "__grader_probe__"
+REPLY = "__grader_reply__"
 _KERNEL_HELPER = r'''
-def __grader_probe__(_src, _seed, _flip=False):
+def __grader_probe__(_src, _seed, _flip=False, _reply=type("GraderProbeReply", (), {
+        "text": None, "__repr__": lambda self: "",
+        "_repr_mimebundle_": lambda self, include=None, exclude=None: {} if self.text is None else {__MIME__: self.text}})()):
+    _reply.text = None  # a probe that never gets to its end answers nothing, not the last probe's answer
     import ast as _ast, base64 as _b64, builtins as _builtins, io as _io, json as _json, random as _random, sys as _sys
-    from IPython.display import publish_display_data as _publish
-    _mime = __MIME__
 
     def _enc(v, depth=0):
         if depth > 50:
@@ -110,7 +115,14 @@ def __grader_probe__(_src, _seed, _flip=False):
     if "numpy" in _sys.modules:
         _sys.modules["numpy"].random.seed(_seed)
     if "torch" in _sys.modules:
-        _sys.modules["torch"].manual_seed(_seed)
+        # torch keeps the caller's formatted stack for the CUDA seed it defers until CUDA starts
+        # (for an error message): about 1 ms a probe at a kernel's stack depth, for nothing
+        import traceback as _traceback
+        _format_stack, _traceback.format_stack = _traceback.format_stack, lambda *a, **k: []
+        try:
+            _sys.modules["torch"].manual_seed(_seed)
+        finally:
+            _traceback.format_stack = _format_stack
     try:
         _tree = _ast.parse(_src, "<probe>", "exec")
         _last = None
@@ -141,7 +153,14 @@ def __grader_probe__(_src, _seed, _flip=False):
     # first, so the grader reads it without parsing the value: objects of notebook classes
     # first hashed by this probe (0: set order cannot have mattered)
     _out = {"hashed": _order.get("count", 0) - _counted, **_out}
-    _publish({_mime: _json.dumps(_out, allow_nan=True)})
+    _reply.text = _json.dumps(_out, allow_nan=True)
+
+
+# the reply is read from a built-in name: a probe that deletes the helper's name leaves it in
+# place, and it needs no other name (a notebook may have set ``__import__ = None``)
+import builtins as _grader_builtins
+_grader_builtins.__grader_reply__ = __grader_probe__.__defaults__[-1]
+del _grader_builtins
 '''.replace("__MIME__", repr(MIME))
 
 
@@ -216,7 +235,7 @@ def helper_code() -> str:
 
 
 def probe_call(src: str, seed: int, flip: bool = False) -> str:
-    """One probe, for a kernel that has the helper (it publishes nothing if the notebook's code
+    """One probe, for a kernel that has the helper (it answers nothing if the notebook's code
     removed the helper meanwhile; the caller then defines it again). ``flip``: objects first
     hashed during the probe are ordered the opposite way (see STABLE_ORDER)."""
     return f"{HELPER_NAME}({src!r}, {int(seed)!r}{', True' if flip else ''})"

@@ -1,0 +1,79 @@
+"""Probes in a real kernel (grader.kernels.live.LiveKernel.eval): the answer comes back in the
+request's reply, never a previous probe's, and probes are seeded like ``torch.manual_seed``."""
+from __future__ import annotations
+
+import random
+import time
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pytest
+
+from grader.kernels.live import LiveKernel
+from grader.kernels.probe import ProbeError, ProbeTimeout, StudentError
+from grader.kernels.sandbox import Sandbox
+from grader.kernels.spec import KernelLimits
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = """\
+import random, numpy as np, torch
+def double(x):
+    return np.asarray(x) * 2
+def forget_the_helper():
+    del globals()['__grader_probe__']
+    return 5
+"""
+
+
+@pytest.fixture(scope="module")
+def kernel():
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(NOTEBOOK)])
+    with LiveKernel(KernelLimits(), sandbox=Sandbox(hide=[ROOT]), seed=123) as live:
+        live.start(nb)
+        live.begin(nb)
+        assert all(run.finished for run in live.run_cells(list(enumerate(nb.cells)), 60,
+                                                          time.monotonic() + 120).runs)
+        yield live
+
+
+def test_answers_errors_and_a_helper_deleted_by_the_notebook(kernel):
+    np.testing.assert_array_equal(kernel.eval("double([1, 2])"), [2, 4])
+    assert kernel.eval("print('noise')\n'a'") == "a"
+    with pytest.raises(StudentError, match="ZeroDivisionError"):
+        kernel.eval("1 / 0")
+    assert kernel.eval("forget_the_helper()") == 5   # answered, though the helper's name is gone
+    assert kernel.eval("double(1)") == 2             # defined again for the next probe
+
+
+def test_a_probe_that_does_not_finish_never_gets_the_last_answer(kernel):
+    assert kernel.eval("7") == 7
+    with pytest.raises(ProbeError) as raised:
+        kernel.eval("raise SystemExit")
+    assert not isinstance(raised.value, StudentError)
+    with pytest.raises(ProbeTimeout):
+        kernel.eval("import time\ntime.sleep(30)", timeout=1)
+    assert kernel.eval("8") == 8
+
+
+def test_a_notebook_without_import_still_answers(kernel):
+    kernel._execute_raw("__import__ = None", timeout=10)
+    try:
+        assert kernel.eval("3 * 3") == 9
+    finally:
+        kernel._execute_raw("del __import__", timeout=10)
+
+
+def test_probes_are_seeded_as_torch_manual_seed_does(kernel):
+    torch = pytest.importorskip("torch")
+    got = kernel.eval("[torch.rand(3), np.random.rand(2), random.random(), "
+                      "__import__('traceback').format_stack.__name__]")
+    torch.manual_seed(123)
+    np.random.seed(123)
+    random.seed(123)
+    np.testing.assert_array_equal(got[0], torch.rand(3).numpy())
+    np.testing.assert_array_equal(got[1], np.random.rand(2))
+    assert got[2] == random.random()
+    assert got[3] == "format_stack"  # put back after seeding
+    assert kernel.eval("torch.rand(2)").tolist() == kernel.eval("torch.rand(2)").tolist()
