@@ -223,14 +223,19 @@ def cores_note(rows: dict[str, float], cores: dict[str, float]) -> str:
     others = [label for label in cores if label not in (one, two) and "Ray" not in label]
     third = (f" More workers than cores fill part of that idle time ({others[0]}: "
              f"{cores[others[0]]:.2f} cores busy).") if others else ""
+    ceiling, speedup = min(2, os.cpu_count() or 1) / cores[one], rows[one] / rows[two]
+    if speedup >= ceiling:  # the machine's speed changed between the runs (a shared machine)
+        why = (f"they are {speedup:.2f}x faster, which is at that bound: the machine itself was not "
+               "equally fast during the two runs (a shared machine), so the two runs' CPU work differed")
+    else:
+        why = (f"they are {speedup:.2f}x faster because they keep only {cores[two]:.2f} cores busy: "
+               "the fixed start (imports, the reference run) runs on one core, a worker whose student's "
+               "cell sleeps leaves its core idle, and each worker waits for its kernel and the kernel for "
+               "its worker")
     return (f"Cores busy: CPU-seconds the whole machine spent busy during the run (/proc/stat) divided "
             f"by its wall time. One worker keeps {cores[one]:.2f} cores busy (its kernel, the next kernel "
             f"booting and the grader overlap), so 2 workers on {os.cpu_count()} cores could be at most "
-            f"{min(2, os.cpu_count() or 1) / cores[one]:.2f}x faster than one; they are "
-            f"{rows[one] / rows[two]:.2f}x faster because they keep only {cores[two]:.2f} cores busy: "
-            "the fixed start (imports, the reference run) runs on one core, a worker whose student's "
-            "cell sleeps leaves its core idle, and each worker waits for its kernel and the kernel for "
-            f"its worker.{third}")
+            f"{ceiling:.2f}x faster than one; {why}.{third}")
 
 
 def kinds_of(students) -> dict[str, str]:
