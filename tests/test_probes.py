@@ -77,3 +77,16 @@ def test_probes_are_seeded_as_torch_manual_seed_does(kernel):
     assert got[2] == random.random()
     assert got[3] == "format_stack"  # put back after seeding
     assert kernel.eval("torch.rand(2)").tolist() == kernel.eval("torch.rand(2)").tolist()
+
+
+@pytest.mark.parametrize("src", [
+    "double([1.5, 2])", "_a = 2; _a * double(3)", "_x = 1\nif _x:\n    _y = 5\n", "(\n  1 +\n  2\n)",
+    "def _f(x: 'int') -> int:\n    return x + 1\n_f(1)", "1 +", "undefined_name", "[random.random(), np.random.rand()]"])
+def test_probes_compiled_by_the_grader_answer_as_the_kernel_compiling_them_does(kernel, src):
+    """Kernels that run the grader's Python get a probe compiled once by the grader (marshal
+    data); a container's kernel compiles the source itself. Both must answer the same."""
+    from grader.kernels.probe import compiled_probe, probe_call
+    assert (compiled_probe(src) is None) == (src == "1 +")
+    answers = [kernel._execute_raw(probe_call(src, 5, compiled=compiled), 10, answer=True)
+               for compiled in (True, False)]
+    assert answers[0] and answers[0] == answers[1]

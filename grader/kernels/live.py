@@ -601,7 +601,7 @@ class LiveKernel:
         if not self._helper:
             self._execute_raw(helper_code(), timeout)
             self._helper = True
-        call = probe_call(src, self.seed, self.flip_order)
+        call = probe_call(src, self.seed, self.flip_order, compiled=self.container is None)
         replies = self._execute_raw(call, timeout, answer=True)
         if not replies and self.is_alive():
             self._execute_raw(helper_code(), timeout)
