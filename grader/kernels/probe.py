@@ -3,8 +3,9 @@
 The grader sends a small, self-contained piece of Python to the kernel. It runs the probe code
 in a *copy* of the notebook's globals (so probes cannot disturb each other or the notebook),
 with Python's, NumPy's and torch's random generators seeded, and hands the value of the final
-expression back as JSON text under a private MIME type, in the reply to the request. NumPy arrays (and tensors, converted
-to NumPy) travel as base64 ``.npy`` bytes and are loaded here with ``allow_pickle=False``.
+expression back as JSON text under a private MIME type, in the reply to the request. NumPy
+arrays (and tensors, converted to NumPy) travel as base64 ``.npy`` bytes and are loaded here with
+``allow_pickle=False``.
 Nothing from the kernel is ever unpickled or executed in the grader: the trust boundary of
 DESIGN.md section 4.
 """
@@ -60,7 +61,7 @@ class KernelDied(ProbeError):
 # per kernel, after the notebook has run; each probe is then a one-line call, sent silently,
 # whose answer the grader reads from the request's reply (the user expression REPLY, formatted
 # by IPython under the private MIME type) rather than from a display message: no execute_input
-# and no display_data on IOPub, about a fifth of a probe's round trip. Kept free of f-string
+# and no display_data on IOPub (a tenth of a trivial probe's round trip). Kept free of f-string
 # braces: we substitute with str.replace.
 HELPER_NAME = "__grader_probe__"
 REPLY = "__grader_reply__"
@@ -252,7 +253,7 @@ def probe_call(src: str, seed: int, flip: bool = False, compiled: bool = False) 
     return f"{HELPER_NAME}(None, {int(seed)!r}, {bool(flip)!r}, {code!r})"
 
 
-@functools.lru_cache(maxsize=1024)
+@functools.lru_cache(maxsize=256)  # an exercise sends 12-70 distinct probes, a few of 100s of KB
 def compiled_probe(src: str) -> str | None:
     """The probe's code compiled here, once per grader process (every submission's kernel gets
     the same probes), as base64 ``marshal`` data of (its statements, its last expression or
