@@ -137,6 +137,7 @@ def tensor_src(array: Any, dtype: str, requires_grad: bool = False) -> str:
 
 
 _REMEMBERED: dict[tuple, Any] = {}
+_PLAIN = frozenset({str, int, float, bool, complex, bytes, type(None)})  # their repr tells every value apart
 
 
 def _key(value: Any) -> Any:
@@ -149,12 +150,27 @@ def _key(value: Any) -> Any:
         payload = data.tobytes() if data.dtype != object else repr(data.tolist()).encode()
         return ("ndarray", str(data.dtype), data.shape, hashlib.sha256(payload).hexdigest())
     if isinstance(value, (list, tuple)):
+        if all(type(v) in _PLAIN for v in value):  # (the names data: 32,000 strings)
+            import hashlib
+            return (type(value).__name__, hashlib.sha256(repr(value).encode()).hexdigest())
         return (type(value).__name__, tuple(_key(v) for v in value))
     if isinstance(value, dict):
         return ("dict", tuple((_key(k), _key(v)) for k, v in value.items()))
     if type(value).__module__ == "torch" and hasattr(value, "numpy"):
         return ("tensor", _key(value.detach().cpu().numpy()))
     return repr(value)
+
+
+def _code_identity(code: Any) -> tuple:
+    """What a function's code does, the same each time its module is imported: its bytecode,
+    the names it uses and its constants, with nested code (a lambda, a comprehension, an inner
+    function) taken apart the same way. A nested code object's ``repr`` holds its address, so
+    keying on ``repr(co_consts)`` made every import a new key: a remembered helper with a
+    lambda or comprehension in it was never found again (week 04's numerical gradients, 7 of
+    them, were computed afresh for each submission)."""
+    consts = tuple(_code_identity(c) if isinstance(c, type(code)) else (type(c).__name__, repr(c))
+                   for c in code.co_consts)
+    return (code.co_name, code.co_code, code.co_names, code.co_varnames, code.co_freevars, consts)
 
 
 def remember(function: Callable) -> Callable:
@@ -164,10 +180,14 @@ def remember(function: Callable) -> Callable:
     The suite is imported afresh for each submission, so an ordinary cache would not last; this
     one lives here, keyed by the helper's code and its arguments (a changed helper is a new
     key). Each caller gets its own deep copy, so a test cannot change the value for the next
-    student. Only use it for plain data that does not depend on the student.
+    student. Only use it for plain data that does not depend on the student, and on helpers
+    defined at the top of a test module (a nested function's closure is not part of the key).
     """
-    code = function.__code__
-    identity = (code.co_filename, function.__qualname__, code.co_code, repr(code.co_consts))
+    if function.__closure__:
+        raise TypeError(f"remember: {function.__qualname__} uses variables of an enclosing function; "
+                        "define it at the top of the test module and pass them as arguments")
+    identity = (function.__code__.co_filename, function.__qualname__, _code_identity(function.__code__),
+                repr(function.__defaults__), repr(function.__kwdefaults__))
 
     @functools.wraps(function)
     def wrapper(*args: Any, **kwargs: Any) -> Any:

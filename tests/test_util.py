@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 
 
 
@@ -101,3 +103,72 @@ def test_loading_for_long_freezes_what_was_loaded_and_collects_afterwards():
         assert gc.get_freeze_count() >= frozen + len(kept)
     finally:
         gc.unfreeze()
+
+
+def test_remember_finds_a_helper_again_when_its_module_is_imported_afresh():
+    """The suite is imported afresh for every submission: a remembered helper must be found again
+    in the new import, also when it holds a lambda or a comprehension (their code objects'
+    repr holds an address, which once made every import a new key), and a changed helper must
+    not be."""
+    from grader.testing import remember
+
+    source = ("calls = []\n"
+              "def oracle(xs, scale=2):\n"
+              "    calls.append(1)\n"
+              "    f = lambda v: v * scale\n"
+              "    return [f(x) for x in xs]\n")
+
+    def fresh(text):  # one import of a test module
+        space = {"__name__": "test_mod", "__file__": "/suite/test_mod.py"}
+        exec(compile(text, "/suite/test_mod.py", "exec"), space)
+        space["oracle"] = remember(space["oracle"])
+        return space
+
+    first, second = fresh(source), fresh(source)
+    assert first["oracle"]([1, 2]) == [2, 4]
+    assert second["oracle"]([1, 2]) == [2, 4] and second["calls"] == []   # found again
+    assert second["oracle"]([1, 3]) == [2, 6] and second["calls"] == [1]  # other arguments
+    changed = fresh(source.replace("v * scale", "v * scale + 1"))
+    assert changed["oracle"]([1, 2]) == [3, 5] and changed["calls"] == [1]
+    other_default = fresh(source.replace("scale=2", "scale=3"))
+    assert other_default["oracle"]([1, 2]) == [3, 6]
+
+    def outer(k):
+        def inner(x):
+            return x * k
+        return inner
+    with pytest.raises(TypeError, match="enclosing function"):
+        remember(outer(2))
+
+
+def test_each_hidden_test_starts_from_the_same_global_random_state(tmp_path):
+    """What a hidden test draws from the grader's global generators (random, NumPy, PyTorch)
+    depends only on the grading seed and the test, not on what ran before it in the process."""
+    import random
+
+    import numpy as np
+    import torch
+
+    from grader.pipeline.suite import run_suite
+
+    (tmp_path / "test_draws.py").write_text(
+        "import random, numpy as np, torch, pytest\n"
+        "@pytest.mark.points(1)\n"
+        "def test_first(student):\n"
+        "    assert False, repr((random.random(), float(np.random.rand()), float(torch.rand(1))))\n"
+        "@pytest.mark.points(1)\n"
+        "def test_second(student):\n"
+        "    assert False, repr((random.random(), float(np.random.rand()), float(torch.rand(1))))\n")
+
+    class Nobody:
+        def eval(self, src, timeout=None):
+            raise AssertionError("no probe here")
+
+    def messages(seed):
+        return [outcome.message for outcome in run_suite(tmp_path, Nobody(), Nobody(), seed)]
+
+    first = messages(7)
+    random.random(), np.random.rand(5), torch.rand(5)   # the process's state moves on
+    assert messages(7) == first
+    assert first[0] != first[1]           # each test its own state
+    assert messages(8) != first           # and each grading seed

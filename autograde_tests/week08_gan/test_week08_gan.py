@@ -663,6 +663,7 @@ def _fake_gen_loss(gen, disc, n, z):
     return ((disc(gen(torch.randn(n, z, dtype=F64))) - 1) ** 2).mean()
 
 
+@remember  # seeds PyTorch itself before each draw
 def _step_oracle(which: str, case, kind: str, lr: float, fake: bool):
     """Parameters of (gen, disc) and the losses after two steps of `which` player."""
     gen_params, disc_params, reals = case

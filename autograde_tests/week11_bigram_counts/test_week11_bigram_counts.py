@@ -29,7 +29,7 @@ import string
 import numpy as np
 import pytest
 
-from grader.testing import assert_close
+from grader.testing import assert_close, remember
 
 LETTERS = string.ascii_lowercase
 STOI = {".": 0, **{ch: i + 1 for i, ch in enumerate(LETTERS)}}
@@ -66,6 +66,7 @@ def _bigrams(word: str) -> list[tuple[str, str]]:
     return list(zip(tokens, tokens[1:]))
 
 
+@remember  # counting the names data in Python takes 0.1 s, three times a submission
 def _counts(words: list[str], index: dict[str, int], size: int, start: str, end: str) -> np.ndarray:
     counts = np.zeros((size, size), dtype=np.int64)
     for word in words:

@@ -41,7 +41,7 @@ import numpy as np
 import pytest
 import torch
 
-from grader.testing import assert_close, is_close, with_fakes
+from grader.testing import assert_close, is_close, remember, with_fakes
 
 F64 = torch.float64
 CHARS = "." + string.ascii_lowercase
@@ -75,6 +75,7 @@ def _rebind(name: str) -> str:
 
 
 # --------------------------------------------------------------------------- oracles
+@remember  # the names data's three splits, the same for every submission
 def _build(words, block_size):
     xs, ys = [], []
     for word in words:

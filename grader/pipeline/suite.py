@@ -10,7 +10,9 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import random
 import sys
+import zlib
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -45,6 +47,19 @@ def _message(exc: BaseException) -> str:
         return str(exc) or "skipped"
     text = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def seeded(seed: int) -> None:
+    """Seed the grader process's global generators: ``random``, NumPy's and, where a suite
+    has imported it, PyTorch's CPU generator (not ``torch.manual_seed``, which would also queue
+    a CUDA seed and format the call's stack: the grader computes on the CPU)."""
+    random.seed(seed)
+    numpy = sys.modules.get("numpy")
+    if numpy is not None:
+        numpy.random.seed(seed % 2 ** 32)  # (numpy.random loads when first used)
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "random"):
+        torch.random.default_generator.manual_seed(seed)
 
 
 class _Plugin:
@@ -98,6 +113,14 @@ class _Plugin:
                                        "id": item.name if "::" not in item.nodeid
                                        else item.nodeid.split("::", 1)[1]}
             self.order.append(item.nodeid)
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item) -> None:  # noqa: ANN001
+        """The grader process's global random generators start each test from a state of its
+        own (the grading seed and the test's name): what a test draws without a generator of
+        its own is the same for every submission, whichever tests ran before it in this
+        process, and whether a remembered oracle (grader.testing.remember) ran or was found."""
+        seeded(zlib.crc32(f"{self._seed}:{item.nodeid}".encode()))
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item, call):  # noqa: ANN001, ANN201
