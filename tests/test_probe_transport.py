@@ -30,6 +30,19 @@ def test_decode_reply_plain_data_and_arrays():
     assert decode_reply('{"ok": true, "value": NaN}') != decode_reply('{"ok": true, "value": NaN}')
 
 
+def test_decode_reply_finds_arrays_at_any_depth_and_nothing_else():
+    arr = {"__ndarray__": _npy(np.arange(3))}
+    value = decode_reply(json.dumps({"ok": True, "value": [[arr, {"k": [arr]}], {"__ndarray__": _npy(np.eye(2)), "x": 1},
+                                                           {"__ndarray__": 5}, ["a"] * 3]}))
+    np.testing.assert_array_equal(value[0][0], np.arange(3))
+    np.testing.assert_array_equal(value[0][1]["k"][0], np.arange(3))
+    assert isinstance(value[1], dict) and isinstance(value[2], dict) and value[3] == ["a", "a", "a"]
+    with pytest.raises(ProbeError, match="unreadable array"):
+        decode_reply('{"ok": true, "value": [{"__ndarray__": "not base64!"}]}')
+    with pytest.raises(ProbeError, match="not valid JSON"):
+        decode_reply('{"ok": true, "value": ' + "[" * 100_000 + "]" * 100_000 + "}")
+
+
 def test_decode_reply_never_unpickles():
     text = json.dumps({"ok": True, "value": {"__ndarray__": _npy(np.array([object()], dtype=object))}})
     with pytest.raises(ProbeError, match="unreadable array"):

@@ -274,15 +274,21 @@ def compiled_probe(src: str) -> str | None:
     return base64.b64encode(marshal.dumps((body, last))).decode("ascii")
 
 
-def _decode(value: Any) -> Any:
-    if isinstance(value, list):
-        return [_decode(v) for v in value]
-    if isinstance(value, dict):
-        if set(value) == {"__ndarray__"} and isinstance(value["__ndarray__"], str):
-            raw = base64.b64decode(value["__ndarray__"], validate=True)
+class _UnreadableArray(ProbeError):
+    pass
+
+
+def _array(obj: dict) -> Any:
+    """json's object hook: ``{"__ndarray__": base64 of .npy}`` becomes the array (never a pickle);
+    every other object stays a dict. Arrays are made while the JSON is parsed, so the answer is
+    walked once, in C (a second walk in Python took 20-30 ms for a list of 32,000 names)."""
+    if len(obj) == 1 and isinstance(obj.get("__ndarray__"), str):
+        try:
+            raw = base64.b64decode(obj["__ndarray__"], validate=True)
             return np.load(io.BytesIO(raw), allow_pickle=False)
-        return {k: _decode(v) for k, v in value.items()}
-    return value
+        except (ValueError, TypeError, EOFError, OSError) as exc:
+            raise _UnreadableArray(f"the kernel sent an unreadable array ({exc})") from None
+    return obj
 
 
 _HASHED = re.compile(r'^\{"hashed": (-?\d+)')
@@ -299,15 +305,14 @@ def decode_reply(text: str) -> Any:
     if not isinstance(text, str) or len(text) > MAX_REPLY_BYTES:
         raise ProbeError("the kernel's answer was too large or malformed")
     try:
-        reply = json.loads(text)
-    except ValueError:
+        reply = json.loads(text, object_hook=_array)
+    except _UnreadableArray as exc:
+        raise ProbeError(str(exc)) from None
+    except (ValueError, RecursionError):
         raise ProbeError("the kernel's answer was not valid JSON") from None
     if not isinstance(reply, dict) or "ok" not in reply:
         raise ProbeError("the kernel's answer was malformed")
     if reply["ok"] is True:
-        try:
-            return _decode(reply.get("value"))
-        except (ValueError, TypeError) as exc:
-            raise ProbeError(f"the kernel sent an unreadable array ({exc})") from None
+        return reply.get("value")
     raise StudentError(str(reply.get("ename", "Error"))[:100], str(reply.get("evalue", ""))[:500],
                        str(reply["where"])[:100] if reply.get("where") else None)
