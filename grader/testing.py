@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import functools
 import math
-from typing import Any, Callable
+import random
+import sys
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -173,6 +176,23 @@ def _code_identity(code: Any) -> tuple:
     return (code.co_name, code.co_code, code.co_names, code.co_varnames, code.co_freevars, consts)
 
 
+@contextlib.contextmanager
+def _generators_kept() -> Iterator[None]:
+    """Put the process's global generators (``random``, NumPy's, PyTorch's CPU one where it is
+    loaded) back as they were: a remembered helper that draws from them, or builds an
+    ``nn.Linear`` (whose initial weights do), must not move them only when it is computed."""
+    numpy_state, python_state = np.random.get_state(), random.getstate()
+    torch_random = getattr(sys.modules.get("torch"), "random", None)
+    torch_state = torch_random.get_rng_state() if torch_random is not None else None
+    try:
+        yield
+    finally:
+        np.random.set_state(numpy_state)
+        random.setstate(python_state)
+        if torch_random is not None:
+            torch_random.set_rng_state(torch_state)
+
+
 def remember(function: Callable) -> Callable:
     """For hidden-test helpers whose result depends on their arguments alone (a PyTorch oracle,
     generated data): compute it once per grader process and reuse it for every submission.
@@ -195,7 +215,8 @@ def remember(function: Callable) -> Callable:
         if key not in _REMEMBERED:
             if len(_REMEMBERED) >= 20_000:
                 _REMEMBERED.clear()
-            _REMEMBERED[key] = function(*args, **kwargs)
+            with _generators_kept():  # computed or found, the test's later draws are the same
+                _REMEMBERED[key] = function(*args, **kwargs)
         return copy.deepcopy(_REMEMBERED[key])
 
     return wrapper

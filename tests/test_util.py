@@ -133,6 +133,23 @@ def test_remember_finds_a_helper_again_when_its_module_is_imported_afresh():
     other_default = fresh(source.replace("scale=2", "scale=3"))
     assert other_default["oracle"]([1, 2]) == [3, 6]
 
+    # found or computed, a helper leaves the global generators as they were
+    import random as _random
+
+    import numpy as np
+    import torch
+    drawing = fresh("def oracle(n):\n"
+                    "    import random, numpy, torch\n"
+                    "    return [random.random(), float(numpy.random.rand()), float(torch.rand(1))] * n\n")
+    after = []
+    for _ in range(2):   # a miss, then a hit
+        _random.seed(1), np.random.seed(1), torch.manual_seed(1)
+        drawing["oracle"](1)
+        after.append((_random.random(), float(np.random.rand()), float(torch.rand(1))))
+    assert after[0] == after[1]
+    _random.seed(1), np.random.seed(1), torch.manual_seed(1)
+    assert after[0] == (_random.random(), float(np.random.rand()), float(torch.rand(1)))
+
     def outer(k):
         def inner(x):
             return x * k

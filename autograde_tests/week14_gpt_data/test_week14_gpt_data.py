@@ -50,7 +50,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from grader.testing import assert_close, assert_on_meta, is_close, on_meta_device, with_fakes
+from grader.testing import assert_close, assert_on_meta, is_close, on_meta_device, remember, with_fakes
 
 F64 = torch.float64
 VAL_MARGIN = 0.03
@@ -127,6 +127,12 @@ def _namespace(source: str) -> dict:
 def _vocab(text: str):
     chars = sorted(set(text))
     return {c: i for i, c in enumerate(chars)}, {i: c for i, c in enumerate(chars)}
+
+
+@remember  # the text's tokens, the same for every submission (a Python loop over the whole text)
+def _encoded(text: str) -> np.ndarray:
+    stoi, _ = _vocab(text)
+    return np.array([stoi[c] for c in text], dtype=np.int64)
 
 
 def _windows(data: torch.Tensor, ix, block_size: int):
@@ -281,7 +287,7 @@ def test_notebook_data(student, reference):
     assert got["n"] == [n, len(text) - n], \
         (f"the text has {len(text):,} characters: train_data should hold int(0.9 * {len(text)}) = {n:,} tokens and "
          f"val_data the other {len(text) - n:,}, got {got['n'][0]:,} and {got['n'][1]:,}")
-    ids = [stoi[c] for c in text]
+    ids = _encoded(text).tolist()
     mid = n // 2
     for key, want, where in [("head", ids[:50], "the first 50 tokens of train_data"),
                              ("mid", ids[mid:mid + 50], "50 tokens from the middle of train_data"),
@@ -423,7 +429,7 @@ def test_first_batch_on_the_text(student, reference):
     """The course's seeded first batch: torch.manual_seed(1337), get_batch(train_data, 4, 8)"""
     text = _reference_text(reference)
     stoi, itos = _vocab(text)
-    ids = torch.tensor([stoi[c] for c in text])
+    ids = torch.from_numpy(_encoded(text))
     n = int(0.9 * len(ids))
     train = ids[:n]
     probe = (_file_code(stoi) + f"_train = _data[:{n}]\n"
