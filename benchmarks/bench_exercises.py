@@ -169,11 +169,15 @@ def main() -> int:
                  "submission, is steadier.", "",
                  COLUMNS, "|---|" + "---:|" * 7 + "---|"]
         earlier: dict[str, str] = {}
+        notes: list[str] = []  # hand-written sections ("## ..." to the end) are kept as they are
         if out.is_file():
+            text = out.read_text(encoding="utf-8").splitlines()
+            start = next((i for i, line in enumerate(text) if line.startswith("## ")), len(text))
+            notes = text[start:]
             # a run keeps the rows of the exercises it has not measured (yet) (those measured with other
             # columns, by an earlier version of this script, in a table of their own)
             in_profile = False
-            for line in out.read_text(encoding="utf-8").splitlines():
+            for line in text[:start]:
                 in_profile = (in_profile or line == PROFILE) and bool(line.strip())
                 cells = [c.strip() for c in line.strip("|").split("|")]
                 if not line.startswith("| ") or cells[0] not in course.exercises:
@@ -206,6 +210,8 @@ def main() -> int:
                       "of a started kernel, median of 3; grader: the time per submission of a batch of copies with "
                       "one worker, warm-up included).", "", old_header, "|---|---:|---:|---:|---:|---|"]
             lines += [earlier[e] for e in course.exercises if e in earlier]
+        if notes:
+            lines += ["", *notes]
         out.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
     for exercise in ids:
