@@ -39,6 +39,7 @@ from grader.authoring.variants import as_submission  # noqa: E402
 from grader.batch import grade_batch  # noqa: E402
 from grader.course import load_course  # noqa: E402
 from grader.pipeline import reference as reference_module  # noqa: E402
+from results_file import split_notes  # noqa: E402
 
 
 def _with_data(spec, tmp: str) -> None:
@@ -169,15 +170,12 @@ def main() -> int:
                  "submission, is steadier.", "",
                  COLUMNS, "|---|" + "---:|" * 7 + "---|"]
         earlier: dict[str, str] = {}
-        notes: list[str] = []  # hand-written sections ("## ..." to the end) are kept as they are
-        if out.is_file():
-            text = out.read_text(encoding="utf-8").splitlines()
-            start = next((i for i, line in enumerate(text) if line.startswith("## ")), len(text))
-            notes = text[start:]
+        generated, notes = split_notes(out)  # hand-written sections are kept as they are
+        if generated:
             # a run keeps the rows of the exercises it has not measured (yet) (those measured with other
             # columns, by an earlier version of this script, in a table of their own)
             in_profile = False
-            for line in text[:start]:
+            for line in generated:
                 in_profile = (in_profile or line == PROFILE) and bool(line.strip())
                 cells = [c.strip() for c in line.strip("|").split("|")]
                 if not line.startswith("| ") or cells[0] not in course.exercises:

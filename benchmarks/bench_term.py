@@ -28,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from grader.batch import grade_batch  # noqa: E402
 from grader.course import load_course  # noqa: E402
 from grader.term import grade_term  # noqa: E402
+from results_file import split_notes  # noqa: E402
 
 
 def main() -> int:
@@ -75,7 +76,8 @@ def main() -> int:
              f"| `grader grade-term`, one pool | {pooled:.1f} | {pooled / total:.2f} | {one_by_one / pooled:.2f}x |", "",
              f"Scores identical: {'yes' if same else 'NO'}.", ""]
     out = ROOT / "benchmarks" / "results" / "bench_term.md"
-    out.write_text("\n".join(lines), encoding="utf-8")
+    _, notes = split_notes(out)  # hand-written sections (earlier runs) are kept
+    out.write_text("\n".join([*lines, *notes]) + ("\n" if notes else ""), encoding="utf-8")
     print("\n".join(lines))
     return 0 if same else 1
 
