@@ -84,9 +84,44 @@ def test_probes_are_seeded_as_torch_manual_seed_does(kernel):
     "def _f(x: 'int') -> int:\n    return x + 1\n_f(1)", "1 +", "undefined_name", "[random.random(), np.random.rand()]"])
 def test_probes_compiled_by_the_grader_answer_as_the_kernel_compiling_them_does(kernel, src):
     """Kernels that run the grader's Python get a probe compiled once by the grader (marshal
-    data); a container's kernel compiles the source itself. Both must answer the same."""
+    data); a container's kernel compiles the source itself. Both must answer the same, whether
+    the probe travels in the request's code or as its binary frame."""
     from grader.kernels.probe import compiled_probe, probe_call
     assert (compiled_probe(src) is None) == (src == "1 +")
-    answers = [kernel._execute_raw(probe_call(src, 5, compiled=compiled), 10, answer=True)
-               for compiled in (True, False)]
-    assert answers[0] and answers[0] == answers[1]
+    answers = []
+    for compiled in (True, False):
+        for framed in (True, False):
+            call, frame = probe_call(src, 5, compiled=compiled, framed=framed)
+            assert (frame is not None) == framed and (len(call) < 60 or not framed)
+            answers.append(kernel._execute_raw(call, 10, answer=True, frame=frame))
+    assert answers[0] and all(answer == answers[0] for answer in answers), answers
+
+
+def test_a_large_probe_travels_as_a_frame_and_a_kernel_without_frames_gets_it_inline(kernel, monkeypatch):
+    """A probe of megabytes (hidden pictures as base64) is sent as a binary frame of the
+    request, not through IPython's parsing of the request's code; a kernel whose ipykernel
+    does not keep a request's frames answers GraderNoFrame, and gets every later probe inline."""
+    import base64
+    data = base64.b64encode(bytes(range(256)) * 8000).decode("ascii")  # 2.7 MB of source
+    # what the probe decodes, and the size of the code of the request that carried it
+    src = (f"[len(__import__('base64').b64decode({data!r})), "
+           "len(get_ipython().kernel.get_parent('shell')['content']['code'])]")
+    assert kernel._framed
+    size, code = kernel.eval(src)
+    assert size == 256 * 8000 and code < 100, code
+    kernel._framed = False
+    size, code = kernel.eval(src)
+    assert size == 256 * 8000 and code > len(data), code
+    kernel._framed = True
+    # a kernel that drops the frames of a request (here: they are never sent)
+    from grader.kernels import live
+    monkeypatch.setattr(live, "_execute_with_frame",
+                        lambda kc, frame, *args, **kwargs: type(kc).execute(kc, *args, **kwargs))
+    try:
+        assert kernel.eval("double(4)") == 8
+        assert not kernel._framed
+        size, code = kernel.eval(src)
+        assert size == 256 * 8000 and code > len(data), code
+    finally:
+        kernel._framed = True
+    assert kernel.eval("double(5)") == 10

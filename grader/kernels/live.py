@@ -33,12 +33,27 @@ from queue import Empty
 from . import sandbox as sandboxing
 from ..util import private_dir
 from .launchers import KernelSetup, launch_for
-from .probe import (MIME, REPLY, KernelDied, ProbeError, ProbeTimeout, decode_reply, hashed_in,
-                    helper_code, probe_call)
+from .probe import (MIME, NO_FRAME, REPLY, KernelDied, ProbeError, ProbeTimeout, decode_reply,
+                    hashed_in, helper_code, probe_call)
 from .sandbox import Sandbox, UidLease, is_root, kill_uid
 from .spec import KERNEL_NAME, NOT_ISOLATED, KernelLimits, sandbox_env, write_kernelspec
 
 log = logging.getLogger(__name__)
+
+
+def _execute_with_frame(kc: AsyncKernelClient, frame: bytes, code: str, silent: bool = False,
+                        store_history: bool = True, user_expressions: dict | None = None,
+                        allow_stdin: bool | None = None, stop_on_error: bool = True) -> str:
+    """``KernelClient.execute`` whose request carries ``frame`` as a binary frame (a message's
+    ``buffers``: not JSON, not signed, handed to the kernel as they are)."""
+    content = {"code": code, "silent": silent, "store_history": store_history,
+               "user_expressions": user_expressions or {},
+               "allow_stdin": kc.allow_stdin if allow_stdin is None else allow_stdin,
+               "stop_on_error": stop_on_error}
+    msg = kc.session.msg("execute_request", content)
+    msg["buffers"] = [frame]
+    kc.shell_channel.send(msg)
+    return msg["header"]["msg_id"]
 
 # Runs a notebook's cells in one request (see LiveKernel.run_cells). It lives in a namespace of
 # its own (the notebook sees no new name) and marks where each cell starts and ends with a
@@ -219,6 +234,7 @@ class LiveKernel:
         self.isolation: dict[str, Any] = {}
         self.probe_seconds = 0.0
         self._helper = False  # the probe helper is defined in the kernel
+        self._framed = True  # probes travel as a binary frame of the request (probe.probe_call)
         # probes order the objects they first hash the opposite way (a failing test is run
         # again so, to see whether its result depends on set iteration order; probe.STABLE_ORDER)
         self.flip_order = False
@@ -561,12 +577,16 @@ class LiveKernel:
             kill_uid(self.uid)
 
     # probes ----------------------------------------------------------------------------
-    def _execute_raw(self, code: str, timeout: float, answer: bool = False) -> list[str]:
+    def _execute_raw(self, code: str, timeout: float, answer: bool = False,
+                     frame: bytes | None = None) -> list[str]:
         """Run ``code``; its outputs are dropped. ``answer``: a probe call, sent silently (no
         execute_input, no display hook, which the probe does not need), whose answer is read
-        from the reply: the probe helper's REPLY, as IPython formats it under MIME."""
+        from the reply: the probe helper's REPLY, as IPython formats it under MIME. ``frame``:
+        bytes sent with the request as a binary frame (the probe, see probe.probe_call)."""
         kc = self._kc()
         replies: list[str] = []
+        if frame is not None:
+            kc.execute = functools.partial(_execute_with_frame, kc, frame)  # (for this request)
         try:
             reply = run_sync(kc.execute_interactive)(
                 code, silent=answer, store_history=False, allow_stdin=False, stop_on_error=False,
@@ -589,6 +609,9 @@ class LiveKernel:
             if not self.is_alive():
                 raise self._died() from None
             raise ProbeError(f"could not talk to the kernel: {exc}") from None
+        finally:
+            if frame is not None:
+                kc.__dict__.pop("execute", None)
         return replies
 
     def _died(self) -> KernelDied:
@@ -601,12 +624,19 @@ class LiveKernel:
         if not self._helper:
             self._execute_raw(helper_code(), timeout)
             self._helper = True
-        call = probe_call(src, self.seed, self.flip_order, compiled=self.container is None)
-        replies = self._execute_raw(call, timeout, answer=True)
+        replies = self._send_probe(src, timeout)
         if not replies and self.is_alive():
             self._execute_raw(helper_code(), timeout)
-            replies = self._execute_raw(call, timeout, answer=True)
+            replies = self._send_probe(src, timeout)
+        if self._framed and replies and NO_FRAME in replies[-1][:120]:
+            self._framed = False  # a kernel (another ipykernel, in a container) without frames
+            replies = self._send_probe(src, timeout)
         return replies
+
+    def _send_probe(self, src: str, timeout: float) -> list[str]:
+        call, frame = probe_call(src, self.seed, self.flip_order, compiled=self.container is None,
+                                 framed=self._framed)
+        return self._execute_raw(call, timeout, answer=True, frame=frame)
 
     def reply_text(self, src: str, timeout: float) -> str:
         """The raw JSON reply to a probe (no budget): for the trusted reference kernel."""
