@@ -55,6 +55,7 @@ def _execute_with_frame(kc: AsyncKernelClient, frame: bytes, code: str, silent: 
     kc.shell_channel.send(msg)
     return msg["header"]["msg_id"]
 
+
 # Runs a notebook's cells in one request (see LiveKernel.run_cells). It lives in a namespace of
 # its own (the notebook sees no new name) and marks where each cell starts and ends with a
 # display message of a private MIME type carrying this batch's token; publishing a display
@@ -586,7 +587,7 @@ class LiveKernel:
         kc = self._kc()
         replies: list[str] = []
         if frame is not None:
-            kc.execute = functools.partial(_execute_with_frame, kc, frame)  # (for this request)
+            kc.execute = functools.partial(_execute_with_frame, kc, frame)  # type: ignore[method-assign]  # (this request)
         try:
             reply = run_sync(kc.execute_interactive)(
                 code, silent=answer, store_history=False, allow_stdin=False, stop_on_error=False,
