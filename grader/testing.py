@@ -114,6 +114,23 @@ def assert_close(actual: Any, expected: Any, what: str, rtol: float = 1e-6,
         raise AssertionError(f"{what}: {why}")
 
 
+def notebook_value(student: Any, name: str, of: str = "_v") -> Any:
+    """The notebook's own global ``name`` as the kernel has it after the notebook ran, through
+    ``of`` (an expression of ``_v``, the value: ``"[_v, str(_v.dtype)]"``), as plain data; None
+    where the notebook has no such name, or ``of`` raised or gave what cannot be sent.
+
+    For a shortcut, never for a grade: where a locked cell computed what a test would compute
+    again (``coords = detect_corners(grayscale)`` on the course's picture) and the result is the
+    expected one, the test need not ask the student's code once more; where it is not, the test
+    computes it on its own inputs, so a student is graded on their functions, not their globals."""
+    from .kernels.probe import StudentError
+    probe = f"(lambda _v: {of})(globals()[{name!r}]) if {name!r} in globals() else None"
+    try:
+        return student.eval(probe)
+    except StudentError:
+        return None
+
+
 def array_src(array: Any) -> str:
     """Probe source: an expression that rebuilds ``array`` in the kernel exactly (values, dtype,
     shape; a new, writable, C-ordered NumPy array) from its bytes.

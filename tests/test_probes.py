@@ -115,8 +115,12 @@ def test_a_large_probe_travels_as_a_frame_and_a_kernel_without_frames_gets_it_in
     kernel._framed = True
     # a kernel that drops the frames of a request (here: they are never sent)
     from grader.kernels import live
-    monkeypatch.setattr(live, "_execute_with_frame",
-                        lambda kc, frame, *args, **kwargs: type(kc).execute(kc, *args, **kwargs))
+    ask = live._ask
+
+    async def without_frame(kc, code, frame, user_expressions, timeout):
+        return await ask(kc, code, None, user_expressions, timeout)
+
+    monkeypatch.setattr(live, "_ask", without_frame)
     try:
         assert kernel.eval("double(4)") == 8
         assert not kernel._framed
