@@ -114,10 +114,11 @@ def assert_close(actual: Any, expected: Any, what: str, rtol: float = 1e-6,
         raise AssertionError(f"{what}: {why}")
 
 
-def notebook_value(student: Any, name: str, of: str = "_v") -> Any:
+def notebook_value(student: Any, name: str, of: str = "_v", timeout: float | None = None) -> Any:
     """The notebook's own global ``name`` as the kernel has it after the notebook ran, through
     ``of`` (an expression of ``_v``, the value: ``"[_v, str(_v.dtype)]"``), as plain data; None
-    where the notebook has no such name, or ``of`` raised or gave what cannot be sent.
+    where the notebook has no such name, or ``of`` raised or gave what cannot be sent (a probe
+    past ``timeout``, default the exercise's, raises as any probe does).
 
     For a shortcut, never for a grade: where a locked cell computed what a test would compute
     again (``coords = detect_corners(grayscale)`` on the course's picture) and the result is the
@@ -126,7 +127,7 @@ def notebook_value(student: Any, name: str, of: str = "_v") -> Any:
     from .kernels.probe import StudentError
     probe = f"(lambda _v: {of})(globals()[{name!r}]) if {name!r} in globals() else None"
     try:
-        return student.eval(probe)
+        return student.eval(probe, timeout)
     except StudentError:
         return None
 

@@ -129,3 +129,19 @@ def test_a_large_probe_travels_as_a_frame_and_a_kernel_without_frames_gets_it_in
     finally:
         kernel._framed = True
     assert kernel.eval("double(5)") == 10
+
+
+def test_notebook_value_reads_a_global_or_answers_none(kernel):
+    """grader.testing.notebook_value: the notebook's own global through an expression of it, and
+    None (never an error) where the name is missing, the expression raises or its value cannot
+    be sent; a probe that cannot finish still raises."""
+    from grader.testing import notebook_value
+    assert notebook_value(kernel, "double", "_v(3)") == 6
+    assert notebook_value(kernel, "double", "_v.__name__") == "double"
+    assert notebook_value(kernel, "no_such_name") is None
+    assert notebook_value(kernel, "double", "_v('x') + 1") is None  # raises in the kernel
+    assert notebook_value(kernel, "double") is None  # a function cannot be sent
+    kernel._execute_raw("_grader_test_n = np.arange(4)", 10)
+    np.testing.assert_array_equal(notebook_value(kernel, "_grader_test_n"), [0, 1, 2, 3])
+    with pytest.raises(ProbeTimeout):
+        notebook_value(kernel, "double", "__import__('time').sleep(5)", timeout=1)

@@ -31,7 +31,7 @@ import string
 import numpy as np
 import pytest
 
-from grader.testing import assert_close, remember
+from grader.testing import assert_close, notebook_value, remember
 
 LETTERS = string.ascii_lowercase
 STOI = {".": 0, **{ch: i + 1 for i, ch in enumerate(LETTERS)}}
@@ -142,12 +142,11 @@ def _counted_in_notebook(student, reference, name: str) -> bool:
     5000 names) cannot tell anything new. Otherwise (another count, or the notebook's
     ``words``, ``stoi`` or ``N`` changed on the way) the test counts the data itself, with its
     own names and stoi: a student is never graded on their own globals."""
-    probe = f"[_v, str(_v.dtype)] if hasattr(_v := globals().get({name!r}), 'dtype') else None"
-    mine = student.eval(probe)
+    mine = notebook_value(student, name, "[_v, str(_v.dtype)]")
     if mine is None:
         return False
     counts, dtype = mine
-    expected, expected_dtype = reference.eval(probe)
+    expected, expected_dtype = notebook_value(reference, name, "[_v, str(_v.dtype)]")
     return (dtype == expected_dtype and np.shape(counts) == np.shape(expected)
             and np.array_equal(counts, expected))
 
