@@ -114,6 +114,28 @@ def assert_close(actual: Any, expected: Any, what: str, rtol: float = 1e-6,
         raise AssertionError(f"{what}: {why}")
 
 
+# The probe of notebook_value: the value, or None where the name is missing, the expression
+# raises or its value is not plain data (which the kernel could not send).
+_NOTEBOOK_VALUE = """
+def _plain(_x, _depth=0):
+    if _depth > 40:
+        return False
+    if _x is None or isinstance(_x, (bool, int, float, str)):
+        return True
+    if isinstance(_x, (list, tuple)):
+        return all(_plain(_y, _depth + 1) for _y in _x)
+    if isinstance(_x, dict):
+        return all(isinstance(_k, str) and _plain(_y, _depth + 1) for _k, _y in _x.items())
+    return (type(_x).__module__.split(".")[0] in ("numpy", "torch") and hasattr(_x, "shape")
+            and getattr(getattr(_x, "dtype", None), "hasobject", False) is False)
+try:
+    _r = (lambda _v: {of})(globals()[{name!r}]) if {name!r} in globals() else None
+except Exception:
+    _r = None
+_r if _plain(_r) else None
+"""
+
+
 def notebook_value(student: Any, name: str, of: str = "_v", timeout: float | None = None) -> Any:
     """The notebook's own global ``name`` as the kernel has it after the notebook ran, through
     ``of`` (an expression of ``_v``, the value: ``"[_v, str(_v.dtype)]"``), as plain data; None
@@ -124,12 +146,7 @@ def notebook_value(student: Any, name: str, of: str = "_v", timeout: float | Non
     again (``coords = detect_corners(grayscale)`` on the course's picture) and the result is the
     expected one, the test need not ask the student's code once more; where it is not, the test
     computes it on its own inputs, so a student is graded on their functions, not their globals."""
-    from .kernels.probe import StudentError
-    probe = f"(lambda _v: {of})(globals()[{name!r}]) if {name!r} in globals() else None"
-    try:
-        return student.eval(probe, timeout)
-    except StudentError:
-        return None
+    return student.eval(_NOTEBOOK_VALUE.replace("{of}", of).replace("{name!r}", repr(name)), timeout)
 
 
 def array_src(array: Any) -> str:

@@ -216,3 +216,53 @@ def test_kernels_name_cells_by_a_fast_stable_hash_and_keep_the_cell_line_in_erro
         nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("def f(:\n    pass")])
         report = execute(kernel, nb)
     assert report.first_failure == "In [1] raised SyntaxError: invalid syntax (line 1 of the cell)"
+
+
+def test_a_server_preloads_what_the_reference_imported_for_the_kernels_it_forks_later():
+    """After the reference ran, the server imports the library modules it loaded (its import
+    statements aside): kernels forked from then on hold them; only submodules of packages the
+    server already holds, nothing named after CUDA."""
+    from grader.kernels.launchers import _server_settings
+    limits, sandbox = KernelLimits(memory=2 * 1024**3), Sandbox()
+    names = ["numpy.polynomial.hermite_e", "json.tool", "this", "numpy.cuda_like", "not a module", "numpy.no_such"]
+    with LiveKernel(limits, sandbox=sandbox, preload=["numpy"]) as before:
+        before.start()
+        server = forkserver.running(*_server_settings(limits, sandbox, ["numpy"], None))
+        assert server is not None
+        held = before.eval(f"[n in __import__('sys').modules for n in {names!r}]")
+        assert held[2] is False  # ("this" prints the Zen of Python: never preloaded)
+        new = [n for n, h in zip(names[:2], held[:2]) if not h]
+        assert server.preload(names, wait=True) == len(new)
+        assert before.eval(f"[n in __import__('sys').modules for n in {new!r}]") == [False] * len(new)
+    with LiveKernel(limits, sandbox=sandbox, preload=["numpy"]) as after:
+        after.start()
+        assert after.eval(f"[n in __import__('sys').modules for n in {names!r}]")[:3] == [True, True, False]
+        assert after.eval("'numpy.cuda_like' in __import__('sys').modules") is False
+
+
+def test_a_preload_that_starts_a_thread_makes_later_kernels_start_afresh(tmp_path, monkeypatch):
+    """A process with a second thread is not safe to fork (a lock the thread holds stays held
+    in the child): after such a preload the server's children exec a fresh kernel instead."""
+    from grader.kernels.launchers import _server_settings
+    package = tmp_path / "gradertestpkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "starter.py").write_text(
+        "import threading, time\nthreading.Thread(target=time.sleep, args=(3600,), daemon=True).start()\n")
+    limits, sandbox, preload = KernelLimits(memory=2 * 1024**3), Sandbox(), ["gradertestpkg"]
+    opts, pre, env = _server_settings(limits, sandbox, preload, None)
+    server = forkserver.ForkServer(opts, pre, dict(env, PYTHONPATH=str(tmp_path)))
+    monkeypatch.setitem(forkserver._SERVERS, (tuple(opts), tuple(pre), tuple(sorted(env.items()))), server)
+    try:
+        server.wait_ready()
+        with LiveKernel(limits, sandbox=sandbox, preload=preload) as forked:
+            forked.start()
+            assert forked.eval("'gradertestpkg' in __import__('sys').modules") is True
+        assert server.preload(["gradertestpkg.starter"], wait=True) == 1
+        with LiveKernel(limits, sandbox=sandbox, preload=preload) as fresh:
+            fresh.start()
+            assert fresh.eval("'gradertestpkg' in __import__('sys').modules") is False
+            assert fresh.eval("import os; os.getcwd()") == str(fresh.workdir)
+        assert server.alive()
+    finally:
+        server.close()

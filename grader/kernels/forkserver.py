@@ -89,6 +89,31 @@ class ForkServer:
             raise ForkServerError(f"the kernel fork server did not start ({log or 'no output'})")
         self.ready = True
 
+    def preload(self, modules: list[str], wait: bool = False) -> int | None:
+        """Ask the server to import ``modules`` too, for the kernels it forks from now on (the
+        library modules the reference's run imported: what the notebook's code imports on the
+        way, such as scikit-image's data loaders or SciPy's statistics, beyond the import
+        statements the server preloaded). It imports only submodules of packages it already
+        holds. ``wait``: return how many it imported (None if it could not be asked)."""
+        try:
+            self.wait_ready()
+            body = json.dumps({"preload": [str(m) for m in modules][:5000]}).encode()
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+                sock.settimeout(120)
+                sock.connect(str(self.path))
+                sock.sendall(struct.pack("!I", len(body)) + body)
+                if not wait:
+                    return None
+                raw = b""
+                while len(raw) < 4:
+                    chunk = sock.recv(4 - len(raw))
+                    if not chunk:
+                        return None
+                    raw += chunk
+                return int(struct.unpack("!i", raw)[0])
+        except (OSError, ForkServerError):
+            return None
+
     def stub_argv(self) -> list[str]:
         """The start of a kernelspec command that asks this server for a kernel."""
         self.wait_ready()
@@ -167,6 +192,12 @@ def shared(sandbox_opts: list[str], preload: list[str], env: dict[str, str]) -> 
     return server
 
 
+def running(sandbox_opts: list[str], preload: list[str], env: dict[str, str]) -> ForkServer | None:
+    """The running fork server of this process for these settings, if there is one."""
+    server = _SERVERS.get((tuple(sandbox_opts), tuple(preload), tuple(sorted(env.items()))))
+    return server if server is not None and server.alive() else None
+
+
 def _before_fork() -> None:
     """A worker forked from this process (a process pool) inherits its servers and may ask them
     for kernels: from now on none of them is closed before this process ends. (grade-term's
@@ -231,6 +262,47 @@ def _checked_argv(request: dict, sandbox_opts: list[str]) -> list[str]:
     return argv[:argv.index("--")] + sandbox_opts + argv[argv.index("--"):]
 
 
+_FRESH = False  # set when the server's state is no longer safe to fork from: children exec afresh
+
+
+def _preload_more(names: object) -> int:
+    """Import ``names`` (a preload request) for the children forked from now on; how many were
+    imported. Only submodules of packages the server already holds (the course's libraries,
+    the kernel's own) and nothing that names CUDA. If an import started a thread or initialised
+    CUDA, the server's state is no longer safe to fork from: from then on each child execs a
+    freshly started kernel instead (as slow as without a server, never wrong)."""
+    global _FRESH
+    import gc
+    import importlib
+    import threading
+    if not isinstance(names, list):
+        raise ValueError("preload: expected a list of module names")
+    held = {name.split(".")[0] for name in sys.modules}
+    threads = threading.active_count()
+    count = 0
+    gc.disable()
+    try:
+        for name in names[:5000]:
+            if (not isinstance(name, str) or name in sys.modules or "cuda" in name.lower()
+                    or name.split(".")[0] not in held
+                    or not all(part.isidentifier() for part in name.split("."))):
+                continue
+            try:
+                importlib.import_module(name)
+                count += 1
+            except BaseException as exc:  # noqa: BLE001 - a kernel imports (and fails) itself
+                print(f"fork server: could not preload {name}: {exc!r}"[:300], file=sys.stderr)
+    finally:
+        gc.freeze()
+        gc.enable()
+    torch = sys.modules.get("torch")
+    if threading.active_count() != threads or (torch is not None and torch.cuda.is_initialized()):
+        _FRESH = True
+        print("fork server: a preloaded module started a thread or CUDA; kernels start afresh from now on",
+              file=sys.stderr)
+    return count
+
+
 def _child(request: dict, fds: list[int], argv: list[str], server_fds: list[int], server_cwd: str,
            server_pid: int) -> None:
     code = 1
@@ -257,6 +329,9 @@ def _child(request: dict, fds: list[int], argv: list[str], server_fds: list[int]
         os.environ.clear()
         os.environ.update({str(k): str(v) for k, v in request["env"].items()})
         tempfile.tempdir = None
+        if _FRESH:  # (see _preload_more) the launcher of a fresh kernel, in this process
+            os.environ.pop("JPY_PARENT_PID", None)  # (its parent is this server now)
+            os.execv(sys.executable, [sys.executable, "-m", "grader.kernels._launch", *argv])
         sys.path[:] = [request["cwd"] if p in ("", server_cwd) else p for p in sys.path]
         from grader.kernels._launch import apply_sandbox, parse
         single, multi, flags, kernel_args = parse(argv)
@@ -352,6 +427,16 @@ def serve(path: str, parent: int, sandbox_opts: list[str], preload: list[str]) -
                         raise ValueError(f"uid {peer_uid} may not use the fork server")
                     conn.settimeout(5)
                     request, fds = _recv_request(conn)
+                    if "preload" in request:
+                        for fd in fds:
+                            os.close(fd)
+                        count = _preload_more(request["preload"])
+                        try:
+                            conn.sendall(struct.pack("!i", count))
+                        except OSError:
+                            pass
+                        conn.close()
+                        continue
                     argv = _checked_argv(request, sandbox_opts)
                 except (OSError, ValueError, KeyError, TypeError) as exc:
                     print(f"fork server: refused a request: {exc}", file=sys.stderr)

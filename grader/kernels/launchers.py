@@ -138,9 +138,25 @@ def fork_server(limits: KernelLimits, sandbox: "Sandbox | None",
     with a GPU come from a server whose fixed options show the NVIDIA device nodes (every GPU
     kernel gets the same nodes, as a freshly started one does; which GPU CUDA uses is the
     child's CUDA_VISIBLE_DEVICES); the server itself always runs with no GPU visible."""
+    return forkserver.shared(*_server_settings(limits, sandbox, preload, gpu))
+
+
+def preload_in_fork_server(limits: KernelLimits, sandbox: "Sandbox | None", preload: list[str] | None,
+                           modules: list[str]) -> None:
+    """Have the running fork server of these settings (CPU kernels) import ``modules`` too,
+    for the kernels it forks from now on (see ForkServer.preload); starts no server."""
+    if not forkserver.enabled() or (sandbox is not None and sandbox.container is not None):
+        return
+    server = forkserver.running(*_server_settings(limits, sandbox, preload, None))
+    if server is not None and modules:
+        server.preload(modules)
+
+
+def _server_settings(limits: KernelLimits, sandbox: "Sandbox | None", preload: list[str] | None,
+                     gpu: str | None) -> tuple[list[str], list[str], dict[str, str]]:
     from pathlib import Path
     template = sandbox_env(Path("/"), threads=limits.threads, device="cpu")
     # an accidental torch.cuda.is_available() while preloading asks NVML, not the CUDA driver,
     # so it cannot poison the forks
     template["PYTORCH_NVML_BASED_CUDA_CHECK"] = "1"
-    return forkserver.shared(sandbox_options(limits, sandbox, gpu), list(preload or []), template)
+    return sandbox_options(limits, sandbox, gpu), list(preload or []), template
