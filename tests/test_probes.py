@@ -131,6 +131,28 @@ def test_a_large_probe_travels_as_a_frame_and_a_kernel_without_frames_gets_it_in
     assert kernel.eval("double(5)") == 10
 
 
+def test_the_helper_is_defined_from_a_frame_and_from_source_where_that_fails(kernel, monkeypatch):
+    """The probe helper is defined through a short request carrying it (compiled) as a frame;
+    a notebook that shadowed a name the request needs gets it as source, and answers all the
+    same."""
+    from grader.kernels import live, probe
+    sent_as_source = []
+    monkeypatch.setattr(live, "helper_code", lambda: sent_as_source.append(1) or probe.helper_code())
+    for shadow in ("", "_kept = get_ipython; get_ipython = None"):
+        kernel._execute_raw(shadow + "\nglobals().pop('__grader_probe__', None)", timeout=10)
+        kernel._helper = False
+        try:
+            assert kernel.eval("double(3)") == 6
+        finally:
+            kernel._execute_raw("if get_ipython is None: get_ipython = _kept", timeout=10)
+        assert len(sent_as_source) == (1 if shadow else 0), shadow
+    for compiled in (True, False):  # the frame holds the helper compiled, or its source (a container)
+        code, frame = probe.helper_call(compiled)
+        assert kernel._execute_raw(code, 10, frame=frame) == ["ok"]
+        assert kernel.eval("double(2)") == 4
+    assert kernel._execute_raw("1/0", 10, frame=b"") == ["error"]
+
+
 def test_notebook_value_reads_a_global_or_answers_none(kernel):
     """grader.testing.notebook_value: the notebook's own global through an expression of it, and
     None (never an error) where the name is missing, the expression raises or its value cannot

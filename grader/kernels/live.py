@@ -34,7 +34,7 @@ from . import sandbox as sandboxing
 from ..util import private_dir
 from .launchers import KernelSetup, launch_for
 from .probe import (MIME, NO_FRAME, REPLY, KernelDied, ProbeError, ProbeTimeout, decode_reply,
-                    hashed_in, helper_code, probe_call)
+                    hashed_in, helper_call, helper_code, probe_call)
 from .sandbox import Sandbox, UidLease, is_root, kill_uid
 from .spec import KERNEL_NAME, NOT_ISOLATED, KernelLimits, sandbox_env, write_kernelspec
 
@@ -607,7 +607,8 @@ class LiveKernel:
         execute_input, no display hook, which the probe does not need), whose answer is read
         from the reply: the probe helper's REPLY, as IPython formats it under MIME; only the
         reply is awaited (see :func:`_ask`). ``frame``: bytes sent with the request as a binary
-        frame (the probe, see probe.probe_call)."""
+        frame (the probe, see probe.probe_call, or the helper, probe.helper_call); without
+        ``answer`` such a request is sent silently too, and what comes back is its status."""
         kc = self._kc()
         replies: list[str] = []
         try:
@@ -617,6 +618,9 @@ class LiveKernel:
                 text = found.get("data", {}).get(MIME) if isinstance(found, dict) else None
                 if isinstance(text, str):
                     replies.append(text)
+            elif frame is not None:  # silent, and only its status: "ok" when the code ran
+                reply = run_sync(_ask)(kc, code, frame, {}, timeout)
+                replies.append(str(reply.get("content", {}).get("status")))
             else:
                 run_sync(kc.execute_interactive)(
                     code, store_history=False, allow_stdin=False, stop_on_error=False,
@@ -643,16 +647,25 @@ class LiveKernel:
         """Run one probe; the helper is defined on first use (and again if the notebook's code
         removed it: then the call publishes nothing)."""
         if not self._helper:
-            self._execute_raw(helper_code(), timeout)
+            self._define_helper(timeout)
             self._helper = True
         replies = self._send_probe(src, timeout)
         if not replies and self.is_alive():
-            self._execute_raw(helper_code(), timeout)
+            self._define_helper(timeout)
             replies = self._send_probe(src, timeout)
         if self._framed and replies and NO_FRAME in replies[-1][:120]:
             self._framed = False  # a kernel (another ipykernel, in a container) without frames
             replies = self._send_probe(src, timeout)
         return replies
+
+    def _define_helper(self, timeout: float) -> None:
+        """Define the probe helper: sent as a binary frame (probe.helper_call), or as source
+        where that did not work."""
+        if self._framed:
+            code, frame = helper_call(compiled=self.container is None)
+            if self._execute_raw(code, timeout, frame=frame) == ["ok"]:
+                return
+        self._execute_raw(helper_code(), timeout)
 
     def _send_probe(self, src: str, timeout: float) -> list[str]:
         call, frame = probe_call(src, self.seed, self.flip_order, compiled=self.container is None,
