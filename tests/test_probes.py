@@ -88,6 +88,7 @@ def test_probes_compiled_by_the_grader_answer_as_the_kernel_compiling_them_does(
     the probe travels in the request's code or as its binary frame."""
     from grader.kernels.probe import compiled_probe, probe_call
     assert (compiled_probe(src) is None) == (src == "1 +")
+    assert kernel.eval("None") is None  # (the helper is defined: this test may run first)
     answers = []
     for compiled in (True, False):
         for framed in (True, False):
@@ -127,8 +128,9 @@ def test_a_large_probe_travels_as_a_frame_and_a_kernel_without_frames_gets_it_in
         size, code = kernel.eval(src)
         assert size == 256 * 8000 and code > len(data), code
     finally:
+        monkeypatch.undo()
         kernel._framed = True
-    assert kernel.eval("double(5)") == 10
+    assert kernel.eval("double(5)") == 10 and kernel._framed
 
 
 def test_the_helper_is_defined_from_a_frame_and_from_source_where_that_fails(kernel, monkeypatch):
