@@ -9,18 +9,20 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import os
 import random
 import sys
 import zlib
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Iterator, Protocol
 
 import pytest
 
 from ..kernels.probe import KernelDied, ProbeError, ProbeTimeout, StudentError
 from ..results import TestOutcome
 
+log = logging.getLogger(__name__)
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 
 
@@ -64,6 +66,10 @@ def seeded(seed: int) -> None:
 
 class _Plugin:
     def __init__(self, student: Evaluator | None, reference: Evaluator | None, seed: int):
+        self.reset(student, reference, seed)
+
+    def reset(self, student: Evaluator | None, reference: Evaluator | None, seed: int) -> None:
+        """Forget the last run: the next run grades ``student`` (a kept session's plugin)."""
         self._student, self._reference, self._seed = student, reference, seed
         self.items: dict[str, dict[str, Any]] = {}
         self.order: list[str] = []
@@ -191,7 +197,7 @@ def run_suite(tests_dir: Path, student: Evaluator, reference: Evaluator, seed: i
     if not tests_dir.is_dir():
         raise SuiteError(f"hidden tests folder {tests_dir} does not exist")
     plugin = _Plugin(student, reference, seed)
-    code = _pytest([str(tests_dir)], tests_dir, plugin)
+    code = _run(tests_dir, plugin)
     if plugin.collect_errors:
         raise SuiteError("hidden tests are broken: " + "; ".join(plugin.collect_errors[:3]))
     if not plugin.order:
@@ -201,8 +207,7 @@ def run_suite(tests_dir: Path, student: Evaluator, reference: Evaluator, seed: i
         again = _Plugin(student, reference, seed)
         student.flip_order = True
         try:
-            _pytest([str(tests_dir / nodeid) for nodeid in plugin.order if nodeid in plugin.answered],
-                    tests_dir, again)
+            _run(tests_dir, again, only={n for n in plugin.order if n in plugin.answered})
         finally:
             student.flip_order = False
         flipped = {n for n, (status, _) in again.outcomes.items() if status == "passed"}
@@ -230,36 +235,60 @@ def collect_points(tests_dir: Path) -> dict[str, float]:
     return {plugin.items[n]["id"]: plugin.items[n]["points"] for n in plugin.order}
 
 
-def _pytest(targets: list[str], tests_dir: Path, plugin: _Plugin) -> int:
-    """One pytest session over ``targets`` (the suite's folder or some of its tests)."""
-    args = [*targets, "-c", str(_private() / "pytest.ini"), "--rootdir", str(tests_dir),
-            "-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:unraisableexception",
-            "-p", "no:threadexception", "-p", "no:logging", "-p", "no:debugging", "-p", "no:pastebin",
-            "-p", "no:junitxml", "-p", "no:doctest", "-p", "no:setuponly", "-p", "no:setupplan",
-            "-p", "no:faulthandler", "-p", "no:legacypath", "-p", "no:subtests", "-p", "no:unittest",
-            "--assert=plain",
-            "--import-mode=importlib", "-q", "--no-header", "-W", "ignore::DeprecationWarning"]
+_ARGS = ["-p", "no:cacheprovider", "-p", "no:stepwise", "-p", "no:unraisableexception",
+         "-p", "no:threadexception", "-p", "no:logging", "-p", "no:debugging", "-p", "no:pastebin",
+         "-p", "no:junitxml", "-p", "no:doctest", "-p", "no:setuponly", "-p", "no:setupplan",
+         "-p", "no:faulthandler", "-p", "no:legacypath", "-p", "no:subtests", "-p", "no:unittest",
+         "--assert=plain", "--import-mode=importlib", "-q", "--no-header", "-W", "ignore::DeprecationWarning"]
+
+
+def _args(targets: list[str], tests_dir: Path) -> list[str]:
+    return [*targets, "-c", str(_private() / "pytest.ini"), "--rootdir", str(tests_dir), *_ARGS]
+
+
+class _Discard(io.TextIOBase):
+    """Where pytest's terminal output goes (nobody reads it: outcomes come from the plugin)."""
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+
+@contextlib.contextmanager
+def _environment(tests_dir: Path) -> Iterator[None]:
+    """What a run of the suite needs around it: no outside pytest options or plugins, plain
+    asserts, the suite's modules imported afresh (compiled once, into a private bytecode
+    cache), and pytest's terminal output discarded."""
     saved = {k: os.environ.get(k) for k in ("PYTEST_ADDOPTS", "PYTEST_DISABLE_PLUGIN_AUTOLOAD")}
     os.environ.pop("PYTEST_ADDOPTS", None)
     os.environ["PYTEST_DISABLE_PLUGIN_AUTOLOAD"] = "1"
-    sink = io.StringIO()
     # When the grader itself runs under pytest (the project's own tests), the outer session's
     # assertion-rewriting import hook would rewrite the hidden tests and append its
     # explanation (hidden test source) to messages. Hidden tests always run with plain asserts.
     hooks = [h for h in sys.meta_path if type(h).__name__ == "AssertionRewritingHook"]
     for hook in hooks:
         sys.meta_path.remove(hook)
-    # the suite's modules are imported afresh for every session (a test cannot leave state
+    # the suite's modules are imported afresh for every run (a test cannot leave state
     # behind for the next student); their compiled code is kept in a private bytecode cache
     for name in _SUITE_MODULES.pop(str(tests_dir), ()):
         sys.modules.pop(name, None)
+    for path in tests_dir.glob("*.py"):  # another suite's module of the same name (conftest)
+        other = sys.modules.get(path.stem)
+        if (other is not None and (path.stem.startswith("test_") or path.stem == "conftest")
+                and not str(getattr(other, "__file__", "") or "").startswith(str(tests_dir))):
+            sys.modules.pop(path.stem, None)
     before = set(sys.modules)
     saved_bytecode = sys.dont_write_bytecode, sys.pycache_prefix
     sys.dont_write_bytecode, sys.pycache_prefix = False, str(_private() / "bytecode")
+    cwd = os.getcwd()
     try:
-        with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
-            return int(pytest.main(args, plugins=[plugin]))
+        with contextlib.redirect_stdout(_Discard()), contextlib.redirect_stderr(_Discard()):
+            yield
     finally:
+        with contextlib.suppress(OSError):
+            os.chdir(cwd)  # (a test may change the working folder)
         sys.dont_write_bytecode, sys.pycache_prefix = saved_bytecode
         _SUITE_MODULES[str(tests_dir)] = [
             name for name in set(sys.modules) - before
@@ -270,3 +299,108 @@ def _pytest(targets: list[str], tests_dir: Path, plugin: _Plugin) -> int:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _pytest(targets: list[str], tests_dir: Path, plugin: _Plugin) -> int:
+    """One whole pytest session over ``targets`` (the suite's folder, or some of its tests)."""
+    with _environment(tests_dir):
+        return int(pytest.main(_args(targets, tests_dir), plugins=[plugin]))
+
+
+class _KeptSession:
+    """A pytest session that a grader process keeps for one suite folder and runs again for
+    every submission. ``pytest.main`` builds its configuration (40 plugins registered, their
+    hooks and fixtures parsed) and a session for every run: about half of what running
+    week 02's 20 hidden tests costs the grader besides their own code. Kept, each run only
+    collects the suite again (its modules imported afresh, as before) and runs its tests
+    through pytest's own protocol (set-up, call, tear-down and reports, the last test tearing
+    down every fixture, session-scoped ones included); fixtures the previous collection
+    registered are forgotten first. A conftest.py is imported once per process.
+
+    Built from pytest's configuration entry points (``_prepareconfig``, ``_do_configure``,
+    as ``pytest.main`` does); where they are missing (another pytest) or a run fails inside
+    pytest itself, :func:`_run` uses ``pytest.main`` instead."""
+
+    def __init__(self, tests_dir: Path):
+        from _pytest.config import _prepareconfig
+
+        self.pid, self.plugin, self.broken = os.getpid(), _Plugin(None, None, 0), False
+        with _environment(tests_dir):
+            self.config = _prepareconfig(_args([str(tests_dir)], tests_dir), plugins=[self.plugin])
+            try:
+                self.session = pytest.Session.from_config(self.config)
+                self.config._do_configure()
+                self.config.hook.pytest_sessionstart(session=self.session)
+            except BaseException:
+                self.config._ensure_unconfigure()
+                raise
+        fixtures = self.session._fixturemanager
+        # what the plugins registered (per fixture name; per node, in newer pytest)
+        self._fixtures = {name: _copy(value) for name, value in vars(fixtures).items()
+                          if isinstance(value, (dict, list, set))}
+
+    def run(self, tests_dir: Path, student: Evaluator | None, reference: Evaluator | None,
+            seed: int, only: set[str] | None) -> tuple[_Plugin, int]:
+        plugin, session = self.plugin, self.session
+        plugin.reset(student, reference, seed)
+        fixtures = vars(session._fixturemanager)
+        for name, value in self._fixtures.items():  # forget the last collection's fixtures
+            current = fixtures[name]
+            current.clear()
+            if isinstance(current, list):
+                current.extend(value)
+            else:
+                current.update(_copy(value))
+        session.testsfailed = session.testscollected = 0
+        session.shouldfail = session.shouldstop = False
+        with _environment(tests_dir):
+            try:
+                self.config.hook.pytest_collection(session=session)
+                items = [item for item in session.items if only is None or item.nodeid in only]
+                if session.testsfailed:  # collection errors: nothing runs (the plugin says why)
+                    return plugin, int(pytest.ExitCode.INTERRUPTED)
+                for i, item in enumerate(items):
+                    item.config.hook.pytest_runtest_protocol(
+                        item=item, nextitem=items[i + 1] if i + 1 < len(items) else None)
+            except BaseException:
+                self.broken = True  # (pytest's own set-up state may be half way)
+                raise
+            finally:
+                session.items = []
+        return plugin, int(pytest.ExitCode.TESTS_FAILED if session.testsfailed else pytest.ExitCode.OK)
+
+
+def _copy(value: Any) -> Any:
+    """Two levels of a fixture manager's registry: its dicts, lists and sets, not the fixtures."""
+    if isinstance(value, dict):
+        return {k: (v.copy() if isinstance(v, (dict, list, set)) else v) for k, v in value.items()}
+    return value.copy()
+
+
+_KEPT: dict[str, _KeptSession | None] = {}  # suite folder -> this process's kept session (None: pytest.main)
+
+
+def _run(tests_dir: Path, plugin: _Plugin, only: set[str] | None = None) -> int:
+    """Run the suite's tests (those in ``only``, by node id, if given) for ``plugin``'s
+    student: in this process's kept session where it can, else through ``pytest.main``."""
+    key = str(tests_dir)
+    kept = _KEPT.get(key)
+    if key not in _KEPT or (kept is not None and (kept.pid != os.getpid() or kept.broken)):
+        try:  # (a forked worker builds its own; a broken one is replaced)
+            kept = _KeptSession(tests_dir)
+        except Exception:  # noqa: BLE001 - another pytest: whole sessions, as before
+            log.debug("suite %s: no kept pytest session", tests_dir, exc_info=True)
+            kept = None
+        _KEPT[key] = kept
+    if kept is not None:
+        try:
+            done, code = kept.run(tests_dir, plugin._student, plugin._reference, plugin._seed, only)
+        except Exception:  # noqa: BLE001 - pytest itself failed: graded by pytest.main instead
+            log.warning("suite %s: the kept pytest session failed; running pytest afresh",
+                        tests_dir, exc_info=True)
+        else:
+            for name in ("items", "order", "outcomes", "collect_errors", "answered", "seconds"):
+                setattr(plugin, name, getattr(done, name))
+            return code
+    targets = [str(tests_dir)] if only is None else [str(tests_dir / n) for n in sorted(only)]
+    return _pytest(targets, tests_dir, plugin)

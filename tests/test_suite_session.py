@@ -1,0 +1,146 @@
+"""The hidden suite's pytest session, kept by a grader process between submissions
+(grader.pipeline.suite._KeptSession): every submission still gets the suite imported afresh,
+its own fixtures (module- and session-scoped ones too), and pytest's features as before."""
+from __future__ import annotations
+
+import os
+import pickle
+
+import pytest
+
+from grader.pipeline import suite
+from grader.pipeline.suite import run_suite
+
+CONFTEST = """\
+import pytest
+
+@pytest.fixture
+def offset():
+    return 10
+"""
+
+SUITE = """\
+import os, sys, pytest
+
+KEPT = []  # module state: must start empty for every submission
+
+@pytest.fixture(scope="module")
+def module_box():
+    return []
+
+@pytest.fixture(scope="session")
+def session_box():
+    return []
+
+@pytest.mark.points(1)
+def test_module_state_is_fresh():
+    \"\"\"module state\"\"\"
+    KEPT.append(1)
+    assert KEPT == [1], f"the suite's module kept state from an earlier run: {KEPT}"
+
+@pytest.mark.points(1)
+@pytest.mark.parametrize("k", [1, 2])
+def test_fixtures_are_this_submissions(k, module_box, session_box, offset):
+    \"\"\"fixtures\"\"\"
+    module_box.append(k)
+    session_box.append(k)
+    assert module_box == [1, 2][:k], f"a module fixture from an earlier run: {module_box}"
+    assert session_box == [1, 2][:k], f"a session fixture from an earlier run: {session_box}"
+    assert offset == 10
+
+@pytest.mark.points(1)
+def test_pytest_fixtures_work(tmp_path, monkeypatch, capsys):
+    \"\"\"pytest's fixtures\"\"\"
+    monkeypatch.setenv("GRADER_SUITE_PROBE", "1")
+    (tmp_path / "f.txt").write_text("x")
+    print("to stdout")
+    assert capsys.readouterr().out == "to stdout\\n"
+    assert os.environ["GRADER_SUITE_PROBE"] == "1"
+
+@pytest.mark.points(1)
+def test_output_stays_inside():
+    \"\"\"output\"\"\"
+    print("printed by a hidden test")
+    os.write(1, b"written to fd 1 by a hidden test\\n")
+    sys.stderr.write("printed to stderr by a hidden test\\n")
+    os.chdir("/")
+
+@pytest.mark.points(1)
+def test_fails_with_its_message(student):
+    \"\"\"a failing test\"\"\"
+    assert student.eval("name") == "A", f"expected A, got {student.eval('name')}"
+"""
+
+
+class Student:
+    def __init__(self, name):
+        self.name = name
+
+    def eval(self, src, timeout=None):
+        assert src == "name"
+        return self.name
+
+
+@pytest.fixture
+def folder(tmp_path):
+    (tmp_path / "conftest.py").write_text(CONFTEST)
+    (tmp_path / "test_kept.py").write_text(SUITE)
+    yield tmp_path
+    suite._KEPT.pop(str(tmp_path), None)
+
+
+def _outcomes(folder, name, seed):
+    return {t.id: (t.status, t.message) for t in run_suite(folder, Student(name), Student("ref"), seed)}
+
+
+def _fixture_count(kept):
+    return sum(len(value) for value in vars(kept.session._fixturemanager).values()
+               if isinstance(value, (dict, list, set)))
+
+
+def test_a_kept_session_grades_every_submission_as_a_fresh_one(folder, capfd):
+    cwd = os.getcwd()
+    runs = [_outcomes(folder, name, seed) for name, seed in (("A", 1), ("B", 2), ("A", 3), ("B", 4))]
+    kept = suite._KEPT[str(folder)]
+    assert isinstance(kept, suite._KeptSession) and not kept.broken  # the kept session graded them
+    for run, name in zip(runs, "ABAB"):
+        failed = {k: v for k, v in run.items() if v[0] != "passed"}
+        if name == "A":
+            assert not failed, failed
+        else:
+            assert failed == {"test_fails_with_its_message": ("failed", "expected A, got B")}
+        assert len(run) == 6
+    assert os.getcwd() == cwd  # a test's chdir does not outlive the run
+    out, err = capfd.readouterr()
+    assert "hidden test" not in out + err  # what tests print stays in the suite's run
+    count = _fixture_count(kept)
+    _outcomes(folder, "A", 5)
+    assert _fixture_count(kept) == count  # each collection's fixtures replace the last one's
+
+
+def test_a_forked_worker_and_a_failing_session_fall_back_to_what_works(folder, monkeypatch):
+    _outcomes(folder, "A", 1)
+    parent = suite._KEPT[str(folder)]
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a forked worker: its own session, not the parent's
+        try:
+            run = _outcomes(folder, "B", 2)
+            kept = suite._KEPT[str(folder)]
+            os.write(write, pickle.dumps((run, kept is not parent, kept.pid == os.getpid())))
+        finally:
+            os._exit(0)
+    os.close(write)
+    with os.fdopen(read, "rb") as pipe:
+        run, other, own = pickle.loads(pipe.read())
+    os.waitpid(pid, 0)
+    assert other and own
+    assert run["test_fails_with_its_message"] == ("failed", "expected A, got B")
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("pytest changed")
+
+    monkeypatch.setattr(suite._KeptSession, "run", broken)
+    run = _outcomes(folder, "B", 3)  # graded all the same, by pytest.main
+    assert run["test_fails_with_its_message"] == ("failed", "expected A, got B")
+    assert sum(status == "passed" for status, _ in run.values()) == 5, run
