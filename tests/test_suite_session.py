@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import sys
 
 import pytest
 
@@ -99,7 +100,7 @@ def _fixture_count(kept):
 
 
 def test_a_kept_session_grades_every_submission_as_a_fresh_one(folder, capfd):
-    cwd = os.getcwd()
+    cwd, stdin = os.getcwd(), (sys.stdin, os.readlink("/proc/self/fd/0"))
     runs = [_outcomes(folder, name, seed) for name, seed in (("A", 1), ("B", 2), ("A", 3), ("B", 4))]
     kept = suite._KEPT[str(folder)]
     assert isinstance(kept, suite._KeptSession) and not kept.broken  # the kept session graded them
@@ -111,6 +112,7 @@ def test_a_kept_session_grades_every_submission_as_a_fresh_one(folder, capfd):
             assert failed == {"test_fails_with_its_message": ("failed", "expected A, got B")}
         assert len(run) == 6
     assert os.getcwd() == cwd  # a test's chdir does not outlive the run
+    assert (sys.stdin, os.readlink("/proc/self/fd/0")) == stdin  # pytest gave stdin back
     out, err = capfd.readouterr()
     assert "hidden test" not in out + err  # what tests print stays in the suite's run
     count = _fixture_count(kept)

@@ -334,6 +334,7 @@ class _KeptSession:
             except BaseException:
                 self.config._ensure_unconfigure()
                 raise
+            self._release_stdin()
         fixtures = self.session._fixturemanager
         # what the plugins registered (per fixture name; per node, in newer pytest)
         self._fixtures = {name: _copy(value) for name, value in vars(fixtures).items()
@@ -367,7 +368,16 @@ class _KeptSession:
                 raise
             finally:
                 session.items = []
+                self._release_stdin()
         return plugin, int(pytest.ExitCode.TESTS_FAILED if session.testsfailed else pytest.ExitCode.OK)
+
+
+    def _release_stdin(self) -> None:
+        """Give the process its stdin back: between two tests pytest suspends its capture of
+        stdout and stderr only (``pytest.main`` ends it at the end of the session)."""
+        capture = self.config.pluginmanager.getplugin("capturemanager")
+        if capture is not None:
+            capture.suspend_global_capture(in_=True)
 
 
 def _copy(value: Any) -> Any:
