@@ -440,6 +440,19 @@ def cmd_mutate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_profile(args: argparse.Namespace) -> int:
+    from .authoring.profile import profile, render
+    spec = _course(args).get(args.exercise)
+    notebooks = [Path(p) for p in args.notebooks]
+    bar = _progress(len(notebooks) or args.n, f"profiling {spec.id}")
+    try:
+        result = profile(spec, notebooks or None, copies=args.n, progress=bar.update)
+    finally:
+        bar.close()
+    print(render(result, top=args.top))
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     from .pipeline.suite import SuiteError, collect_points
     course = _course(args)
@@ -677,6 +690,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--diff", action="store_true", help="with --list: show each mutant's diff")
     p.add_argument("--print", action="store_true", help="print the markdown report too")
     p.set_defaults(func=cmd_mutate)
+
+    p = sub.add_parser("profile", help="where grading one submission's time goes: phases and the "
+                       "slowest hidden tests (kernel vs grader), medians over a few copies")
+    p.add_argument("exercise", metavar="EXERCISE")
+    p.add_argument("notebooks", nargs="*", metavar="NOTEBOOK",
+                   help="notebooks to grade (default: --n copies of the reference solution)")
+    p.add_argument("--n", type=int, default=3, help="copies of the reference (default 3)")
+    p.add_argument("--top", type=int, default=15, help="tests to list, slowest first (0: all)")
+    p.set_defaults(func=cmd_profile)
 
     p = sub.add_parser("validate", help="check course.yaml and list the exercises")
     p.set_defaults(func=cmd_validate)

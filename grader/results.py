@@ -43,6 +43,7 @@ class TestOutcome:
     message: str
     visibility: str = "visible"
     seconds: float = 0.0  # the test's own time (set-up, call, tear-down), probes included
+    probe_seconds: float = 0.0  # of which waiting for the student's kernel to answer its probes
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
@@ -116,6 +117,9 @@ class GradeResult:
         timed = {t.id: round(t.seconds, 4) for t in self.tests if t.seconds}
         if timed:  # which hidden tests a submission's time went to (profiling a suite)
             extra["test_seconds"] = timed
+        probed = {t.id: round(t.probe_seconds, 4) for t in self.tests if t.probe_seconds}
+        if probed:  # of which the student's kernel answering (grader profile)
+            extra["probe_seconds"] = probed
         return {
             "score": self.score,
             "execution_time": round(self.seconds, 3),
@@ -133,14 +137,15 @@ class GradeResult:
     @classmethod
     def from_gradescope(cls, doc: dict[str, Any]) -> "GradeResult":
         extra = doc.get("extra_data", {})
-        timed = extra.get("test_seconds", {})
+        timed, probed = extra.get("test_seconds", {}), extra.get("probe_seconds", {})
         return cls(
             exercise=extra["exercise"], student=extra["student"], status=Status(extra["status"]),
             tests=[TestOutcome(id=t.get("id", t["name"]), name=t["name"],
                                max_score=float(t["max_score"]), score=float(t["score"]),
                                status=t.get("status", "passed" if t["score"] >= t["max_score"] else "failed"),
                                message=t.get("output", ""), visibility=t.get("visibility", "visible"),
-                               seconds=float(timed.get(t.get("id", t["name"]), 0.0)))
+                               seconds=float(timed.get(t.get("id", t["name"]), 0.0)),
+                               probe_seconds=float(probed.get(t.get("id", t["name"]), 0.0)))
                    for t in doc.get("tests", [])],
             reason=extra.get("reason"), seconds=float(doc.get("execution_time", 0.0)),
             fingerprint=extra.get("fingerprint", ""), notebook_sha256=extra.get("notebook_sha256"),

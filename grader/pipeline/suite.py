@@ -77,6 +77,7 @@ class _Plugin:
         self.collect_errors: list[str] = []
         self.answered: set[str] = set()  # failed on what the student's code answered
         self.seconds: dict[str, float] = {}  # per test: set-up, call and tear-down
+        self.probe_seconds: dict[str, float] = {}  # per test: waiting for the student's kernel
 
     def pytest_configure(self, config: pytest.Config) -> None:
         config.addinivalue_line("markers", "points(n): points the test is worth")
@@ -127,6 +128,7 @@ class _Plugin:
         its own is the same for every submission, whichever tests ran before it in this
         process, and whether a remembered oracle (grader.testing.remember) ran or was found."""
         seeded(zlib.crc32(f"{self._seed}:{item.nodeid}".encode()))
+        self._probed_before = getattr(self._student, "probe_seconds", 0.0)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_makereport(self, item, call):  # noqa: ANN001, ANN201
@@ -136,6 +138,9 @@ class _Plugin:
         suite's time."""
         excinfo = call.excinfo
         self.seconds[item.nodeid] = self.seconds.get(item.nodeid, 0.0) + call.duration
+        probed = getattr(self._student, "probe_seconds", 0.0) - getattr(self, "_probed_before", 0.0)
+        if isinstance(probed, float) and probed > 0:
+            self.probe_seconds[item.nodeid] = probed
         if call.when == "setup":
             self._hashed_before = getattr(self._student, "hashed", 0)
         if excinfo is None:
@@ -220,7 +225,8 @@ def run_suite(tests_dir: Path, student: Evaluator, reference: Evaluator, seed: i
         results.append(TestOutcome(
             id=meta["id"], name=meta["name"], max_score=meta["points"],
             score=meta["points"] if status == "passed" else 0.0, status=status,
-            message=message, visibility=meta["visibility"], seconds=plugin.seconds.get(nodeid, 0.0)))
+            message=message, visibility=meta["visibility"], seconds=plugin.seconds.get(nodeid, 0.0),
+            probe_seconds=plugin.probe_seconds.get(nodeid, 0.0)))
     return results
 
 
@@ -409,7 +415,8 @@ def _run(tests_dir: Path, plugin: _Plugin, only: set[str] | None = None) -> int:
             log.warning("suite %s: the kept pytest session failed; running pytest afresh",
                         tests_dir, exc_info=True)
         else:
-            for name in ("items", "order", "outcomes", "collect_errors", "answered", "seconds"):
+            for name in ("items", "order", "outcomes", "collect_errors", "answered", "seconds",
+                         "probe_seconds"):
                 setattr(plugin, name, getattr(done, name))
             return code
     targets = [str(tests_dir)] if only is None else [str(tests_dir / n) for n in sorted(only)]
