@@ -3,6 +3,7 @@
 its own fixtures (module- and session-scoped ones too), and pytest's features as before."""
 from __future__ import annotations
 
+import gc
 import os
 import pickle
 import sys
@@ -118,6 +119,15 @@ def test_a_kept_session_grades_every_submission_as_a_fresh_one(folder, capfd):
     count = _fixture_count(kept)
     _outcomes(folder, "A", 5)
     assert _fixture_count(kept) == count  # each collection's fixtures replace the last one's
+
+    def reports():
+        gc.collect()
+        return sum(isinstance(o, pytest.TestReport) for o in gc.get_objects())
+
+    before = reports()
+    for seed in range(10):
+        _outcomes(folder, "B", seed)
+    assert reports() <= before + 3 * 6  # nothing keeps the reports of earlier runs
 
 
 def test_a_forked_worker_and_a_failing_session_fall_back_to_what_works(folder, monkeypatch):

@@ -360,6 +360,9 @@ class _KeptSession:
                 current.update(_copy(value))
         session.testsfailed = session.testscollected = 0
         session.shouldfail = session.shouldstop = False
+        reporter = self.config.pluginmanager.getplugin("terminalreporter")
+        if reporter is not None and isinstance(getattr(reporter, "stats", None), dict):
+            reporter.stats.clear()  # (it keeps every report of the session: 60 KB a run)
         with _environment(tests_dir):
             try:
                 self.config.hook.pytest_collection(session=session)
