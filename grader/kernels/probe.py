@@ -201,9 +201,12 @@ del _grader_builtins
 STABLE_ORDER = r'''
 def _grader_stable_order():
     import builtins
-    from weakref import KeyedRef
+    from weakref import ref as weak_ref
     table, state, object_hash = {}, {"count": 0, "flip": False}, object.__hash__
-    known_hash, forget = table.get, table.pop
+    known_ref, forget = table.get, table.pop
+
+    class Known(weak_ref):  # the object's number, kept on the weak reference that watches it
+        __slots__ = ("key", "value")  # (one small object per hashed object, created in C)
 
     def gone(ref):  # the object died: its id may be reused by another one
         forget(ref.key, None)
@@ -213,18 +216,17 @@ def _grader_stable_order():
         __slots__ = ()
 
         def __hash__(self):
-            known = known_hash(id(self))
+            known = known_ref(id(self))
             if known is not None:
-                return known[0]
-            key = id(self)
+                return known.value
             try:
-                ref = KeyedRef(self, gone, key)
+                known = Known(self, gone)
             except TypeError:  # no weak references (slots without __weakref__)
                 return object_hash(self)
             state["count"] = count = state["count"] + 1
-            value = ~count if state["flip"] else count  # ~: the opposite slot order in a set
-            table[key] = (value, ref)
-            return value
+            known.key, known.value = id(self), ~count if state["flip"] else count  # ~: the opposite slot order in a set
+            table[known.key] = known
+            return known.value
 
     build = builtins.__build_class__
 
