@@ -87,6 +87,11 @@ def hashable(v):
             == [True, False, False, True, True, True, True, True, True]
         assert kernel.eval("hash(Frozen(1)) == hash(Frozen(1)), Number(3) + 1, Point(2).x, Colour.RED.value") == [True, 4, 2, 1]
         assert kernel.eval("Plain.__mro__[-1] is object and isinstance(Plain(), Plain)") is True
+        # an object that died is forgotten: the next one, often at the same address, gets its own number
+        assert kernel.eval("_a = Plain(); _h, _i = hash(_a), id(_a); del _a\n"
+                           "_b = [Plain() for _ in range(5)]\n"
+                           "[any(id(b) == _i for b in _b), [hash(b) == _h for b in _b], hash(_b[0]) == hash(_b[0])]") \
+            == [True, [False] * 5, True]
 
 
 def test_identical_notebooks_get_identical_grades(tmp_path, monkeypatch, course):
