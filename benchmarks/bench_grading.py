@@ -40,6 +40,7 @@ sys.path.insert(0, str(ROOT))
 from grader.cli import default_workers  # noqa: E402
 from grader.authoring.variants import apply_alternative, apply_mutant, as_submission, load_variants  # noqa: E402
 from grader.course import load_course  # noqa: E402
+from grader.pipeline.grader import PHASE_WHAT  # noqa: E402
 from grader.pipeline.reference import Reference  # noqa: E402
 from grader.batch import grade_batch, resolve_device  # noqa: E402
 from grader.pipeline.suite import run_suite  # noqa: E402
@@ -253,21 +254,13 @@ def phase_profile(results: dict, kinds: dict[str, str], writing: float) -> list[
                 phases.setdefault(phase, []).append(seconds)
     if not phases:
         return []
-    what = {"read": "read, sanitize and parameterize the notebook",
-            "kernel": "take the warm kernel, send it the notebook's set-up (files, seed, limits)",
-            "cells": "execute the notebook's cells (the student's own code, and the round trips)",
-            "probes": "the hidden tests waiting for the student's kernel to answer their probes",
-            "tests": "the rest of the hidden tests: oracles, pytest's bookkeeping",
-            "kernel close": "stop the kernel (the next one is already warm)",
-            "feedback": "score the tests and render the feedback page",
-            "write": "write the results JSON, gradebook row, CSV row and feedback page"}
     medians = {phase: statistics.median(values) for phase, values in phases.items()}
     total = sum(medians.values()) + writing
     lines = ["Profile of one graded submission (1 worker; the median of each phase over the correct "
              "and buggy submissions, recorded by the grader in each result's `extra_data.phases`):", "",
              "| phase | what | median (s) | share |", "|---|---|---:|---:|"]
     for phase, seconds in [*medians.items(), ("write", writing)]:
-        lines.append(f"| {phase} | {what.get(phase, phase)} | {seconds:.3f} | {100 * seconds / total:.0f}% |")
+        lines.append(f"| {phase} | {PHASE_WHAT.get(phase, phase)} | {seconds:.3f} | {100 * seconds / total:.0f}% |")
     lines.append(f"| total | | {total:.3f} | |")
     return lines
 

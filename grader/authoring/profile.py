@@ -20,17 +20,7 @@ from typing import Callable
 from ..batch import grade_batch
 from ..course import ExerciseSpec
 from ..errors import GraderError
-
-PHASE_WHAT = {
-    "read": "read, sanitize and parameterize the notebook",
-    "kernel": "take the warm kernel, send it the notebook's set-up",
-    "cells": "run the notebook's cells (its own code, and the round trips)",
-    "probes": "the hidden tests waiting for the kernel's answers",
-    "tests": "the rest of the hidden tests (oracles, pytest)",
-    "kernel close": "stop the kernel",
-    "feedback": "score the tests, render the feedback page",
-    "write": "write results, gradebook row, CSV row, feedback page",
-}
+from ..pipeline.grader import PHASE_WHAT
 
 
 @dataclass

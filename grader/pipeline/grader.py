@@ -199,6 +199,19 @@ class Grader:
         return graded
 
 
+# What each phase of Phases covers (``grader profile`` and benchmarks/bench_grading.py print it).
+PHASE_WHAT = {
+    "read": "read, sanitize and parameterize the notebook",
+    "kernel": "take the warm kernel, send it the notebook's set-up (files, seed, limits)",
+    "cells": "execute the notebook's cells (the student's own code, and the round trips)",
+    "probes": "the hidden tests waiting for the student's kernel to answer their probes",
+    "tests": "the rest of the hidden tests: oracles, pytest's bookkeeping",
+    "kernel close": "stop the kernel (the next one is already warm)",
+    "feedback": "score the tests and render the feedback page",
+    "write": "write the results JSON, gradebook row, CSV row and feedback page",
+}
+
+
 class Phases:
     """Where one submission's grading time went: seconds per phase, in order (read and
     sanitize, kernel start, the notebook's cells, the hidden tests' probes -- waiting for the

@@ -332,6 +332,7 @@ class _KeptSession:
         from _pytest.config import _prepareconfig
 
         self.pid, self.plugin, self.broken = os.getpid(), _Plugin(None, None, 0), False
+        self.tests_dir = tests_dir
         with _environment(tests_dir):
             self.config = _prepareconfig(_args([str(tests_dir)], tests_dir), plugins=[self.plugin])
             try:
@@ -347,8 +348,8 @@ class _KeptSession:
         self._fixtures = {name: _copy(value) for name, value in vars(fixtures).items()
                           if isinstance(value, (dict, list, set))}
 
-    def run(self, tests_dir: Path, student: Evaluator | None, reference: Evaluator | None,
-            seed: int, only: set[str] | None) -> tuple[_Plugin, int]:
+    def run(self, student: Evaluator | None, reference: Evaluator | None, seed: int,
+            only: set[str] | None) -> tuple[_Plugin, int]:
         plugin, session = self.plugin, self.session
         plugin.reset(student, reference, seed)
         fixtures = vars(session._fixturemanager)
@@ -364,7 +365,7 @@ class _KeptSession:
         reporter = self.config.pluginmanager.getplugin("terminalreporter")
         if reporter is not None and isinstance(getattr(reporter, "stats", None), dict):
             reporter.stats.clear()  # (it keeps every report of the session: 60 KB a run)
-        with _environment(tests_dir):
+        with _environment(self.tests_dir):
             try:
                 self.config.hook.pytest_collection(session=session)
                 items = [item for item in session.items if only is None or item.nodeid in only]
@@ -413,7 +414,7 @@ def _run(tests_dir: Path, plugin: _Plugin, only: set[str] | None = None) -> int:
         _KEPT[key] = kept
     if kept is not None:
         try:
-            done, code = kept.run(tests_dir, plugin._student, plugin._reference, plugin._seed, only)
+            done, code = kept.run(plugin._student, plugin._reference, plugin._seed, only)
         except Exception:  # noqa: BLE001 - pytest itself failed: graded by pytest.main instead
             log.warning("suite %s: the kept pytest session failed; running pytest afresh",
                         tests_dir, exc_info=True)
