@@ -156,3 +156,20 @@ def test_a_forked_worker_and_a_failing_session_fall_back_to_what_works(folder, m
     run = _outcomes(folder, "B", 3)  # graded all the same, by pytest.main
     assert run["test_fails_with_its_message"] == ("failed", "expected A, got B")
     assert sum(status == "passed" for status, _ in run.values()) == 5, run
+
+
+def test_a_suite_whose_folder_name_starts_another_suites_gets_its_own_modules(tmp_path):
+    # hw1 and hw10: hw10's conftest and test module are not hw1's because the path starts alike
+    for name, value in (("hw10", 10), ("hw1", 1)):
+        folder = tmp_path / name
+        folder.mkdir()
+        (folder / "conftest.py").write_text(f"import pytest\n\n@pytest.fixture\ndef value():\n    return {value}\n")
+        (folder / "test_hw.py").write_text(
+            f"import pytest\n\n\n@pytest.mark.points(1)\ndef test_value(value):\n    assert value == {value}, value\n")
+    try:
+        for name in ("hw10", "hw1", "hw10", "hw1"):
+            run = _outcomes(tmp_path / name, "A", 1)
+            assert run == {"test_value": ("passed", "")}, (name, run)
+    finally:
+        for name in ("hw1", "hw10"):
+            suite._KEPT.pop(str(tmp_path / name), None)

@@ -262,6 +262,13 @@ class _Discard(io.TextIOBase):
         return len(text)
 
 
+def _inside(module: object, folder: Path) -> bool:
+    """Whether ``module`` was loaded from a file under ``folder`` (``hw1`` does not hold
+    ``hw10``'s files)."""
+    file = getattr(module, "__file__", None)
+    return isinstance(file, str) and os.path.abspath(file).startswith(os.path.join(os.path.abspath(folder), ""))
+
+
 @contextlib.contextmanager
 def _environment(tests_dir: Path) -> Iterator[None]:
     """What a run of the suite needs around it: no outside pytest options or plugins, plain
@@ -283,7 +290,7 @@ def _environment(tests_dir: Path) -> Iterator[None]:
     for path in tests_dir.glob("*.py"):  # another suite's module of the same name (conftest)
         other = sys.modules.get(path.stem)
         if (other is not None and (path.stem.startswith("test_") or path.stem == "conftest")
-                and not str(getattr(other, "__file__", "") or "").startswith(str(tests_dir))):
+                and not _inside(other, tests_dir)):
             sys.modules.pop(path.stem, None)
     before = set(sys.modules)
     saved_bytecode = sys.dont_write_bytecode, sys.pycache_prefix
@@ -297,8 +304,7 @@ def _environment(tests_dir: Path) -> Iterator[None]:
             os.chdir(cwd)  # (a test may change the working folder)
         sys.dont_write_bytecode, sys.pycache_prefix = saved_bytecode
         _SUITE_MODULES[str(tests_dir)] = [
-            name for name in set(sys.modules) - before
-            if str(getattr(sys.modules[name], "__file__", "") or "").startswith(str(tests_dir))]
+            name for name in set(sys.modules) - before if _inside(sys.modules[name], tests_dir)]
         sys.meta_path[0:0] = hooks
         for key, value in saved.items():
             if value is None:
