@@ -7,12 +7,17 @@ import logging
 import os
 import shutil
 import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from . import __version__, backends
 from .course import load_course
 from .errors import CourseError, GraderError
 from .util import fmt_points, write_atomic
+
+if TYPE_CHECKING:
+    from .course import ExerciseSpec
 
 EXIT_USAGE = 2
 # libraries the full grader needs and the student kit does not install (release.KIT_LEAVES_OUT)
@@ -368,6 +373,8 @@ def cmd_variants(args: argparse.Namespace) -> int:
     from .batch import grade_batch
     course = _course(args)
     spec = course.get(args.exercise)
+    if args.seeds < 0:
+        raise CourseError("--seeds is how many more grading seeds to try (0 or more)")
     folder = Path(args.out or f"grading/variants/{spec.id}")
     subs = folder / "submissions"
     if subs.exists():
@@ -389,7 +396,39 @@ def cmd_variants(args: argparse.Namespace) -> int:
         print(f"problem: {problem}", file=sys.stderr)
     print(f"\n{len(expect)} variants graded in {summary.seconds:.1f} s; {len(problems)} problem(s); "
           f"feedback pages in {folder / 'out' / 'feedback'}/")
+    if args.seeds:
+        problems += _variants_under_seeds(spec, expect, subs, folder, args)
     return 1 if problems else 0
+
+
+def _variants_under_seeds(spec: ExerciseSpec, expect: dict[str, str], subs: Path, folder: Path,
+                          args: argparse.Namespace) -> list[str]:
+    """``grader variants --seeds N``: the correct versions graded under N more grading seeds."""
+    from .authoring.variants import grade_under_seeds, sweep_seeds
+    from .batch import grade_batch
+    seeds = sweep_seeds(args.seeds, spec.seed)
+    full = sum(expected == "full" for expected in expect.values())
+    bar = _progress(len(seeds) * full, f"the {full} correct versions under {len(seeds)} more grading seeds")
+
+    def grade(other: ExerciseSpec, source: Path, out: Path) -> Any:
+        return grade_batch(other, source, out, workers=args.workers, progress=bar.update)
+
+    started = time.monotonic()
+    try:
+        failures = grade_under_seeds(spec, expect, subs, folder / "seeds", seeds, grade)
+    finally:
+        bar.close()
+    problems = []
+    for test, by_seed in sorted(failures.items()):
+        for seed, versions in sorted(by_seed.items()):
+            for student, message in sorted(versions.items()):
+                problems.append(f"{test} fails {student} under grading seed {seed}: {message}")
+                print(f"problem: {problems[-1]}", file=sys.stderr)
+    print(f"grading seeds {seeds[0]}-{seeds[-1]}: {full} correct versions each, graded in "
+          f"{time.monotonic() - started:.1f} s; "
+          + (f"{len(failures)} test(s) failed a correct version: {', '.join(sorted(failures))}" if failures
+             else "no test failed a correct version"))
+    return problems
 
 
 def cmd_mutate(args: argparse.Namespace) -> int:
@@ -674,6 +713,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=default_workers())
     p.add_argument("--show", dest="verbose_failures", action="store_true",
                    help="print every failing test's message")
+    p.add_argument("--seeds", type=int, default=0, metavar="N",
+                   help="then grade the reference and the alternatives under N more grading seeds (the "
+                   "course's + 1 ... + N): a test that fails a correct version for some seed is a problem")
     p.set_defaults(func=cmd_variants)
 
     p = sub.add_parser("mutate", help="measure how strong a hidden suite is: grade automatic mutants of "

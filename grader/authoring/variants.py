@@ -15,7 +15,7 @@ import yaml
 
 from ..cells import grade_id, is_solution
 from ..course import ExerciseSpec
-from ..errors import VariantError
+from ..errors import GradingError, VariantError
 
 
 @dataclass
@@ -178,3 +178,39 @@ def cohort_problems(spec: ExerciseSpec, expect: dict[str, str], results: dict[st
             if spilled:
                 problems.append(f"{student}: expected {', '.join(spilled)} to pass (the bug costs its own points once)")
     return problems
+
+
+def sweep_seeds(count: int, start: int) -> list[int]:
+    """The ``count`` grading seeds a sweep tries besides ``start`` (the course's): the same
+    every time, spread out (inputs drawn from neighbouring seeds are as unrelated as any)."""
+    return [start + k for k in range(1, count + 1)]
+
+
+def grade_under_seeds(spec: ExerciseSpec, expect: dict[str, str], submissions: Path, out: Path,
+                      seeds: list[int], grade: Any) -> dict[str, dict[int, dict[str, str]]]:
+    """Grade the versions expected at full marks (the reference and the alternatives) once per
+    grading seed in ``seeds`` with ``grade(spec, folder, out)`` (a batch; returns its summary),
+    and return test -> seed -> version -> the first line of its message, for every test that
+    failed a correct version. A hidden test whose inputs come from the grading seed must not
+    fail a correct solution for some seeds (a training run that stalls on some data, a
+    tolerance one draw exceeds): the course's seed is not the only one a term will use."""
+    full = sorted(student for student, expected in expect.items() if expected == "full")
+    folder = out / "submissions"
+    folder.mkdir(parents=True, exist_ok=True)
+    for student in full:
+        (folder / f"{student}.ipynb").write_bytes((submissions / f"{student}.ipynb").read_bytes())
+    failures: dict[str, dict[int, dict[str, str]]] = {}
+    for seed in seeds:
+        other = copy.copy(spec)
+        other.seed = seed
+        try:
+            summary = grade(other, folder, out / f"seed-{seed}")
+        except GradingError as exc:  # the reference itself lost points (or could not run): nothing graded
+            failures.setdefault("(the reference, before grading)", {}).setdefault(seed, {})["reference"] = str(exc)[:300]
+            continue
+        for student in full:
+            for test in summary.results[student]["tests"]:
+                if test["status"] != "passed":
+                    first = (test.get("output") or test["status"]).strip().splitlines()
+                    failures.setdefault(test["id"], {}).setdefault(seed, {})[student] = (first[0] if first else "")[:200]
+    return failures

@@ -51,7 +51,7 @@ class LocalBackend:
                 mp_context=multiprocessing.get_context("fork" if "fork" in methods else "spawn"),
                 initializer=_init_worker,
                 initargs=(str(job.spec.course.root), job.spec.id, job.device, job.exercise_fp,
-                          [str(p) for p in job.hidden], job.container))
+                          [str(p) for p in job.hidden], job.container, job.spec.seed))
             for _ in range(self.helpers):
                 self.pool.submit(_worker_ready)  # start the processes now, not at the first task
         if todo:
@@ -81,12 +81,14 @@ _WORKER_STATE: str | None = None
 
 
 def _init_worker(course_root: str, exercise_id: str, device: str, exercise_fp: str,
-                 hidden: list[str], container: "Container | None" = None) -> None:
+                 hidden: list[str], container: "Container | None" = None, seed: int | None = None) -> None:
     """Runs when a worker process starts, while the grader is still preparing the reference:
     everything a worker can do without the reference's answers happens here."""
     global _WORKER
     worker_started(lambda: close_grader(_WORKER) if _WORKER is not None else None)
     spec = load_course(Path(course_root)).get(exercise_id)
+    if seed is not None:  # the batch's grading seed (`grader variants --seeds` grades under others)
+        spec.seed = seed
     sandbox = default_sandbox(spec, *map(Path, hidden), container=container)
     _WORKER = Grader(spec, device, Reference(spec, device, {}, sandbox), Catalog([]), exercise_fp, sandbox)
     _WORKER.warm()

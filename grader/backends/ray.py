@@ -50,7 +50,7 @@ def make_bundle(spec: ExerciseSpec) -> bytes:
 
 
 def _node_grader(bundle: bytes, exercise_id: str, device: str, answers: dict, catalog: list,
-                 exercise_fp: str, container: Any = None):
+                 exercise_fp: str, container: Any = None, seed: int | None = None):
     """The Grader of this node (worker process) for this exercise version, built once."""
     key = f"{exercise_fp} {container}"
     if key not in _NODE_CACHE:
@@ -58,6 +58,8 @@ def _node_grader(bundle: bytes, exercise_id: str, device: str, answers: dict, ca
         with tarfile.open(fileobj=io.BytesIO(bundle), mode="r:gz") as tar:
             tar.extractall(root, filter="data")
         spec = load_course(root).get(exercise_id)
+        if seed is not None:  # the batch's grading seed
+            spec.seed = seed
         sandbox = default_sandbox(spec, container=container)
         _NODE_CACHE[key] = Grader(spec, device, Reference(spec, device, answers, sandbox),
                                   Catalog(catalog), exercise_fp, sandbox)
@@ -66,14 +68,14 @@ def _node_grader(bundle: bytes, exercise_id: str, device: str, answers: dict, ca
 
 def grade_task(bundle: bytes, exercise_id: str, device: str, answers: dict, catalog: list,
                exercise_fp: str, student: str, notebook: bytes | None, name: str | None,
-               problem: str | None, container: Any = None) -> dict:
+               problem: str | None, container: Any = None, seed: int | None = None) -> dict:
     """Body of the Ray task: grade one submission, return plain data."""
     if device == "cuda":  # the GPU(s) Ray gave this task: its slots; the task's own torch stays off them
         import ray
         keep_grader_off_gpus([str(g) for g in ray.get_gpu_ids()])
     else:
         keep_grader_off_gpus([])
-    grader = _node_grader(bundle, exercise_id, device, answers, catalog, exercise_fp, container)
+    grader = _node_grader(bundle, exercise_id, device, answers, catalog, exercise_fp, container, seed)
     with tempfile.TemporaryDirectory(prefix="grader-ray-sub-") as tmp:
         path = None
         if notebook is not None:
@@ -127,7 +129,8 @@ def run(job: GradeJob, todo: Iterable[Submission], finish: Callable[[Graded], No
         for sub in todo:
             notebook = sub.path.read_bytes() if sub.path is not None and sub.path.is_file() else None
             ref = remote.remote(bundle, spec.id, device, answers, catalog, exercise_fp, sub.student,  # type: ignore[call-arg]
-                                notebook, sub.path.name if sub.path else None, sub.problem, container)
+                                notebook, sub.path.name if sub.path else None, sub.problem, container,
+                                spec.seed)
             pending[ref] = sub
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)

@@ -16,6 +16,7 @@ def exercise_fingerprint(spec: ExerciseSpec, device: str) -> str:
     digest = hashlib.sha256()
     digest.update(f"grader {__version__} device {device}\n".encode())
     digest.update(json.dumps(spec.raw.model_dump(mode="json"), sort_keys=True).encode())
+    digest.update(f"grading seed {spec.seed}\n".encode())  # the course's, where the exercise has none
     digest.update(json.dumps(spec.grading_parameters(device), sort_keys=True, default=str).encode())
     for path in (spec.solution, spec.assignment):
         digest.update(path.read_bytes() if path.exists() else b"-")

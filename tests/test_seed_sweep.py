@@ -1,0 +1,58 @@
+"""`grader variants --seeds`: the correct versions graded under other grading seeds, and the
+grading seed as part of what a grade depends on (a batch's workers get the batch's seed)."""
+from __future__ import annotations
+
+import copy
+
+from grader.authoring.variants import grade_under_seeds, sweep_seeds
+from grader.batch import grade_batch
+from grader.pipeline.fingerprint import exercise_fingerprint
+
+from .helpers import add_hidden_test, write_submission
+
+SEEDED = '''
+import pytest
+
+
+@pytest.mark.points(1)
+def test_seeded(student, grading_seed):
+    """a test whose inputs come from the grading seed"""
+    other = student.eval("'OTHER_WAY' in globals()")
+    assert not (other and grading_seed % 2), f"the other way fails under seed {grading_seed}"
+    assert grading_seed != 80, "every version fails under seed 80"
+'''
+
+
+def test_the_grading_seed_is_part_of_the_exercise_fingerprint(mini_course):
+    _, spec = mini_course
+    other = copy.copy(spec)
+    other.seed = spec.seed + 1
+    assert exercise_fingerprint(other, "cpu") != exercise_fingerprint(spec, "cpu")
+    assert exercise_fingerprint(copy.copy(spec), "cpu") == exercise_fingerprint(spec, "cpu")
+
+
+def test_correct_versions_graded_under_other_seeds_show_where_a_test_fails_them(mini_course, tmp_path):
+    _, spec = mini_course
+    spec = add_hidden_test(spec, "test_seeded.py", SEEDED)
+    subs = tmp_path / "subs"
+    solution = "def double(x):\n    return 2 * x\n"
+    write_submission(spec, subs, "reference", solution)
+    write_submission(spec, subs, "alternative_sum", "OTHER_WAY = True\ndef double(x):\n    return x + x\n")
+    write_submission(spec, subs, "mutant_triple", "def double(x):\n    return 3 * x\n")
+    expect = {"reference": "full", "alternative_sum": "full", "mutant_triple": "less"}
+    assert spec.seed == 77 and sweep_seeds(4, spec.seed) == [78, 79, 80, 81]
+    seen = []
+
+    def grade(other, source, out):
+        seen.append((other.seed, sorted(p.stem for p in source.glob("*.ipynb"))))
+        # two workers: one of the two submissions is graded in a worker process, which must
+        # grade under the batch's seed, not the course's
+        return grade_batch(other, source, out, workers=2)
+
+    failures = grade_under_seeds(spec, expect, subs, tmp_path / "seeds", [78, 79, 80, 81], grade)
+    assert seen == [(seed, ["alternative_sum", "reference"]) for seed in (78, 79, 80, 81)]  # no mutant
+    assert set(failures) == {"test_seeded", "(the reference, before grading)"}
+    assert failures["test_seeded"] == {79: {"alternative_sum": "the other way fails under seed 79"},
+                                       81: {"alternative_sum": "the other way fails under seed 81"}}
+    assert list(failures["(the reference, before grading)"]) == [80]
+    assert "every version fails under seed 80" in failures["(the reference, before grading)"][80]["reference"]
