@@ -6,6 +6,7 @@ import copy
 
 from grader.authoring.variants import grade_under_seeds, sweep_seeds
 from grader.batch import grade_batch
+from grader.kernels import forkserver
 from grader.pipeline.fingerprint import exercise_fingerprint
 
 from .helpers import add_hidden_test, write_submission
@@ -56,3 +57,6 @@ def test_correct_versions_graded_under_other_seeds_show_where_a_test_fails_them(
                                        81: {"alternative_sum": "the other way fails under seed 81"}}
     assert list(failures["(the reference, before grading)"]) == [80]
     assert "every version fails under seed 80" in failures["(the reference, before grading)"][80]["reference"]
+    # one batch per seed, each with its own fork server (torch loaded in each for a real
+    # exercise): the servers of finished batches are closed, not kept until memory runs out
+    assert len(forkserver._SERVERS) <= 2, len(forkserver._SERVERS)

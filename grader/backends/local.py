@@ -71,6 +71,7 @@ class LocalBackend:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
             self.pool = None
+            forkserver.children_done()
         if self.grader is not None:
             self.grader.close()
             self.grader = None

@@ -210,6 +210,16 @@ def _before_fork() -> None:
 os.register_at_fork(before=_before_fork)
 
 
+def children_done() -> None:
+    """The worker processes that shared this process's servers have ended (a batch's pool shut
+    down): the servers may be closed again when the registry is full. Without this, a process
+    that graded batch after batch with workers (``grader variants --seeds``: one batch per grading
+    seed, each with a server of its own) kept every server, torch loaded in each, until the
+    machine ran out of memory."""
+    for server in _SERVERS.values():
+        server.shared_with_children = False
+
+
 def close_all() -> None:
     while _SERVERS:
         _SERVERS.popitem()[1].close()
