@@ -193,6 +193,11 @@ def test_train_multiplier(student, reference, grading_seed):
     """Gradient descent with a learning rate finds the multiplier"""
     k, runs = _multiplier_runs(grading_seed)
     w0, xs, ys = runs[0][:3]
+    # The long run starts within 1.25 of k: from w0 itself (0-10) the grader's stand-in loss, whose
+    # slope is small far from its minimum, left w short of k after 400 epochs for 112 grading
+    # seeds of 311 (the course's was not one of them); from here every one of them ends within
+    # 0.01 of k, with the stand-ins or either helper's work done inline.
+    w0_long = float(np.round(k + (w0 - 5) / 4, 3))
     call = "train_multiplier({w0!r}, np.array({xs}), np.array({ys}), lr={lr!r}, eps={eps!r}, epochs={epochs})"
     probe = (FAKE_MULTIPLIER + with_fakes("train_multiplier", {"multiplier_loss": "_fake_loss",
                                                                 "numeric_derivative": "_fake_derivative"}) + "_out = []\n")
@@ -200,7 +205,7 @@ def test_train_multiplier(student, reference, grading_seed):
         args = dict(w0=w0_, xs=_lit(xs_), ys=_lit(ys_), lr=lr, eps=eps, epochs=epochs)
         probe += (f"_w, _losses = _{call.format(**args)}\n"
                   "_out.append([float(_w), [float(_l) for _l in _losses]])\n")
-    probe += (f"_w_long, _ = _train_multiplier({w0!r}, np.array({_lit(xs)}), np.array({_lit(ys)}), "
+    probe += (f"_w_long, _ = _train_multiplier({w0_long!r}, np.array({_lit(xs)}), np.array({_lit(ys)}), "
               "lr=0.01, eps=0.001, epochs=400)\n"
               "[_out, float(_w_long)]")
     got = student.eval(probe)
@@ -223,9 +228,9 @@ def test_train_multiplier(student, reference, grading_seed):
         assert_close(losses, want_losses, f"{what}: the recorded losses (each measured before that epoch's update)",
                      rtol=1e-7)
     w_long = got[1]
-    call = f"train_multiplier({w0}, xs, ys, lr=0.01, eps=0.001, epochs=400) on examples y = {k} * x"
+    call = f"train_multiplier({w0_long}, xs, ys, lr=0.01, eps=0.001, epochs=400) on examples y = {k} * x"
     assert abs(w_long - k) < 0.01, f"{call} ({FAKE_MULTIPLIER_WHAT}): w should end close to {k}, got {w_long:.4f}"
-    longs = [_fake_train_multiplier(w0, xs, ys, 0.01, 1e-3, 400, fake, central)[0]
+    longs = [_fake_train_multiplier(w0_long, xs, ys, 0.01, 1e-3, 400, fake, central)[0]
              for fake, central in [(True, True), (True, False), (False, True), (False, False)]]
     if not any(is_close(w_long, want, rtol=1e-7) for want in longs):
         assert_close(w_long, longs[0], f"the final w of {call} ({FAKE_MULTIPLIER_WHAT})", rtol=1e-7)

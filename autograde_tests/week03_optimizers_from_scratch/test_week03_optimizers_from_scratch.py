@@ -95,9 +95,13 @@ def _check_runs(got, expected_runs, function: str, descriptions, hint: str) -> N
         f"{function}: the probe should return {len(expected_runs)} runs, got {str(got)[:200]}"
     for run, expected, desc in zip(got, expected_runs, descriptions):
         for k, (w, e) in enumerate(zip(run, expected)):
-            if not is_close(w, e, rtol=RTOL, atol=ATOL):
+            # a coordinate near 0 carries the rounding of the point's largest ones: an update
+            # computed in float32 missed 2e-5 of 0.000216 (a point of size 0.12) under one
+            # grading seed of five when the tolerance was relative to each coordinate alone
+            atol = ATOL + RTOL * float(np.max(np.abs(np.asarray(e, dtype=float)), initial=0.0))
+            if not is_close(w, e, rtol=RTOL, atol=atol):
                 assert_close(w, e, f"{function} {desc}: the point after step {k + 1} of {len(expected)} "
-                                   f"(steps before it agreed) {hint}", rtol=RTOL, atol=ATOL)
+                                   f"(steps before it agreed) {hint}", rtol=RTOL, atol=atol)
 
 
 @remember

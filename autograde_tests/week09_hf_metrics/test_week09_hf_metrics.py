@@ -30,9 +30,9 @@ test_trainer_learns runs the student's make_training_args + make_trainer end to 
 are in its comment. Trainer writes into the output folder named by the probe, in the kernel's
 own working folder (save_strategy='no' leaves it empty, which is checked).
 
-The fine-tuning threshold (test_fine_tune_learns): over SEED 0-4 the reference, 3 epochs of 128
-generated reviews at lr 5e-3, reached 1.0 accuracy on 200 held-out reviews every time (final
-losses 0.03-0.14); a model that did not learn sits near 0.5. The bound is 0.85.
+The fine-tuning threshold (test_fine_tune_learns): a model that did not learn sits near 0.5 on
+held-out reviews, a correct loop reaches 0.87-1.0; the bound is 0.85. How the run was chosen
+(a plateau this tiny model sits on for a while) is in the comment above the test.
 """
 
 from __future__ import annotations
@@ -285,35 +285,59 @@ def _learn_data(grading_seed):
 
 
 LEARN_PROBE = """
-torch.manual_seed(7)
-_m = BertForSequenceClassification(tiny_bert_config({V})).to(DEVICE)
+torch.manual_seed({mseed})
+_c = tiny_bert_config({V}){init}
+_m = BertForSequenceClassification(_c).to(DEVICE)
 _h = fine_tune(_m, {{"input_ids": torch.tensor({ids}), "attention_mask": torch.tensor({mask})}}, {labels!r},
-               epochs=3, batch_size=8, lr=5e-3, seed=11)
+               {run})
 _m.eval()
 with torch.no_grad():
     _lg = _m(input_ids=torch.tensor({hid}).to(DEVICE), attention_mask=torch.tensor({hmask}).to(DEVICE)).logits.cpu()
 [_lg, [float(x) for x in _h["loss"]]]
 """
 
+# This tiny BERT sits on a plateau (loss 0.69, accuracy 0.5) for a while before it learns, and
+# how long depends on the data and the order of the batches. Measured over grading seeds 0-39
+# and the course's (scratch scan of the reference and five loops a student might write: no
+# shuffling, torch.randperm without the generator, another generator seed, a constant learning
+# rate, Adam): with 3 epochs at lr 5e-3 and the configuration's initializer_range 0.02, the
+# reference stayed on the plateau for 3 seeds of 41 and the other loops for up to 3 (accuracy
+# 0.5 on held-out reviews); with 4 epochs at lr 3e-3 and initializer_range 0.05, all 246 runs
+# reached 0.87-1.0 (the reference 0.99-1.0). A run that stays on the plateau all the same is
+# tried once more with another initialisation and shuffling seed: a correct loop fails both
+# only by a rare accident, a loop that does not learn fails both.
+LEARN_RUNS = [(7, 11), (8, 12)]  # (torch.manual_seed before the model is built, fine_tune's seed)
+LEARN_INIT = "\n_c.initializer_range = 0.05"
+LEARN_CALL = "fine_tune(model, enc, labels, epochs=4, batch_size=8, lr=3e-3, seed={seed})"
+
 
 @pytest.mark.points(2)
 def test_fine_tune_learns(student, grading_seed):
     """fine_tune: the tiny BERT trained by your loop classifies held-out generated reviews"""
     vocab, ids, mask, labels, hid, hmask, held_labels = _learn_data(grading_seed)
-    got = student.eval(LEARN_PROBE.format(V=len(vocab), ids=ids, mask=mask, labels=labels, hid=hid, hmask=hmask))
-    acc = float((np.asarray(got[0]).argmax(axis=1) == np.asarray(held_labels)).mean())
-    assert acc >= 0.85, (
-        f"a tiny BERT fine-tuned by fine_tune(model, enc, labels, epochs=3, batch_size=8, lr=5e-3) on 128 generated "
-        f"reviews classifies {acc:.2f} of 120 held-out reviews right; a correct loop reaches about 1.0 (check "
-        "zero_grad, backward, step, that every batch is used and that the loss is the model's .loss)")
+    tried = []
+    for mseed, seed in LEARN_RUNS:
+        got = student.eval(LEARN_PROBE.format(mseed=mseed, V=len(vocab), init=LEARN_INIT, ids=ids, mask=mask,
+                                              labels=labels, hid=hid, hmask=hmask,
+                                              run=f"epochs=4, batch_size=8, lr=3e-3, seed={seed}"))
+        acc = float((np.asarray(got[0]).argmax(axis=1) == np.asarray(held_labels)).mean())
+        tried.append(f"{acc:.2f} after {LEARN_CALL.format(seed=seed)} (model built after torch.manual_seed({mseed}))")
+        if acc >= 0.85:
+            return
+    raise AssertionError(
+        f"a tiny BERT fine-tuned by your loop on 128 generated reviews classifies {' and '.join(tried)} of 120 "
+        "held-out reviews right; a correct loop reaches about 1.0 (check zero_grad, backward, step, that every "
+        "batch is used and that the loss is the model's .loss)")
 
 
 @pytest.mark.points(1)
 def test_fine_tune_matches_reference(student, reference, grading_seed):
     """fine_tune: the seeded run gives the reference's losses (same shuffling, AdamW, schedule)"""
     vocab, ids, mask, labels, hid, hmask, _ = _learn_data(grading_seed)
-    probe = LEARN_PROBE.format(V=len(vocab), ids=ids[:48], mask=mask[:48], labels=labels[:48], hid=hid[:4],
-                               hmask=hmask[:4])
+    # 24 rows: 3 batches an epoch, 9 steps a run (each mistake this test names shows by the second
+    # epoch; 48 rows cost 0.09 s more a submission and caught nothing more)
+    probe = LEARN_PROBE.format(mseed=7, V=len(vocab), init="", ids=ids[:24], mask=mask[:24], labels=labels[:24],
+                               hid=hid[:4], hmask=hmask[:4], run="epochs=3, batch_size=8, lr=5e-3, seed=11")
     # handed over in eval mode: fine_tune must switch to training mode (BERT's dropout on)
     probe = probe.replace("\n_h = fine_tune(", "\n_m.eval()\n_h = fine_tune(", 1)
     assert "_m.eval()\n_h = fine_tune(" in probe, "grader setup"
@@ -321,8 +345,8 @@ def test_fine_tune_matches_reference(student, reference, grading_seed):
         run = probe.replace("seed=11)", f"seed=11{decay})")
         got = student.eval(run)[1]
         want = reference.eval(run)[1]
-        assert len(got) == len(want), f"fine_tune on 48 rows, 3 epochs, batch 8: expected {len(want)} losses, got {len(got)}"
-        assert_close(got, want, f"fine_tune(seed=11{decay}) on 48 generated reviews (3 epochs, batch 8, lr 5e-3): the "
+        assert len(got) == len(want), f"fine_tune on 24 rows, 3 epochs, batch 8: expected {len(want)} losses, got {len(got)}"
+        assert_close(got, want, f"fine_tune(seed=11{decay}) on 24 generated reviews (3 epochs, batch 8, lr 5e-3): the "
                      "losses of the steps, compared with the reference's seeded run (order from torch.randperm(n, "
                      "generator=gen) with one generator made before the first epoch; AdamW(..., weight_decay=weight_decay); "
                      "model.train() (the model is handed over in eval mode); zero_grad every step)", rtol=2e-3, atol=2e-4)
@@ -701,6 +725,15 @@ def test_sequence_perplexity(student, grading_seed):
     for t, v, scale in ((5, 7, 1.0), (12, 30, 3.0), (9, 11, 60.0), (1, 4, 0.5)):
         logits = (torch.randn(t, v, generator=gen) * scale).float()
         targets = torch.randint(0, v, (t,), generator=gen)
+        if scale > 10:
+            # Large logits: the first target 120 below its row's largest logit, so that
+            # softmax(...) in float32 underflows to 0 there (log of it: -inf); the others the
+            # row's largest, so that the mean NLL (about 14-40) keeps the perplexity far inside
+            # float32 (exp overflows past a mean NLL of 88.7, which some grading seeds reached
+            # with random targets: a lecture-style torch.exp(F.cross_entropy(...)) gave inf).
+            targets = logits.argmax(dim=1)
+            targets[0] = int(logits[0].argmin())
+            logits[0, targets[0]] = min(float(logits[0, targets[0]]), float(logits[0].max()) - 120.0)
         got = student.eval(f"sequence_perplexity(torch.tensor({logits.tolist()}), torch.tensor({targets.tolist()}))")
         want = math.exp(F.cross_entropy(logits.double(), targets).item())
         assert is_close(got, want, rtol=1e-4, atol=0), (
