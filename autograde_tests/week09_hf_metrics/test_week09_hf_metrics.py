@@ -308,7 +308,7 @@ with torch.no_grad():
 # only by a rare accident, a loop that does not learn fails both.
 LEARN_RUNS = [(7, 11), (8, 12)]  # (torch.manual_seed before the model is built, fine_tune's seed)
 LEARN_INIT = "\n_c.initializer_range = 0.05"
-LEARN_CALL = "fine_tune(model, enc, labels, epochs=4, batch_size=8, lr=3e-3, seed={seed})"
+LEARN_ARGS = "epochs=4, batch_size=8, lr=3e-3, seed={seed}"  # fine_tune's, after model, enc, labels
 
 
 @pytest.mark.points(2)
@@ -319,9 +319,10 @@ def test_fine_tune_learns(student, grading_seed):
     for mseed, seed in LEARN_RUNS:
         got = student.eval(LEARN_PROBE.format(mseed=mseed, V=len(vocab), init=LEARN_INIT, ids=ids, mask=mask,
                                               labels=labels, hid=hid, hmask=hmask,
-                                              run=f"epochs=4, batch_size=8, lr=3e-3, seed={seed}"))
+                                              run=LEARN_ARGS.format(seed=seed)))
         acc = float((np.asarray(got[0]).argmax(axis=1) == np.asarray(held_labels)).mean())
-        tried.append(f"{acc:.2f} after {LEARN_CALL.format(seed=seed)} (model built after torch.manual_seed({mseed}))")
+        tried.append(f"{acc:.2f} after fine_tune(model, enc, labels, {LEARN_ARGS.format(seed=seed)}) "
+                     f"(model built after torch.manual_seed({mseed}))")
         if acc >= 0.85:
             return
     raise AssertionError(

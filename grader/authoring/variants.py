@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import hashlib
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from dataclasses import dataclass, field
 from typing import Any
@@ -181,13 +181,14 @@ def cohort_problems(spec: ExerciseSpec, expect: dict[str, str], results: dict[st
 
 
 def sweep_seeds(count: int, start: int) -> list[int]:
-    """The ``count`` grading seeds a sweep tries besides ``start`` (the course's): the same
-    every time, spread out (inputs drawn from neighbouring seeds are as unrelated as any)."""
+    """The ``count`` grading seeds a sweep tries besides ``start`` (the course's): the next ones,
+    the same every time (inputs drawn from neighbouring seeds are as unrelated as any)."""
     return [start + k for k in range(1, count + 1)]
 
 
 def grade_under_seeds(spec: ExerciseSpec, expect: dict[str, str], submissions: Path, out: Path,
-                      seeds: list[int], grade: Any) -> dict[str, dict[int, dict[str, str]]]:
+                      seeds: list[int], grade: Callable[[ExerciseSpec, Path, Path], Any]
+                      ) -> dict[str, dict[int, dict[str, str]]]:
     """Grade the versions expected at full marks (the reference and the alternatives) once per
     grading seed in ``seeds`` with ``grade(spec, folder, out)`` (a batch; returns its summary),
     and return test -> seed -> version -> the first line of its message, for every test that
