@@ -379,7 +379,10 @@ def cmd_variants(args: argparse.Namespace) -> int:
     subs = folder / "submissions"
     if subs.exists():
         shutil.rmtree(subs)
-    expect = write_cohort(spec, subs, args.names or None)
+    expect = write_cohort(spec, subs, args.names or None, correct_only=args.correct_only)
+    if not expect:
+        raise CourseError(f"no variant of {spec.id} to grade: --correct-only keeps the reference and the "
+                          "alternatives, and the names given are all mutants")
     bar = _progress(len(expect), f"grading the variants of {spec.id}")
     try:
         summary = grade_batch(spec, subs, folder / "out", workers=args.workers, progress=bar.update)
@@ -716,6 +719,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=0, metavar="N",
                    help="then grade the reference and the alternatives under N more grading seeds (the "
                    "course's + 1 ... + N): a test that fails a correct version for some seed is a problem")
+    p.add_argument("--correct-only", action="store_true",
+                   help="grade only the versions expected at full marks (the reference and the "
+                   "alternatives), not the mutants: with --seeds, a sweep of the correct versions")
     p.set_defaults(func=cmd_variants)
 
     p = sub.add_parser("mutate", help="measure how strong a hidden suite is: grade automatic mutants of "

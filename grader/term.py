@@ -160,7 +160,7 @@ def grade_term(course: Course, source: Path, out: Path, *, workers: int = 1, dev
         todo_total = sum(len(ex.todo) for ex in plan)
         helpers = min(workers, todo_total) - 1
         if helpers > 0:
-            pool = _start_pool(course, plan, hidden, helpers)
+            pool = _start_pool(plan, hidden, helpers)
         summary.failed = _schedule(plan, pool, helpers, graders, hidden, finish)
     finally:
         try:
@@ -185,7 +185,7 @@ def _keep(ex: _Exercise, result: GradeResult) -> None:
     ex.summary.results[result.student] = result.to_gradescope()
 
 
-def _start_pool(course: Course, plan: list[_Exercise], hidden: list[Path], helpers: int) -> ProcessPoolExecutor:
+def _start_pool(plan: list[_Exercise], hidden: list[Path], helpers: int) -> ProcessPoolExecutor:
     import multiprocessing
     # the first exercise's fork server and the hidden tests' imports, before forking: the
     # workers inherit both
@@ -195,8 +195,7 @@ def _start_pool(course: Course, plan: list[_Exercise], hidden: list[Path], helpe
     pool = ProcessPoolExecutor(
         max_workers=helpers, mp_context=multiprocessing.get_context("fork" if "fork" in methods else "spawn"),
         initializer=_init_worker,
-        initargs=(str(course.root), {ex.spec.id: (ex.device, ex.exercise_fp) for ex in plan},
-                  [str(p) for p in hidden]))
+        initargs=({ex.spec.id: (ex.spec, ex.device, ex.exercise_fp) for ex in plan}, [str(p) for p in hidden]))
     for _ in range(helpers):
         pool.submit(os.getpid)   # start the processes now, not at the first task
     return pool
@@ -275,8 +274,9 @@ def _grader_for(graders: dict[str, Grader], states: dict[str, str], spec: Exerci
 _WORKER: dict[str, Any] = {}
 
 
-def _init_worker(course_root: str, exercises: dict[str, tuple[str, str]], hidden: list[str]) -> None:
-    from .course import load_course
+def _init_worker(exercises: dict[str, tuple[ExerciseSpec, str, str]], hidden: list[str]) -> None:
+    """``exercises``: id -> (the term's spec, device, fingerprint); the specs are the term's own,
+    not the course read again from disk."""
     _WORKER.update(graders={}, states={})
 
     def cleanup() -> None:
@@ -284,14 +284,14 @@ def _init_worker(course_root: str, exercises: dict[str, tuple[str, str]], hidden
             close_grader(grader)
 
     worker_started(cleanup)
-    _WORKER.update(course=load_course(Path(course_root)), exercises=exercises, hidden=[Path(p) for p in hidden])
+    _WORKER.update(exercises=exercises, hidden=[Path(p) for p in hidden])
 
 
 def _grade_in_worker(exercise: str, state_path: str, student: str, path: str | None,
                      problem: str | None) -> Graded:
-    device, exercise_fp = _WORKER["exercises"][exercise]
-    grader = _grader_for(_WORKER["graders"], _WORKER["states"], _WORKER["course"].get(exercise), device,
-                         exercise_fp, _WORKER["hidden"], state_path)
+    spec, device, exercise_fp = _WORKER["exercises"][exercise]
+    grader = _grader_for(_WORKER["graders"], _WORKER["states"], spec, device, exercise_fp, _WORKER["hidden"],
+                         state_path)
     return grader.grade(Submission(student, Path(path) if path else None, problem))
 
 

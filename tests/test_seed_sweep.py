@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import copy
 
-from grader.authoring.variants import grade_under_seeds, sweep_seeds
+from grader.authoring.variants import grade_under_seeds, load_variants, sweep_seeds, write_cohort
 from grader.batch import grade_batch
+from grader.cli import EXIT_USAGE, main
+from grader.course import load_course
 from grader.kernels import forkserver
 from grader.pipeline.fingerprint import exercise_fingerprint
 
-from .helpers import add_hidden_test, write_submission
+from .helpers import ROOT, add_hidden_test, write_submission
 
 SEEDED = '''
 import pytest
@@ -60,3 +62,19 @@ def test_correct_versions_graded_under_other_seeds_show_where_a_test_fails_them(
     # one batch per seed, each with its own fork server (torch loaded in each for a real
     # exercise): the servers of finished batches are closed, not kept until memory runs out
     assert len(forkserver._SERVERS) <= 2, len(forkserver._SERVERS)
+
+
+def test_correct_only_writes_the_reference_and_the_alternatives(tmp_path, capsys):
+    """`grader variants --correct-only` (a seed sweep without the mutants) grades the versions
+    expected at full marks and nothing else."""
+    spec = load_course(ROOT).get("week02_autograd")
+    variants = load_variants(spec)
+    assert variants.alternatives and variants.mutants
+    expect = write_cohort(spec, tmp_path / "subs", correct_only=True)
+    assert expect == {"reference": "full", **{f"alternative_{a.name}": "full" for a in variants.alternatives}}
+    assert sorted(p.stem for p in (tmp_path / "subs").glob("*.ipynb")) == sorted(expect)
+    # only mutants named: nothing to grade, said plainly (exit 2), nothing graded
+    assert main(["--course", str(ROOT), "variants", spec.id, variants.mutants[0].name, "--correct-only",
+                 "--out", str(tmp_path / "cli")]) == EXIT_USAGE
+    assert "--correct-only keeps the reference and the alternatives" in capsys.readouterr().err
+    assert not (tmp_path / "cli" / "out").exists()

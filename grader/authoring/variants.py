@@ -120,12 +120,13 @@ def mutant_sample(exercise: str, mutants: list[Mutant], k: int | None) -> list[M
 
 
 def write_cohort(spec: ExerciseSpec, target: Path, names: list[str] | None = None,
-                 mutants: Collection[str] | None = None) -> dict[str, str]:
+                 mutants: Collection[str] | None = None, *, correct_only: bool = False) -> dict[str, str]:
     """Write the variants cohort of an exercise under ``target``: the reference, the untouched
     student version, every mutant (``mutant_<name>``) and alternative (``alternative_<name>``)
     -- or, with ``names``, only the variants so named; with ``mutants``, only those mutants
-    (the rest of the cohort in full). Returns student -> what is expected ("full", "zero" or
-    "less")."""
+    (the rest of the cohort in full); with ``correct_only``, only the versions expected at full
+    marks (the reference and the alternatives). Returns student -> what is expected ("full",
+    "zero" or "less")."""
     target.mkdir(parents=True, exist_ok=True)
     solution = nbformat.read(spec.solution, as_version=4)
     assignment = nbformat.read(spec.assignment, as_version=4)
@@ -143,9 +144,10 @@ def write_cohort(spec: ExerciseSpec, target: Path, names: list[str] | None = Non
 
     if not names:
         put("reference", as_submission(assignment, solution), "full")
-        put("student_version", assignment, "zero")
+        if not correct_only:
+            put("student_version", assignment, "zero")
     for mutant in variants.mutants:
-        if wanted(mutant.name) and (mutants is None or mutant.name in mutants):
+        if wanted(mutant.name) and (mutants is None or mutant.name in mutants) and not correct_only:
             put(f"mutant_{mutant.name}", as_submission(assignment, apply_mutant(solution, mutant)), "less")
     for alt in variants.alternatives:
         if wanted(alt.name):

@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wai
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Generic, TypeVar
 
-from ..course import load_course
+from ..course import ExerciseSpec
 from ..errors import GraderError
 from ..kernels import forkserver
 from ..kernels.spec import default_sandbox
@@ -50,8 +50,7 @@ class LocalBackend:
                 max_workers=self.helpers,
                 mp_context=multiprocessing.get_context("fork" if "fork" in methods else "spawn"),
                 initializer=_init_worker,
-                initargs=(str(job.spec.course.root), job.spec.id, job.device, job.exercise_fp,
-                          [str(p) for p in job.hidden], job.container, job.spec.seed))
+                initargs=(job.spec, job.device, job.exercise_fp, [str(p) for p in job.hidden], job.container))
             for _ in range(self.helpers):
                 self.pool.submit(_worker_ready)  # start the processes now, not at the first task
         if todo:
@@ -81,15 +80,15 @@ _WORKER: Grader | None = None
 _WORKER_STATE: str | None = None
 
 
-def _init_worker(course_root: str, exercise_id: str, device: str, exercise_fp: str,
-                 hidden: list[str], container: "Container | None" = None, seed: int | None = None) -> None:
+def _init_worker(spec: ExerciseSpec, device: str, exercise_fp: str, hidden: list[str],
+                 container: "Container | None" = None) -> None:
     """Runs when a worker process starts, while the grader is still preparing the reference:
-    everything a worker can do without the reference's answers happens here."""
+    everything a worker can do without the reference's answers happens here. ``spec`` is the
+    batch's own (inherited through fork, or pickled), not the course read again from disk: a
+    worker grades under the batch's grading seed (`grader variants --seeds`) and settings even
+    when course.yaml has changed since the batch started."""
     global _WORKER
     worker_started(lambda: close_grader(_WORKER) if _WORKER is not None else None)
-    spec = load_course(Path(course_root)).get(exercise_id)
-    if seed is not None:  # the batch's grading seed (`grader variants --seeds` grades under others)
-        spec.seed = seed
     sandbox = default_sandbox(spec, *map(Path, hidden), container=container)
     _WORKER = Grader(spec, device, Reference(spec, device, {}, sandbox), Catalog([]), exercise_fp, sandbox)
     _WORKER.warm()
