@@ -375,6 +375,8 @@ def cmd_variants(args: argparse.Namespace) -> int:
     spec = course.get(args.exercise)
     if args.seeds < 0:
         raise CourseError("--seeds is how many more grading seeds to try (0 or more)")
+    if args.first_seed is not None and not args.seeds:
+        raise CourseError("--first-seed says where a sweep starts: give --seeds N with it")
     folder = Path(args.out or f"grading/variants/{spec.id}")
     subs = folder / "submissions"
     if subs.exists():
@@ -409,7 +411,7 @@ def _variants_under_seeds(spec: ExerciseSpec, expect: dict[str, str], subs: Path
     """``grader variants --seeds N``: the correct versions graded under N more grading seeds."""
     from .authoring.variants import grade_under_seeds, sweep_seeds
     from .batch import grade_batch
-    seeds = sweep_seeds(args.seeds, spec.seed)
+    seeds = sweep_seeds(args.seeds, spec.seed, args.first_seed)
     full = sum(expected == "full" for expected in expect.values())
     bar = _progress(len(seeds) * full, f"the {full} correct versions under {len(seeds)} more grading seeds")
 
@@ -719,6 +721,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seeds", type=int, default=0, metavar="N",
                    help="then grade the reference and the alternatives under N more grading seeds (the "
                    "course's + 1 ... + N): a test that fails a correct version for some seed is a problem")
+    p.add_argument("--first-seed", type=int, metavar="S",
+                   help="with --seeds N: sweep the seeds S ... S + N - 1 instead (to go on past seeds already "
+                   "swept)")
     p.add_argument("--correct-only", action="store_true",
                    help="grade only the versions expected at full marks (the reference and the "
                    "alternatives), not the mutants: with --seeds, a sweep of the correct versions")

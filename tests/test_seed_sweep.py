@@ -44,6 +44,7 @@ def test_correct_versions_graded_under_other_seeds_show_where_a_test_fails_them(
     write_submission(spec, subs, "mutant_triple", "def double(x):\n    return 3 * x\n")
     expect = {"reference": "full", "alternative_sum": "full", "mutant_triple": "less"}
     assert spec.seed == 77 and sweep_seeds(4, spec.seed) == [78, 79, 80, 81]
+    assert sweep_seeds(3, spec.seed, first=90) == [90, 91, 92]  # --first-seed 90: past seeds already swept
     seen = []
 
     def grade(other, source, out):
@@ -77,4 +78,8 @@ def test_correct_only_writes_the_reference_and_the_alternatives(tmp_path, capsys
     assert main(["--course", str(ROOT), "variants", spec.id, variants.mutants[0].name, "--correct-only",
                  "--out", str(tmp_path / "cli")]) == EXIT_USAGE
     assert "--correct-only keeps the reference and the alternatives" in capsys.readouterr().err
+    assert not (tmp_path / "cli" / "out").exists()
+    # --first-seed without --seeds: where would the sweep start? Said before anything is graded
+    assert main(["--course", str(ROOT), "variants", spec.id, "--first-seed", "5", "--out", str(tmp_path / "cli")]) == EXIT_USAGE
+    assert "give --seeds N with it" in capsys.readouterr().err
     assert not (tmp_path / "cli" / "out").exists()

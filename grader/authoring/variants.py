@@ -182,10 +182,12 @@ def cohort_problems(spec: ExerciseSpec, expect: dict[str, str], results: dict[st
     return problems
 
 
-def sweep_seeds(count: int, start: int) -> list[int]:
+def sweep_seeds(count: int, start: int, first: int | None = None) -> list[int]:
     """The ``count`` grading seeds a sweep tries besides ``start`` (the course's): the next ones,
-    the same every time (inputs drawn from neighbouring seeds are as unrelated as any)."""
-    return [start + k for k in range(1, count + 1)]
+    the same every time (inputs drawn from neighbouring seeds are as unrelated as any); or, with
+    ``first``, ``count`` seeds from that one on (to go on past seeds already swept)."""
+    begin = start + 1 if first is None else first
+    return [begin + k for k in range(count)]
 
 
 def grade_under_seeds(spec: ExerciseSpec, expect: dict[str, str], submissions: Path, out: Path,
