@@ -31,6 +31,7 @@ from .backends.local import SharedWork, close_grader, worker_started
 from .batch import BatchSummary, _with_late_penalty, claim_output, keep_history, resolve_device, unchanged
 from .course import Course, ExerciseSpec
 from .errors import GradingError
+from .kernels import forkserver
 from .kernels.gpus import off_gpus
 from .kernels.spec import default_sandbox
 from .outputs import Outputs
@@ -166,6 +167,7 @@ def grade_term(course: Course, source: Path, out: Path, *, workers: int = 1, dev
         try:
             if pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
+                forkserver.children_done()  # (as a batch's pool does: its servers may be closed again)
             for grader in graders.values():
                 close_grader(grader)
             for ex in plan:

@@ -12,6 +12,7 @@ from grader.batch import grade_batch
 from grader.cli import main
 from grader.course import load_course
 from grader.errors import GradingError
+from grader.kernels import forkserver
 from grader.outputs.gradebook import Gradebook
 from grader.term import find_exercises, grade_term
 
@@ -60,6 +61,9 @@ def test_a_term_grades_in_one_pool_like_batches_one_at_a_time(tmp_path):
     totals = []
     summary = grade_term(course, source, out, workers=2, on_total=totals.append)
     assert totals == [6] and list(summary.batches) == list(EXERCISES)
+    # the pool's workers are gone: this process's fork servers may be closed again (a process
+    # grading term after term must not keep every one, torch loaded in each)
+    assert not any(server.shared_with_children for server in forkserver._SERVERS.values())
     book = Gradebook(out / "gradebook.sqlite")
     try:
         assert set(book.exercises()) == set(EXERCISES)
