@@ -137,7 +137,17 @@ def _kinds(layers: list, *names: str) -> list:
 
 
 # --------------------------------------------------------------------------- 1. linear GAN
+def _meta_config(configs: list) -> int:
+    """The one configuration of a structure test whose network also runs on the meta device
+    (the device check): the one with the most hidden layers. A tensor made without the input's
+    device fails for every configuration alike, and a forward pass with batch norm on the meta
+    device costs 8-12 ms of the student's kernel (PyTorch's Python meta kernels), so checking all
+    three cost 30 ms a test."""
+    return max(range(len(configs)), key=lambda k: len(configs[k][-1]))
+
+
 GEN_CONFIGS = [(16, (3, 8, 8), (32, 64)), (5, (2,), (7,)), (3, (1, 4, 6), (4, 6, 5))]
+GEN_META = _meta_config(GEN_CONFIGS)
 
 
 @pytest.mark.points(2)
@@ -146,20 +156,21 @@ def test_generator_structure(student, reference):
     probe = f"""
 {on_meta_device("Generator")}
 _out = []
-for _z, _shape, _hidden in {GEN_CONFIGS!r}:
+for _i, (_z, _shape, _hidden) in enumerate({GEN_CONFIGS!r}):
     torch.manual_seed(0)
     _g = Generator(_z, _shape, _hidden)
 {_indent(_leaf_layers_src("_g"))}    _y = _g(torch.randn(4, _z)).detach()
     _out.append({{"layers": _layers, "shape": list(_y.shape), "range": [float(_y.min()), float(_y.max())],
                  "params": sum(_p.numel() for _p in _g.parameters()),
-                 "meta": _meta_try(lambda: _Generator(_z, _shape, _hidden).to("meta")(torch.empty(4, _z, device="meta")))}})
+                 "meta": None if _i != {GEN_META} else
+                     _meta_try(lambda: _Generator(_z, _shape, _hidden).to("meta")(torch.empty(4, _z, device="meta")))}})
 with torch.device("meta"):
     _default = Generator()
 _out.append(sum(_p.numel() for _p in _default.parameters()))
 _out
 """
     got = student.eval(probe)
-    for (z, shape, hidden), answer in zip(GEN_CONFIGS, got):
+    for index, ((z, shape, hidden), answer) in enumerate(zip(GEN_CONFIGS, got)):
         call = f"Generator(z_dim={z}, out_shape={shape}, hidden_dims={hidden})"
         widths = [z, *hidden]
         want_linear = [["Linear", a, b] for a, b in zip(widths, widths[1:])] + [["Linear", widths[-1], math.prod(shape)]]
@@ -178,15 +189,16 @@ _out
         assert answer["shape"] == [4, *shape], f"{call} on noise (4, {z}): expected the shape {(4, *shape)}, got {tuple(answer['shape'])}"
         low, high = answer["range"]
         assert 0 < low and high < 1, f"{call}: outputs should lie in (0, 1) (a sigmoid at the end), got [{low:.3f}, {high:.3f}]"
-        assert_on_meta(answer["meta"], f"{call}.to(device) on noise (4, {z}) on that device",
-                       "keep every layer in a registered submodule (nn.Sequential, nn.ModuleList or an attribute), so that "
-                       ".to(device) moves it, and make no tensor in forward without device=noise.device")
+        if index == GEN_META:  # (see _meta_config)
+            assert_on_meta(answer["meta"], f"{call}.to(device) on noise (4, {z}) on that device",
+                           "keep every layer in a registered submodule (nn.Sequential, nn.ModuleList or an attribute), so that "
+                           ".to(device) moves it, and make no tensor in forward without device=noise.device")
     big = 16 * 256 + 256 + 512 + 256 * 512 + 512 + 1024 + 512 * 1024 + 1024 + 2048 + 1024 * 27648 + 27648
     assert got[-1] == big, (
         f"Generator() with the defaults (z_dim 16, out_shape (3, 96, 96), hidden_dims (256, 512, 1024)) should have "
         f"{big:,} parameters, got {got[-1]:,}")
     ref = reference.eval(probe)
-    assert ref[-1] == big and ref[0]["meta"] == ["ok", ["meta"]], "grader setup: the reference"
+    assert ref[-1] == big and ref[GEN_META]["meta"] == ["ok", ["meta"]], "grader setup: the reference"
 
 
 def _gen_case(grading_seed: int):
@@ -245,6 +257,7 @@ _out
 
 
 DISC_CONFIGS = [((3, 8, 8), (64, 32)), ((2,), (7,)), ((1, 4, 6), (5, 6, 4))]
+DISC_META = _meta_config(DISC_CONFIGS)
 
 
 def _disc_oracle(params, x, n_hidden):
@@ -268,16 +281,17 @@ def test_discriminator(student, reference, grading_seed):
     probe = f"""
 {on_meta_device("Discriminator")}
 _out = []
-for _shape, _hidden in {DISC_CONFIGS!r}:
+for _i, (_shape, _hidden) in enumerate({DISC_CONFIGS!r}):
     _d = Discriminator(_shape, _hidden)
 {_indent(_leaf_layers_src("_d"))}    _out.append({{"layers": _layers, "shape": list(_d(torch.randn(3, *_shape)).shape),
-                 "meta": _meta_try(lambda: _Discriminator(_shape, _hidden).to("meta")(torch.empty(3, *_shape, device="meta")))}})
+                 "meta": None if _i != {DISC_META} else
+                     _meta_try(lambda: _Discriminator(_shape, _hidden).to("meta")(torch.empty(3, *_shape, device="meta")))}})
 _d = Discriminator({in_shape!r}, {hidden!r}).double()
 {_set_layers_src("_d", [(params[i], params[i + 1]) for i in range(0, len(params), 2)])}_out.append(_d({_lit(x)}).detach())
 _out
 """
     got = student.eval(probe)
-    for (shape, hid), answer in zip(DISC_CONFIGS, got):
+    for index, ((shape, hid), answer) in enumerate(zip(DISC_CONFIGS, got)):
         call = f"Discriminator(in_shape={shape}, hidden_dims={hid})"
         widths_c = [math.prod(shape), *hid]
         want = [["Linear", a, b] for a, b in zip(widths_c, widths_c[1:])] + [["Linear", widths_c[-1], 1]]
@@ -290,15 +304,16 @@ _out
         slopes = [x[1] for x in _kinds(answer["layers"], "LeakyReLU")]
         assert all(abs(s - 0.2) < 1e-12 for s in slopes), f"{call}: LeakyReLU(0.2) expected, got negative slopes {slopes}"
         assert answer["shape"] == [3, 1], f"{call} on 3 samples: expected logits (3, 1), got {tuple(answer['shape'])}"
-        assert_on_meta(answer["meta"], f"{call}.to(device) on 3 samples on that device",
-                       "keep every layer in a registered submodule (nn.Sequential, nn.ModuleList or an attribute), so that "
-                       ".to(device) moves it, and make no tensor in forward without device=x.device")
+        if index == DISC_META:  # (see _meta_config)
+            assert_on_meta(answer["meta"], f"{call}.to(device) on 3 samples on that device",
+                           "keep every layer in a registered submodule (nn.Sequential, nn.ModuleList or an attribute), so that "
+                           ".to(device) moves it, and make no tensor in forward without device=x.device")
     assert_close(got[-1], _disc_oracle(params, x, 2),
                  f"Discriminator({in_shape}, {hidden}) with weights set by the grader on 5 samples: flatten, Linear -> "
                  "LeakyReLU(0.2), Linear -> LeakyReLU(0.2), Linear: the logits (no sigmoid)", rtol=1e-6, atol=1e-9)
     ref = reference.eval(probe)
     assert_close(ref[-1], _disc_oracle(params, x, 2), "grader setup", rtol=1e-6, atol=1e-9)
-    assert ref[0]["meta"] == ["ok", ["meta"]], "grader setup: the reference on the meta device"
+    assert ref[DISC_META]["meta"] == ["ok", ["meta"]], "grader setup: the reference on the meta device"
 
 
 # --------------------------------------------------------------------------- 2. BCE and V
@@ -1244,6 +1259,7 @@ _pairs = [(_real, _fake), (_fake, _real), (_real, _real)] + [(_real, _s) for _s 
 
 # --------------------------------------------------------------------------- 7. DCGAN
 DCG_CONFIGS = [(16, 3, (64, 32)), (5, 1, (6, 4, 3)), (4, 2, (5,))]
+DCG_META = _meta_config(DCG_CONFIGS)
 
 
 def _bn_train(h, gamma, beta):
@@ -1256,7 +1272,7 @@ def test_dcgan_generator(student, reference, grading_seed):
     probe = f"""
 {on_meta_device("DCGenerator")}
 _out = []
-for _z, _c, _hidden in {DCG_CONFIGS!r}:
+for _i, (_z, _c, _hidden) in enumerate({DCG_CONFIGS!r}):
     torch.manual_seed(1)
     _g = DCGenerator(_z, _c, _hidden).double()
 {_indent(_leaf_layers_src("_g"))}    _noise = torch.randn(3, _z, dtype=torch.float64)
@@ -1264,11 +1280,12 @@ for _z, _c, _hidden in {DCG_CONFIGS!r}:
                  "convs": [[_m.weight.detach(), None if _m.bias is None else _m.bias.detach()]
                            for _m in _g.modules() if isinstance(_m, nn.ConvTranspose2d)],
                  "bns": [[_m.weight.detach(), _m.bias.detach()] for _m in _g.modules() if isinstance(_m, nn.BatchNorm2d)],
-                 "meta": _meta_try(lambda: _DCGenerator(_z, _c, _hidden).to("meta")(torch.empty(3, _z, device="meta")))}})
+                 "meta": None if _i != {DCG_META} else
+                     _meta_try(lambda: _DCGenerator(_z, _c, _hidden).to("meta")(torch.empty(3, _z, device="meta")))}})
 _out
 """
     got = student.eval(probe)
-    for (z, c, hidden), answer in zip(DCG_CONFIGS, got):
+    for index, ((z, c, hidden), answer) in enumerate(zip(DCG_CONFIGS, got)):
         call = f"DCGenerator(z_dim={z}, out_channels={c}, hidden_channels={hidden})"
         side = 4 * 2 ** len(hidden)
         layers = answer["layers"]
@@ -1298,14 +1315,16 @@ _out
         assert_close(out, torch.tanh(h).numpy(), f"{call} in training mode on 3 noise vectors, compared with the same "
                      "weights applied as noise viewed (3, z_dim, 1, 1) -> [ConvTranspose2d -> BatchNorm2d -> ReLU] per "
                      "hidden layer -> ConvTranspose2d -> tanh", rtol=1e-6, atol=1e-9)
-        assert_on_meta(answer["meta"], f"{call}.to(device) on noise (3, {z}) on that device",
-                       "keep every layer in a registered submodule (nn.Sequential, nn.ModuleList or an attribute), so that "
-                       ".to(device) moves it, and make no tensor in forward without device=noise.device")
+        if index == DCG_META:  # (see _meta_config)
+            assert_on_meta(answer["meta"], f"{call}.to(device) on noise (3, {z}) on that device",
+                           "keep every layer in a registered submodule (nn.Sequential, nn.ModuleList or an attribute), so that "
+                           ".to(device) moves it, and make no tensor in forward without device=noise.device")
     ref = reference.eval(probe)
-    assert np.asarray(ref[0]["out"]).shape == (3, 3, 16, 16) and ref[0]["meta"] == ["ok", ["meta"]]
+    assert np.asarray(ref[0]["out"]).shape == (3, 3, 16, 16) and ref[DCG_META]["meta"] == ["ok", ["meta"]]
 
 
 DCD_CONFIGS = [(3, (32, 64)), (1, (4, 6, 5)), (2, (5,))]
+DCD_META = _meta_config(DCD_CONFIGS)
 
 
 @pytest.mark.points(2)
@@ -1314,7 +1333,7 @@ def test_dcgan_discriminator(student, reference, grading_seed):
     probe = f"""
 {on_meta_device("DCDiscriminator")}
 _out = []
-for _c, _hidden in {DCD_CONFIGS!r}:
+for _i, (_c, _hidden) in enumerate({DCD_CONFIGS!r}):
     torch.manual_seed(2)
     _d = DCDiscriminator(_c, _hidden).double()
 {_indent(_leaf_layers_src("_d"))}    _side = 4 * 2 ** len(_hidden)
@@ -1323,12 +1342,13 @@ for _c, _hidden in {DCD_CONFIGS!r}:
                  "convs": [[_m.weight.detach(), None if _m.bias is None else _m.bias.detach()]
                            for _m in _d.modules() if isinstance(_m, nn.Conv2d)],
                  "bns": [[_m.weight.detach(), _m.bias.detach()] for _m in _d.modules() if isinstance(_m, nn.BatchNorm2d)],
-                 "meta": _meta_try(lambda: _DCDiscriminator(_c, _hidden).to("meta")(torch.empty(3, _c, _side, _side,
+                 "meta": None if _i != {DCD_META} else
+                     _meta_try(lambda: _DCDiscriminator(_c, _hidden).to("meta")(torch.empty(3, _c, _side, _side,
                                                                                               device="meta")))}})
 _out
 """
     got = student.eval(probe)
-    for (c, hidden), answer in zip(DCD_CONFIGS, got):
+    for index, ((c, hidden), answer) in enumerate(zip(DCD_CONFIGS, got)):
         call = f"DCDiscriminator(in_channels={c}, hidden_channels={hidden})"
         layers = answer["layers"]
         banned = sorted({x[0] for x in layers} & {"Linear", "MaxPool2d", "AvgPool2d", "ReLU", "Sigmoid", "ConvTranspose2d"})
@@ -1363,8 +1383,9 @@ _out
         assert_close(out, want_out, f"{call} in training mode on 3 pictures, compared with the same weights applied as "
                      "Conv2d -> LeakyReLU(0.2), then [Conv2d -> BatchNorm2d -> LeakyReLU(0.2)] per further hidden layer, "
                      "then Conv2d(..., 1, 4, 1, 0) and flatten (logits, no sigmoid)", rtol=1e-6, atol=1e-9)
-        assert_on_meta(answer["meta"], f"{call}.to(device) on 3 pictures {c} x {side} x {side} on that device",
-                       "keep every layer in a registered submodule (nn.Sequential, nn.ModuleList or an attribute), so that "
-                       ".to(device) moves it, and make no tensor in forward without device=x.device")
+        if index == DCD_META:  # (see _meta_config)
+            assert_on_meta(answer["meta"], f"{call}.to(device) on 3 pictures {c} x {side} x {side} on that device",
+                           "keep every layer in a registered submodule (nn.Sequential, nn.ModuleList or an attribute), so that "
+                           ".to(device) moves it, and make no tensor in forward without device=x.device")
     ref = reference.eval(probe)
-    assert np.asarray(ref[0]["out"]).shape == (3, 1) and ref[0]["meta"] == ["ok", ["meta"]]
+    assert np.asarray(ref[0]["out"]).shape == (3, 1) and ref[DCD_META]["meta"] == ["ok", ["meta"]]
