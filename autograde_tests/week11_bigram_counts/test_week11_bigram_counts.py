@@ -393,7 +393,7 @@ def test_sampling_properties(student, grading_seed):
             f"{call}: every name should stop right after its first '.', got {name!r}"
         assert set(name[:-1]) <= set(LETTERS), f"{call}: names should contain letters of itos only, got {name!r}"
     # Statistical checks at 6 standard deviations each (29 of them: a correct sampler fails one in
-    # well under a million gradings; over 500 tables the largest deviation seen was 3.4). The wrong
+    # well under a million gradings; over 500 tables no deviation reached 4). The wrong
     # samplers of variants.yaml are 15 to 80 standard deviations off with these sizes.
     first = np.bincount([STOI[name[0]] for name in names], minlength=27) / n
     allowed = 6 * np.sqrt(P32[0] * (1 - P32[0]) / n) + 3 / n
