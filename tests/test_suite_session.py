@@ -10,6 +10,7 @@ import sys
 
 import pytest
 
+from grader.cells import test_imports
 from grader.pipeline import suite
 from grader.pipeline.suite import run_suite
 
@@ -173,3 +174,13 @@ def test_a_suite_whose_folder_name_starts_another_suites_gets_its_own_modules(tm
     finally:
         for name in ("hw1", "hw10"):
             suite._KEPT.pop(str(tmp_path / name), None)
+
+
+def test_libraries_a_hidden_test_imports_inside_a_function_are_loaded_before_the_first_submission(tmp_path):
+    """Grader.prepare imports what test_imports lists, before a pool forks its workers: a library
+    imported inside an oracle (week08's FID: `from torchmetrics.image.fid import ...`, 3.5 s) was
+    imported again by every worker on its first submission (5.7 s of its 'tests' phase)."""
+    (tmp_path / "test_x.py").write_text(
+        "import numpy as np\n\n\ndef _oracle():\n    from torchmetrics.image.fid import FrechetInceptionDistance\n"
+        "    return FrechetInceptionDistance\n", encoding="utf-8")
+    assert test_imports(tmp_path) == ["numpy", "torchmetrics", "torchmetrics.image.fid"]
