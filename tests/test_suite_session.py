@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from grader.cells import test_imports
+from grader import cells
 from grader.pipeline import suite
 from grader.pipeline.suite import run_suite
 
@@ -183,4 +183,4 @@ def test_libraries_a_hidden_test_imports_inside_a_function_are_loaded_before_the
     (tmp_path / "test_x.py").write_text(
         "import numpy as np\n\n\ndef _oracle():\n    from torchmetrics.image.fid import FrechetInceptionDistance\n"
         "    return FrechetInceptionDistance\n", encoding="utf-8")
-    assert test_imports(tmp_path) == ["numpy", "torchmetrics", "torchmetrics.image.fid"]
+    assert cells.test_imports(tmp_path) == ["numpy", "torchmetrics", "torchmetrics.image.fid"]

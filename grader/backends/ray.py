@@ -53,11 +53,15 @@ def make_bundle(spec: ExerciseSpec) -> bytes:
     return buffer.getvalue()
 
 
+def _node_key(exercise_fp: str, container: Any) -> str:
+    return f"{exercise_fp} {container}"
+
+
 def _node_grader(bundle: bytes, exercise_id: str, device: str, exercise_fp: str, container: Any = None,
                  seed: int | None = None) -> Grader:
     """The Grader of this node (worker process) for this exercise version, built once, without
     the reference's answers (:func:`grade_task` hands them over once)."""
-    key = f"{exercise_fp} {container}"
+    key = _node_key(exercise_fp, container)
     if key not in _NODE_CACHE:
         root = process_tempdir("ray-bundle")
         with tarfile.open(fileobj=io.BytesIO(bundle), mode="r:gz") as tar:
@@ -90,7 +94,7 @@ def grade_task(bundle: bytes, exercise_id: str, device: str, answers: dict, cata
     else:
         keep_grader_off_gpus([])
     grader = _node_grader(bundle, exercise_id, device, exercise_fp, container, seed)
-    key = f"{exercise_fp} {container}"
+    key = _node_key(exercise_fp, container)
     if key not in _NODE_ANSWERED:  # the reference's answers: the same for every task of this version
         grader.use_reference(Reference(grader.spec, device, answers, grader.sandbox), Catalog(catalog))
         _NODE_ANSWERED.add(key)
