@@ -513,7 +513,7 @@ _res""")
 
 TRAINER_LEARN = """
 _m = BertForSequenceClassification(tiny_bert_config({V})).to(DEVICE)
-_args = make_training_args({folder!r}, learning_rate=3e-3, epochs=4, batch_size=8, seed=11, device=DEVICE)
+_args = make_training_args({folder!r}, learning_rate=3e-3, epochs=4, batch_size=8, seed={seed}, device=DEVICE)
 _t = make_trainer(_m, _args, _train, _eval, _tok)
 _before = float(_t.evaluate()["eval_loss"])
 _t.train()
@@ -525,6 +525,9 @@ with torch.no_grad():
 """
 
 
+TRAINER_RUNS = [(7, 11), (8, 12)]  # (torch.manual_seed before the model is built, make_training_args' seed)
+
+
 @pytest.mark.points(2)
 def test_trainer_learns(student, grading_seed):
     """make_training_args + make_trainer: Trainer fine-tunes the tiny BERT, loss falls, held-out reviews classified"""
@@ -534,24 +537,34 @@ def test_trainer_learns(student, grading_seed):
     # the evaluation loss falling from 0.69 to 0.02-0.35 (0.6 s of CPU a run). lr 5e-3 with 3
     # epochs (the notebook's run) stalled near 0.69 on 1 seed in 20, so it is not used here.
     # A model that did not learn stays near accuracy 0.5 and loss 0.69. Bounds: accuracy >= 0.85,
-    # final loss below 0.55.
+    # final loss below 0.55. The run also sits on the tiny BERT's loss plateau now and then: the
+    # reference did for grading seed 20261137 (found by `grader variants --seeds 5 --first-seed
+    # 20261136`); over grading seeds 0-9 and 20261100-60 (71, scratch /tmp/w9scan.py) the first run
+    # (7, 11) stalled for 1 and the second (8, 12) for 2 others, never both. So a run that did not
+    # learn is tried once more with another initialisation and training seed, as
+    # test_fine_tune_learns does; a wrong setup fails both.
     vocab, ids, mask, labels, hid, hmask, held_labels = _learn_data(grading_seed)
     folder = f"_grader_trainer_run_{grading_seed % 10**6}"
-    probe = ("torch.manual_seed(7)\n"
-             + TRAINER_PROBE.format(setup="", vocab=vocab, ids=ids, mask=mask, labels=labels, hid=hid[:24],
-                                    hmask=hmask[:24], held=held_labels[:24])
-             + TRAINER_LEARN.format(V=len(vocab), folder=folder, hid=hid, hmask=hmask))
-    got = student.eval(probe)
-    acc = float((np.asarray(got[0]).argmax(axis=1) == np.asarray(held_labels)).mean())
-    call = ("make_trainer(tiny BERT, make_training_args(folder, learning_rate=3e-3, epochs=4, batch_size=8, seed=11, "
-            "device=DEVICE), 128 generated reviews, 24 held-out reviews, tokenizer), then train()")
-    assert got[2] < 0.55 and got[2] < got[1], (
-        f"{call}: the evaluation loss went from {got[1]:.3f} to {got[2]:.3f}; a correct setup ends near 0.02-0.35 "
-        "(check learning_rate=learning_rate, num_train_epochs=epochs and the batch size)")
-    assert acc >= 0.85, (
-        f"{call}: the trained model classifies {acc:.2f} of 120 held-out reviews right; a correct setup reaches 1.0")
-    assert got[3] == [], (
-        f"{call}: the output folder should stay empty (save_strategy='no'), it holds {got[3]}")
+    tried = []
+    for mseed, seed in TRAINER_RUNS:
+        probe = (f"torch.manual_seed({mseed})\n"
+                 + TRAINER_PROBE.format(setup="", vocab=vocab, ids=ids, mask=mask, labels=labels, hid=hid[:24],
+                                        hmask=hmask[:24], held=held_labels[:24])
+                 + TRAINER_LEARN.format(V=len(vocab), folder=folder, hid=hid, hmask=hmask, seed=seed))
+        got = student.eval(probe)
+        acc = float((np.asarray(got[0]).argmax(axis=1) == np.asarray(held_labels)).mean())
+        call = (f"make_trainer(tiny BERT built after torch.manual_seed({mseed}), make_training_args(folder, "
+                f"learning_rate=3e-3, epochs=4, batch_size=8, seed={seed}, device=DEVICE), 128 generated reviews, "
+                "24 held-out reviews, tokenizer), then train()")
+        assert got[3] == [], (
+            f"{call}: the output folder should stay empty (save_strategy='no'), it holds {got[3]}")
+        if got[2] < 0.55 and got[2] < got[1] and acc >= 0.85:
+            return
+        tried.append(f"{call}: the evaluation loss went from {got[1]:.3f} to {got[2]:.3f} and the model classifies "
+                     f"{acc:.2f} of 120 held-out reviews right")
+    raise AssertionError(
+        "; ".join(tried) + ". A correct setup ends near 0.02-0.35 and 1.0 (check learning_rate=learning_rate, "
+        "num_train_epochs=epochs and the batch size)")
 
 
 # --------------------------------------------------------------------------- save, predict, freeze
