@@ -564,7 +564,8 @@ def test_trainer_learns(student, grading_seed):
                      f"{acc:.2f} of 120 held-out reviews right")
     raise AssertionError(
         "; ".join(tried) + ". A correct setup ends near 0.02-0.35 and 1.0 (check learning_rate=learning_rate, "
-        "num_train_epochs=epochs and the batch size)")
+        "num_train_epochs=epochs and the batch size, and that nothing else changes how Trainer steps: no max_steps, "
+        "warmup_steps, gradient_accumulation_steps or optimizers of your own)")
 
 
 # --------------------------------------------------------------------------- save, predict, freeze
