@@ -31,8 +31,9 @@ are in its comment. Trainer writes into the output folder named by the probe, in
 own working folder (save_strategy='no' leaves it empty, which is checked).
 
 The fine-tuning threshold (test_fine_tune_learns): a model that did not learn sits near 0.5 on
-held-out reviews, a correct loop reaches 0.87-1.0; the bound is 0.85. How the run was chosen
-(a plateau this tiny model sits on for a while) is in the comment above the test.
+held-out reviews (a constant prediction scores the share of one label, 0.5 give or take 0.05), a
+correct loop about 1.0; the bound is 0.75. How the run was chosen (a plateau this tiny model sits
+on for a while) is in the comment above the test.
 """
 
 from __future__ import annotations
@@ -305,10 +306,19 @@ with torch.no_grad():
 # 0.5 on held-out reviews); with 4 epochs at lr 3e-3 and initializer_range 0.05, all 246 runs
 # reached 0.87-1.0 (the reference 0.99-1.0). A run that stays on the plateau all the same is
 # tried once more with another initialisation and shuffling seed: a correct loop fails both
-# only by a rare accident, a loop that does not learn fails both.
+# only by a rare accident, a loop that does not learn fails both. Scanned again over grading
+# seeds 0-39 and 20261100-40 (81; scratch scan of the two runs in one process): the reference
+# and loops with Adam or a constant learning rate reached 0.98-1.0 on the first run every time;
+# loops shuffling otherwise (another generator seed, torch.randperm without the generator, no
+# shuffling at all; wrong by the notebook's spec, which test_fine_tune_matches_reference marks,
+# but they learn) fell short of the old bound 0.85 on the first run for 1 seed each (0.71-0.84),
+# the loop without shuffling on both runs for 20261132 (0.84, 0.61). A run that did not learn
+# scores the share of one label among the 120 (0.5 give or take 0.05), so the bound is 0.75,
+# five standard deviations above it.
 LEARN_RUNS = [(7, 11), (8, 12)]  # (torch.manual_seed before the model is built, fine_tune's seed)
 LEARN_INIT = "\n_c.initializer_range = 0.05"
 LEARN_ARGS = "epochs=4, batch_size=8, lr=3e-3, seed={seed}"  # fine_tune's, after model, enc, labels
+LEARN_BOUND = 0.75  # accuracy on the 120 held-out reviews
 
 
 @pytest.mark.points(2)
@@ -323,7 +333,7 @@ def test_fine_tune_learns(student, grading_seed):
         acc = float((np.asarray(got[0]).argmax(axis=1) == np.asarray(held_labels)).mean())
         tried.append(f"{acc:.2f} after fine_tune(model, enc, labels, {LEARN_ARGS.format(seed=seed)}) "
                      f"(model built after torch.manual_seed({mseed}))")
-        if acc >= 0.85:
+        if acc >= LEARN_BOUND:
             return
     raise AssertionError(
         f"a tiny BERT fine-tuned by your loop on 128 generated reviews classifies {' and '.join(tried)} of 120 "
