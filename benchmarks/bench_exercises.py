@@ -130,7 +130,14 @@ def grader_seconds(spec, n: int, workers: int = 1, profile: dict | None = None) 
 
 
 PROFILE = ("| exercise | kernel start (s) | cells (s) | hidden tests: probes (s) | hidden tests: the rest (s) | "
-           "kernel close (s) | score and feedback (s) | outputs written (s) | measured |")
+           "kernel close (s) | score and feedback (s) | outputs written (s) | beyond the cells (s) | measured |")
+
+
+def profile_row(exercise: str, values: list[str], stamp: str) -> str:
+    """A row of the profile table from its seven phase columns (as written), with what the grader
+    and the suite add to the cells: every phase but the cells, summed."""
+    beyond = sum(float(v) for i, v in enumerate(values) if i != 1)
+    return f"| {exercise} | " + " | ".join(values) + f" | {beyond:.2f} | {stamp} |"
 COLUMNS = ("| exercise | cold papermill (s) | plain cells (s) | floor (s) | grader, 1 worker (s) | "
            "grader, default workers (s) | overhead (s) | reference preparation, once per batch (s) | measured |")
 
@@ -176,12 +183,13 @@ def main() -> int:
             # columns, by an earlier version of this script, in a table of their own)
             in_profile = False
             for line in generated:
-                in_profile = (in_profile or line == PROFILE) and bool(line.strip())
+                # (the header as it is, or as an earlier version of this script wrote it)
+                in_profile = (in_profile or line.startswith(PROFILE.split(" | cells")[0])) and bool(line.strip())
                 cells = [c.strip() for c in line.strip("|").split("|")]
                 if not line.startswith("| ") or cells[0] not in course.exercises:
                     continue
                 if in_profile:
-                    profiles.setdefault(cells[0], line)
+                    profiles.setdefault(cells[0], profile_row(cells[0], cells[1:8], cells[-1]))
                 elif cells[0] in table:
                     continue
                 elif len(cells) == COLUMNS.count("|") - 1:
@@ -198,8 +206,12 @@ def main() -> int:
                       "often a short training run, and the round trip); the rest of the hidden tests, the "
                       "grader-side oracles and pytest's bookkeeping; outputs, the results JSON, gradebook, "
                       "CSV and feedback page. Probes and oracles are the suite's own work, which the floor "
-                      "does not contain.", "",
-                      PROFILE, "|---|" + "---:|" * 7 + "---|"]
+                      "does not contain. Beyond the cells: every phase but the cells, what grading adds to "
+                      "the student's code as the grader's kernel runs it, the steadier measure of the "
+                      "overhead (the floor's plain kernel runs the same cells slower than the grader's "
+                      "kernel, for one because it sends them one by one, so the overhead column above, "
+                      "marginal minus floor, tends to come out lower).", "",
+                      PROFILE, "|---|" + "---:|" * 8 + "---|"]
             lines += [profiles[e] for e in course.exercises if e in profiles]
         if earlier:
             old_header = ("| exercise | plain (s) | grader per submission (s) | grader / plain | reference preparation, "
@@ -227,8 +239,7 @@ def main() -> int:
         many, _ = grader_seconds(spec, args.default_n, workers)
         table[exercise] = (f"| {exercise} | {cold:.2f} | {plain:.2f} | {floor:.2f} | {one:.2f} | {many:.2f} | "
                            f"{one - floor:+.2f} | {prepared:.1f} | {stamp} |")
-        profiles[exercise] = (f"| {exercise} | " + " | ".join(f"{profile[p]:.2f}" for p in (*PHASES, "write"))
-                              + f" | {stamp} |")
+        profiles[exercise] = profile_row(exercise, [f"{profile[p]:.2f}" for p in (*PHASES, "write")], stamp)
         print(f"{exercise}: cold {cold:.2f} s, cells {plain:.2f} s, floor {floor:.2f} s, grader {one:.2f} s "
               f"(1 worker) / {many:.2f} s ({workers} workers) per submission, overhead {one - floor:+.2f} s, "
               f"reference preparation {prepared:.1f} s; profile "
