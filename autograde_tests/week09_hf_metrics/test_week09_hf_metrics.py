@@ -26,9 +26,11 @@ Trainer (transformers 5): make_training_args is graded on the fields of the obje
 (evaluation_strategy=, Trainer(tokenizer=...)) raise TypeError in the kernel, which the probe
 catches and the message names. make_trainer is graded structurally (the very objects given, the
 processing_class, the compute_metrics wired in) with minimal TrainingArguments the probe builds.
-test_trainer_learns runs the student's make_training_args + make_trainer end to end; its bounds
-are in its comment. Trainer writes into the output folder named by the probe, in the kernel's
-own working folder (save_strategy='no' leaves it empty, which is checked).
+test_trainer_learns runs the student's make_training_args + make_trainer end to end (with the
+grader's compute_metrics in place of the student's, so a metrics bug costs test_compute_metrics'
+points only); its bounds are in its comment. Trainer writes into the output folder named by the
+probe, in the kernel's own working folder (save_strategy='no' leaves it empty; that is graded
+once, by test_make_training_args, which reads the field).
 
 The fine-tuning threshold (test_fine_tune_learns): a model that did not learn sits near 0.5 on
 held-out reviews (a constant prediction scores the share of one label, 0.5 give or take 0.05), a
@@ -307,18 +309,31 @@ with torch.no_grad():
 # reached 0.87-1.0 (the reference 0.99-1.0). A run that stays on the plateau all the same is
 # tried once more with another initialisation and shuffling seed: a correct loop fails both
 # only by a rare accident, a loop that does not learn fails both. Scanned again over grading
-# seeds 0-39 and 20261100-40 (81; scratch scan of the two runs in one process): the reference
-# and loops with Adam or a constant learning rate reached 0.98-1.0 on the first run every time;
-# loops shuffling otherwise (another generator seed, torch.randperm without the generator, no
-# shuffling at all; wrong by the notebook's spec, which test_fine_tune_matches_reference marks,
-# but they learn) fell short of the old bound 0.85 on the first run for 1 seed each (0.71-0.84),
-# the loop without shuffling on both runs for 20261132 (0.84, 0.61). A run that did not learn
-# scores the share of one label among the 120 (0.5 give or take 0.05), so the bound is 0.75,
-# five standard deviations above it.
+# seeds 0-39 and 20261100-40 (81; scratch scan of the two runs in one process), with the
+# student's own linear_lr: the reference and loops with Adam or a constant learning rate reached
+# 0.98-1.0 on the first run every time; loops shuffling otherwise (another generator seed,
+# torch.randperm without the generator, no shuffling at all; wrong by the notebook's spec, which
+# test_fine_tune_matches_reference marks, but they learn) fell short of the old bound 0.85 on the
+# first run for 1 seed each (0.71-0.84), the loop without shuffling on both runs for 20261132
+# (0.84, 0.61). The test now runs the loop with a constant learning rate in place of linear_lr
+# (LEARN_FAKES: a schedule bug is test_linear_lr's), and under it every one of those loops (the
+# reference, Adam, the three shufflings) reached 0.96-1.0 on the first run for all 81 seeds. A
+# run that did not learn scores the share of one label among the 120 (0.5 give or take 0.05),
+# so the bound is 0.75, five standard deviations above it. (A loop that never zeroes the
+# gradients learned with the decaying schedule at the course's grading seed, not with the
+# constant one: it fails here, as a loop that does not train right should.)
 LEARN_RUNS = [(7, 11), (8, 12)]  # (torch.manual_seed before the model is built, fine_tune's seed)
 LEARN_INIT = "\n_c.initializer_range = 0.05"
 LEARN_ARGS = "epochs=4, batch_size=8, lr=3e-3, seed={seed}"  # fine_tune's, after model, enc, labels
 LEARN_BOUND = 0.75  # accuracy on the 120 held-out reviews
+# the loop runs with a constant learning rate in place of the student's linear_lr (and the
+# grader's num_training_steps), so a schedule bug costs test_linear_lr's points, not these too
+FAKE_CONSTANT_LR = """
+def _fake_constant_lr(step, total_steps, base_lr, warmup_steps=0):
+    return base_lr
+"""
+LEARN_FAKES = FAKE_SCHEDULE + FAKE_CONSTANT_LR + with_fakes(
+    "fine_tune", {"num_training_steps": "_fake_steps", "linear_lr": "_fake_constant_lr"})
 
 
 @pytest.mark.points(2)
@@ -327,18 +342,18 @@ def test_fine_tune_learns(student, grading_seed):
     vocab, ids, mask, labels, hid, hmask, held_labels = _learn_data(grading_seed)
     tried = []
     for mseed, seed in LEARN_RUNS:
-        got = student.eval(LEARN_PROBE.format(mseed=mseed, V=len(vocab), init=LEARN_INIT, ids=ids, mask=mask,
-                                              labels=labels, hid=hid, hmask=hmask,
-                                              run=LEARN_ARGS.format(seed=seed)))
+        probe = LEARN_PROBE.format(mseed=mseed, V=len(vocab), init=LEARN_INIT, ids=ids, mask=mask, labels=labels,
+                                   hid=hid, hmask=hmask, run=LEARN_ARGS.format(seed=seed))
+        got = student.eval(LEARN_FAKES + probe.replace("\n_h = fine_tune(", "\n_h = _fine_tune(", 1))
         acc = float((np.asarray(got[0]).argmax(axis=1) == np.asarray(held_labels)).mean())
         tried.append(f"{acc:.2f} after fine_tune(model, enc, labels, {LEARN_ARGS.format(seed=seed)}) "
                      f"(model built after torch.manual_seed({mseed}))")
         if acc >= LEARN_BOUND:
             return
     raise AssertionError(
-        f"a tiny BERT fine-tuned by your loop on 128 generated reviews classifies {' and '.join(tried)} of 120 "
-        "held-out reviews right; a correct loop reaches about 1.0 (check zero_grad, backward, step, that every "
-        "batch is used and that the loss is the model's .loss)")
+        f"a tiny BERT fine-tuned by your loop (with a constant learning rate in place of linear_lr) on 128 generated "
+        f"reviews classifies {' and '.join(tried)} of 120 held-out reviews right; a correct loop reaches about 1.0 "
+        "(check zero_grad, backward, step, that every batch is used and that the loss is the model's .loss)")
 
 
 @pytest.mark.points(1)
@@ -352,15 +367,27 @@ def test_fine_tune_matches_reference(student, reference, grading_seed):
     # handed over in eval mode: fine_tune must switch to training mode (BERT's dropout on)
     probe = probe.replace("\n_h = fine_tune(", "\n_m.eval()\n_h = fine_tune(", 1)
     assert "_m.eval()\n_h = fine_tune(" in probe, "grader setup"
+    # run with the grader's num_training_steps and linear_lr (FAKE_SCHEDULE) in both kernels, so
+    # a bug in those two costs their own tests' points, not this one's as well; a loop that
+    # writes the schedule out itself (calls neither) is compared with the reference's own run
+    faked = (FAKE_SCHEDULE + with_fakes("fine_tune", {"num_training_steps": "_fake_steps", "linear_lr": "_fake_lr"})
+             + probe.replace("\n_h = fine_tune(", "\n_h = _fine_tune(", 1))
     for decay in ("", ", weight_decay=5.0"):
-        run = probe.replace("seed=11)", f"seed=11{decay})")
+        run = faked.replace("seed=11)", f"seed=11{decay})")
         got = student.eval(run)[1]
         want = reference.eval(run)[1]
+        if len(got) == len(want) and is_close(got, want, rtol=2e-3, atol=2e-4):
+            continue
+        inline = reference.eval(run.replace("\n_h = _fine_tune(", "\n_h = fine_tune(", 1))[1]
+        if len(got) == len(inline) and is_close(got, inline, rtol=2e-3, atol=2e-4):
+            continue
         assert len(got) == len(want), f"fine_tune on 24 rows, 3 epochs, batch 8: expected {len(want)} losses, got {len(got)}"
-        assert_close(got, want, f"fine_tune(seed=11{decay}) on 24 generated reviews (3 epochs, batch 8, lr 5e-3): the "
-                     "losses of the steps, compared with the reference's seeded run (order from torch.randperm(n, "
+        assert_close(got, want, f"fine_tune(seed=11{decay}) on 24 generated reviews (3 epochs, batch 8, lr 5e-3), run "
+                     "with the grader's linear_lr (lr / (1 + step)) and num_training_steps: the losses of the steps, "
+                     "compared with the reference's seeded run with the same two (order from torch.randperm(n, "
                      "generator=gen) with one generator made before the first epoch; AdamW(..., weight_decay=weight_decay); "
-                     "model.train() (the model is handed over in eval mode); zero_grad every step)", rtol=2e-3, atol=2e-4)
+                     "model.train() (the model is handed over in eval mode); zero_grad every step; the learning rate "
+                     "from linear_lr(step, total, lr) set before each step)", rtol=2e-3, atol=2e-4)
 
 
 # --------------------------------------------------------------------------- Trainer (v5 names)
@@ -521,17 +548,19 @@ _res""")
         "itself: compute_metrics=compute_metrics)")
 
 
+# the grader's compute_metrics in the student's make_trainer (a metrics bug must not stop the run)
+TRAINER_FAKES = FAKE_METRICS + with_fakes("make_trainer", {"compute_metrics": "_fake_metrics"})
 TRAINER_LEARN = """
 _m = BertForSequenceClassification(tiny_bert_config({V})).to(DEVICE)
 _args = make_training_args({folder!r}, learning_rate=3e-3, epochs=4, batch_size=8, seed={seed}, device=DEVICE)
-_t = make_trainer(_m, _args, _train, _eval, _tok)
+_t = _make_trainer(_m, _args, _train, _eval, _tok)
 _before = float(_t.evaluate()["eval_loss"])
 _t.train()
 _after = float(_t.evaluate()["eval_loss"])
 _m.eval()
 with torch.no_grad():
     _lg = _m(input_ids=torch.tensor({hid}).to(DEVICE), attention_mask=torch.tensor({hmask}).to(DEVICE)).logits.cpu()
-[_lg, _before, _after, _os.path.isdir({folder!r}) and sorted(_os.listdir({folder!r}))]
+[_lg, _before, _after]
 """
 
 
@@ -560,14 +589,12 @@ def test_trainer_learns(student, grading_seed):
         probe = (f"torch.manual_seed({mseed})\n"
                  + TRAINER_PROBE.format(setup="", vocab=vocab, ids=ids, mask=mask, labels=labels, hid=hid[:24],
                                         hmask=hmask[:24], held=held_labels[:24])
-                 + TRAINER_LEARN.format(V=len(vocab), folder=folder, hid=hid, hmask=hmask, seed=seed))
+                 + TRAINER_FAKES + TRAINER_LEARN.format(V=len(vocab), folder=folder, hid=hid, hmask=hmask, seed=seed))
         got = student.eval(probe)
         acc = float((np.asarray(got[0]).argmax(axis=1) == np.asarray(held_labels)).mean())
         call = (f"make_trainer(tiny BERT built after torch.manual_seed({mseed}), make_training_args(folder, "
                 f"learning_rate=3e-3, epochs=4, batch_size=8, seed={seed}, device=DEVICE), 128 generated reviews, "
-                "24 held-out reviews, tokenizer), then train()")
-        assert got[3] == [], (
-            f"{call}: the output folder should stay empty (save_strategy='no'), it holds {got[3]}")
+                "24 held-out reviews, tokenizer) with the grader's compute_metrics, then train()")
         if got[2] < 0.55 and got[2] < got[1] and acc >= 0.85:
             return
         tried.append(f"{call}: the evaluation loss went from {got[1]:.3f} to {got[2]:.3f} and the model classifies "
