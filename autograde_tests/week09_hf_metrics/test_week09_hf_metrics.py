@@ -356,6 +356,12 @@ def test_fine_tune_learns(student, grading_seed):
         "(check zero_grad, backward, step, that every batch is used and that the loss is the model's .loss)")
 
 
+FAKE_TOTAL_LR = """
+def _fake_total_lr(step, total_steps, base_lr, warmup_steps=0):
+    return base_lr * total_steps / (total_steps + 3 * step)
+"""
+
+
 @pytest.mark.points(1)
 def test_fine_tune_matches_reference(student, reference, grading_seed):
     """fine_tune: the seeded run gives the reference's losses (same shuffling, AdamW, schedule)"""
@@ -370,7 +376,9 @@ def test_fine_tune_matches_reference(student, reference, grading_seed):
     # run with the grader's num_training_steps and linear_lr (FAKE_SCHEDULE) in both kernels, so
     # a bug in those two costs their own tests' points, not this one's as well; a loop that
     # writes the schedule out itself (calls neither) is compared with the reference's own run
-    faked = (FAKE_SCHEDULE + with_fakes("fine_tune", {"num_training_steps": "_fake_steps", "linear_lr": "_fake_lr"})
+    # (_fake_total_lr depends on the total, so the arguments fine_tune hands num_training_steps show)
+    faked = (FAKE_SCHEDULE + FAKE_TOTAL_LR
+             + with_fakes("fine_tune", {"num_training_steps": "_fake_steps", "linear_lr": "_fake_total_lr"})
              + probe.replace("\n_h = fine_tune(", "\n_h = _fine_tune(", 1))
     for decay in ("", ", weight_decay=5.0"):
         run = faked.replace("seed=11)", f"seed=11{decay})")
@@ -383,7 +391,7 @@ def test_fine_tune_matches_reference(student, reference, grading_seed):
             continue
         assert len(got) == len(want), f"fine_tune on 24 rows, 3 epochs, batch 8: expected {len(want)} losses, got {len(got)}"
         assert_close(got, want, f"fine_tune(seed=11{decay}) on 24 generated reviews (3 epochs, batch 8, lr 5e-3), run "
-                     "with the grader's linear_lr (lr / (1 + step)) and num_training_steps: the losses of the steps, "
+                     "with the grader's linear_lr (lr * total / (total + 3 step)) and num_training_steps (+ 7): the losses of the steps, "
                      "compared with the reference's seeded run with the same two (order from torch.randperm(n, "
                      "generator=gen) with one generator made before the first epoch; AdamW(..., weight_decay=weight_decay); "
                      "model.train() (the model is handed over in eval mode); zero_grad every step; the learning rate "
