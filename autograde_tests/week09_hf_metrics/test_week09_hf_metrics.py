@@ -358,7 +358,7 @@ def test_fine_tune_learns(student, grading_seed):
 
 FAKE_TOTAL_LR = """
 def _fake_total_lr(step, total_steps, base_lr, warmup_steps=0):
-    return base_lr * total_steps / (total_steps + 3 * step)
+    return base_lr * (total_steps % 7 + 1) / (4 + step)
 """
 
 
@@ -391,7 +391,7 @@ def test_fine_tune_matches_reference(student, reference, grading_seed):
             continue
         assert len(got) == len(want), f"fine_tune on 24 rows, 3 epochs, batch 8: expected {len(want)} losses, got {len(got)}"
         assert_close(got, want, f"fine_tune(seed=11{decay}) on 24 generated reviews (3 epochs, batch 8, lr 5e-3), run "
-                     "with the grader's linear_lr (lr * total / (total + 3 step)) and num_training_steps (+ 7): the losses of the steps, "
+                     "with the grader's linear_lr (lr * (total % 7 + 1) / (4 + step)) and num_training_steps (+ 7): the losses of the steps, "
                      "compared with the reference's seeded run with the same two (order from torch.randperm(n, "
                      "generator=gen) with one generator made before the first epoch; AdamW(..., weight_decay=weight_decay); "
                      "model.train() (the model is handed over in eval mode); zero_grad every step; the learning rate "
