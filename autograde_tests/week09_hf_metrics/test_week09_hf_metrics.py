@@ -356,9 +356,15 @@ def test_fine_tune_learns(student, grading_seed):
         "(check zero_grad, backward, step, that every batch is used and that the loss is the model's .loss)")
 
 
+# The grader's linear_lr scales the learning rate by 4 ** (total % 7 - 2): 1 for the right total
+# here (9 steps, 16 with the grader's num_training_steps: a loop that counts the steps itself gets
+# the same), 4 for num_training_steps(batch_size, n, epochs) (10) and 1/4 for (n, epochs,
+# batch_size) (71). An earlier stand-in, lr * (total % 7 + 1) / (4 + step), moved the first of those
+# by a third only, and that run came within the tolerance of the reference's own run (real linear
+# decay) at the course's grading seed: the mutant survived through the fallback comparison.
 FAKE_TOTAL_LR = """
 def _fake_total_lr(step, total_steps, base_lr, warmup_steps=0):
-    return base_lr * (total_steps % 7 + 1) / (4 + step)
+    return base_lr * 4.0 ** (total_steps % 7 - 2) / (1 + step)
 """
 
 
@@ -391,7 +397,7 @@ def test_fine_tune_matches_reference(student, reference, grading_seed):
             continue
         assert len(got) == len(want), f"fine_tune on 24 rows, 3 epochs, batch 8: expected {len(want)} losses, got {len(got)}"
         assert_close(got, want, f"fine_tune(seed=11{decay}) on 24 generated reviews (3 epochs, batch 8, lr 5e-3), run "
-                     "with the grader's linear_lr (lr * (total % 7 + 1) / (4 + step)) and num_training_steps (+ 7): the losses of the steps, "
+                     "with the grader's linear_lr (lr * 4 ** (total % 7 - 2) / (1 + step)) and num_training_steps (+ 7): the losses of the steps, "
                      "compared with the reference's seeded run with the same two (order from torch.randperm(n, "
                      "generator=gen) with one generator made before the first epoch; AdamW(..., weight_decay=weight_decay); "
                      "model.train() (the model is handed over in eval mode); zero_grad every step; the learning rate "
