@@ -624,7 +624,7 @@ def _plot_probe(call: str, first_call: str) -> str:
         "      'lefts': [float(_p.get_x()) for _p in _ax.patches],\n"
         "      'is_own_figure': _ax.figure is _fig,\n"
         "      'reused': bool(_ax is _ax0 or _fig is _fig0 or _ax.figure is _ax0.figure)}\n"
-        "_plt.close(_fig0)\n"
+        "_plt.close(_fig0) if _fig0 is not None else None\n"
         "_plt.close(_fig)\n"
         "_r"
     )
@@ -717,10 +717,14 @@ def test_histogram(student, reference, grading_seed):
 
 
 def _panels_probe(n_points) -> str:
+    """Draws sine_panels(n_points) (sine_panels() for None) and reads the figure back. With a number it
+    draws sine_panels(7) first, to see that the second call makes a new figure; the default call skips
+    that (one figure fewer a submission)."""
     call = "sine_panels()" if n_points is None else f"sine_panels({n_points})"
+    first = "_fig0, _axes0 = None, [None]\n" if n_points is None else "_fig0, _axes0 = sine_panels(7)\n"
     return (
         "import matplotlib.pyplot as _plt\n"
-        "_fig0, _axes0 = sine_panels(7)\n"
+        + first +
         f"_fig, _axes = {call}\n"
         "_a1, _a2 = _axes\n"
         "_r = {'n_axes': len(_fig.axes), 'suptitle': _fig.get_suptitle(),\n"
@@ -731,7 +735,7 @@ def _panels_probe(n_points) -> str:
         "      'sharex': bool(_a1.get_shared_x_axes().joined(_a1, _a2)),\n"
         "      'left_of': bool(_a1.get_position().x0 < _a2.get_position().x0),\n"
         "      'reused': bool(_fig is _fig0 or _a1 is _axes0[0] or _a1.figure is _fig0)}\n"
-        "_plt.close(_fig0)\n"
+        "_plt.close(_fig0) if _fig0 is not None else None\n"
         "_plt.close(_fig)\n"
         "_r"
     )
