@@ -509,7 +509,6 @@ _out""")
 
 TRAINER_PROBE = """
 {setup}
-import os as _os
 _tok = make_tokenizer({vocab!r})
 _rows = lambda _ids, _mask, _lab: [{{"input_ids": torch.tensor(_i), "attention_mask": torch.tensor(_k), "labels": torch.tensor(_l)}}
                                   for _i, _k, _l in zip(_ids, _mask, _lab)]
