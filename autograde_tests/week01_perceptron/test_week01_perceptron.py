@@ -608,7 +608,8 @@ def test_summary_statistics(student, reference, grading_seed):
 # --------------------------------------------------------------------------- Matplotlib
 # Every plot probe calls the function twice, first with other data, then with the graded data,
 # and reports what the second call drew: a function that draws on the current axes instead of a
-# new figure shows the first call's artists again, and the message names that cause.
+# new figure shows the first call's artists again, and the message names that cause. (The probe
+# of sine_panels' default argument calls it once: the numbered call's probe has checked that.)
 def _plot_probe(call: str, first_call: str) -> str:
     return (
         "import matplotlib.pyplot as _plt\n"
@@ -624,7 +625,7 @@ def _plot_probe(call: str, first_call: str) -> str:
         "      'lefts': [float(_p.get_x()) for _p in _ax.patches],\n"
         "      'is_own_figure': _ax.figure is _fig,\n"
         "      'reused': bool(_ax is _ax0 or _fig is _fig0 or _ax.figure is _ax0.figure)}\n"
-        "_plt.close(_fig0) if _fig0 is not None else None\n"
+        "_plt.close(_fig0)\n"
         "_plt.close(_fig)\n"
         "_r"
     )
@@ -722,6 +723,7 @@ def _panels_probe(n_points) -> str:
     that (one figure fewer a submission)."""
     call = "sine_panels()" if n_points is None else f"sine_panels({n_points})"
     first = "_fig0, _axes0 = None, [None]\n" if n_points is None else "_fig0, _axes0 = sine_panels(7)\n"
+    close_first = "" if n_points is None else "_plt.close(_fig0)\n"
     return (
         "import matplotlib.pyplot as _plt\n"
         + first +
@@ -735,7 +737,7 @@ def _panels_probe(n_points) -> str:
         "      'sharex': bool(_a1.get_shared_x_axes().joined(_a1, _a2)),\n"
         "      'left_of': bool(_a1.get_position().x0 < _a2.get_position().x0),\n"
         "      'reused': bool(_fig is _fig0 or _a1 is _axes0[0] or _a1.figure is _fig0)}\n"
-        "_plt.close(_fig0) if _fig0 is not None else None\n"
+        + close_first +
         "_plt.close(_fig)\n"
         "_r"
     )

@@ -397,7 +397,8 @@ def test_fine_tune_matches_reference(student, reference, grading_seed):
             continue
         assert len(got) == len(want), f"fine_tune on 24 rows, 3 epochs, batch 8: expected {len(want)} losses, got {len(got)}"
         assert_close(got, want, f"fine_tune(seed=11{decay}) on 24 generated reviews (3 epochs, batch 8, lr 5e-3), run "
-                     "with the grader's linear_lr (lr * 4 ** (total % 7 - 2) / (1 + step)) and num_training_steps (+ 7): the losses of the steps, "
+                     "with the grader's linear_lr (lr * 4 ** (total % 7 - 2) / (1 + step)) and num_training_steps (+ 7): "
+                     "the losses of the steps, "
                      "compared with the reference's seeded run with the same two (order from torch.randperm(n, "
                      "generator=gen) with one generator made before the first epoch; AdamW(..., weight_decay=weight_decay); "
                      "model.train() (the model is handed over in eval mode); zero_grad every step; the learning rate "
