@@ -16,7 +16,8 @@ by side in one run, each the median over ``--n`` cells:
   before batches (``LiveKernel.run_cell``, nbclient underneath; still its fall-back);
 - grader kernel, every cell in one request: ``LiveKernel.run_cells``, how ``grader grade``
   runs a notebook's cells (a fresh copy of the cells, in the same kernel);
-- grader kernel, one probe: a probe's round trip (``LiveKernel.eval``) for comparison;
+- grader kernel, one probe: a probe's round trip (``LiveKernel.eval``) sent as a request of its
+  own, and through the probe channel (how ``grader grade`` sends them where it can);
 - plain kernel, sequential and pipelined: ipykernel started by jupyter_client without the
   sandbox, ``execute_interactive`` one cell at a time, then every cell sent at once and the
   replies collected afterwards (what sending cells ahead would save: the kernel's own share
@@ -78,7 +79,7 @@ def time_ipython(sources: list[str]) -> list[float]:
     return times
 
 
-def time_grader_kernel(sources: list[str]) -> tuple[list[float], list[float], float]:
+def time_grader_kernel(sources: list[str]) -> tuple[list[float], list[float], list[float], float]:
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
     stopped = {"ename": "CellTimeoutError", "evalue": "timeout", "traceback": []}
     with LiveKernel(KernelLimits(), sandbox=Sandbox(), label="bench") as kernel:
@@ -89,18 +90,23 @@ def time_grader_kernel(sources: list[str]) -> tuple[list[float], list[float], fl
             started = time.perf_counter()
             kernel.run_cell(cell, index, 30, stopped)
             cells.append(time.perf_counter() - started)
-        probes = []
-        for i in range(len(sources)):
-            started = time.perf_counter()
-            kernel.eval(f"{i} * 2")
-            probes.append(time.perf_counter() - started)
+        probes, channel = [], []
+        for times in (channel, probes):  # through the probe channel, then each a request
+            if times is probes:
+                kernel._close_channel()
+                kernel._channel_failures = 2  # (as where the channel cannot start)
+            for i in range(len(sources)):
+                started = time.perf_counter()
+                kernel.eval(f"{i} * 2")
+                times.append(time.perf_counter() - started)
+        assert kernel.channel_probes == len(sources)
         again = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(s) for s in sources])
         kernel.begin(again)
         started = time.perf_counter()
         batch = kernel.run_cells(list(enumerate(again.cells)), 30, time.monotonic() + 600)
         one_request = (time.perf_counter() - started) / len(sources)
         assert len(batch.runs) == len(sources) and all(run.finished for run in batch.runs)
-    return cells, probes, one_request
+    return cells, probes, channel, one_request
 
 
 def time_plain_kernel(sources: list[str]) -> tuple[list[float], float]:
@@ -145,12 +151,12 @@ def main() -> int:
         sources = _sources(args.n, printing)
         exec_ms = _per_cell(time_exec(sources))
         ipython_ms = _per_cell(time_ipython(sources))
-        cells, probes, one_request = time_grader_kernel(sources)
+        cells, probes, channel, one_request = time_grader_kernel(sources)
         plain, pipelined = time_plain_kernel(sources)
         kind = "with print" if printing else "assignments"
         rows.append(f"| {kind} | {exec_ms:.3f} | {ipython_ms:.2f} | {_per_cell(cells):.2f} | "
-                    f"{one_request * 1000:.2f} | {_per_cell(probes):.2f} | {_per_cell(plain):.2f} | "
-                    f"{pipelined * 1000:.2f} |")
+                    f"{one_request * 1000:.2f} | {_per_cell(probes):.2f} | {_per_cell(channel):.3f} | "
+                    f"{_per_cell(plain):.2f} | {pipelined * 1000:.2f} |")
         print(rows[-1], flush=True)
     stamp = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
     text = "\n".join([
@@ -163,9 +169,10 @@ def main() -> int:
         f"{args.n} cells; side by side in one run.",
         "",
         "| cell | exec | IPython run_cell (no kernel) | grader kernel, cell by cell | grader kernel, "
-        "every cell in one request (as `grader grade` runs them) | grader kernel, one probe | "
+        "every cell in one request (as `grader grade` runs them) | grader kernel, one probe as a "
+        "request | grader kernel, one probe through the channel (as `grader grade` sends them) | "
         "plain kernel, cell by cell | plain kernel, all cells sent at once |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
         "What a cell costs beyond its code is the Jupyter exchange, not IPython and not the "
@@ -177,12 +184,15 @@ def main() -> int:
         "(`LiveKernel.run_cells`: a helper in the kernel runs them one after the other through "
         "IPython, as separate cells, and marks where each starts and ends, so outputs, `In [n]`, "
         "errors and time limits stay per cell): a cell then costs IPython's machinery and the two "
-        "marks, a fraction of a request. Every probe of the hidden tests is still a request of "
-        "its own, but a lighter one: it is sent silently and its answer comes back in the reply "
-        "(a user expression), so the kernel sends no input and no display message for it, and "
-        "the probe seeds torch without formatting the kernel's stack (1.2 ms a call): a probe, "
-        "which also copies the namespace, seeds three generators and encodes its answer, costs "
-        "about what a bare cell sent on its own does.",
+        "marks, a fraction of a request. A probe of the hidden tests sent as a request of its "
+        "own is a light one: it is sent silently and its answer comes back in the reply (a user "
+        "expression), so the kernel sends no input and no display message for it, and the probe "
+        "seeds torch without formatting the kernel's stack (1.2 ms a call); it still costs about "
+        "what a bare cell sent on its own does. So probes go through the probe channel (since "
+        "2026-12-04): one request runs a serving loop in the kernel, connected to a socket the "
+        "grader listens on, and each probe is a few bytes each way; the probe's own work (a copy "
+        "of the namespace, three generators seeded, the answer encoded, IPython's execute "
+        "events) is what remains. Requests are the fall-back (a container's kernel).",
         "",
     ])
     if args.out != "-":

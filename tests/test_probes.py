@@ -2,6 +2,7 @@
 request's reply, never a previous probe's, and probes are seeded like ``torch.manual_seed``."""
 from __future__ import annotations
 
+import contextlib
 import random
 import time
 from pathlib import Path
@@ -11,7 +12,7 @@ import numpy as np
 import pytest
 
 from grader.kernels.live import LiveKernel
-from grader.kernels.probe import ProbeError, ProbeTimeout, StudentError
+from grader.kernels.probe import KernelDied, ProbeError, ProbeTimeout, StudentError
 from grader.kernels.sandbox import Sandbox
 from grader.kernels.spec import KernelLimits
 
@@ -98,10 +99,27 @@ def test_probes_compiled_by_the_grader_answer_as_the_kernel_compiling_them_does(
     assert answers[0] and all(answer == answers[0] for answer in answers), answers
 
 
+@contextlib.contextmanager
+def as_requests(kernel):
+    """Probes sent as requests of their own (the way without the probe channel)."""
+    kernel._close_channel()
+    kernel._channel_failures = 2
+    try:
+        yield
+    finally:
+        kernel._channel_failures = 0
+
+
 def test_a_large_probe_travels_as_a_frame_and_a_kernel_without_frames_gets_it_inline(kernel, monkeypatch):
-    """A probe of megabytes (hidden pictures as base64) is sent as a binary frame of the
-    request, not through IPython's parsing of the request's code; a kernel whose ipykernel
-    does not keep a request's frames answers GraderNoFrame, and gets every later probe inline."""
+    """Where probes go as requests: a probe of megabytes (hidden pictures as base64) is sent as
+    a binary frame of the request, not through IPython's parsing of the request's code; a kernel
+    whose ipykernel does not keep a request's frames answers GraderNoFrame, and gets every later
+    probe inline."""
+    with as_requests(kernel):
+        _large_probe_as_request(kernel, monkeypatch)
+
+
+def _large_probe_as_request(kernel, monkeypatch):
     import base64
     data = base64.b64encode(bytes(range(256)) * 8000).decode("ascii")  # 2.7 MB of source
     # what the probe decodes, and the size of the code of the request that carried it
@@ -144,7 +162,8 @@ def test_the_helper_is_defined_from_a_frame_and_from_source_where_that_fails(ker
         kernel._execute_raw(shadow + "\nglobals().pop('__grader_probe__', None)", timeout=10)
         kernel._helper = False
         try:
-            assert kernel.eval("double(3)") == 6
+            with as_requests(kernel):
+                assert kernel.eval("double(3)") == 6
         finally:
             kernel._execute_raw("if get_ipython is None: get_ipython = _kept", timeout=10)
         assert len(sent_as_source) == (1 if shadow else 0), shadow
@@ -169,3 +188,104 @@ def test_notebook_value_reads_a_global_or_answers_none(kernel):
     np.testing.assert_array_equal(notebook_value(kernel, "_grader_test_n"), [0, 1, 2, 3])
     with pytest.raises(ProbeTimeout):
         notebook_value(kernel, "double", "__import__('time').sleep(5)", timeout=1)
+
+
+def test_probes_go_through_the_channel_and_answer_as_requests_do(kernel):
+    """Once the notebook has run, probes go through the probe channel (one request runs the
+    kernel's serving loop; each probe is a few bytes on a socket), and answer exactly what the
+    same probe sent as a request of its own answers: values, arrays, seeding, errors."""
+    probes = ["double([1, 2.5])", "[torch.rand(2), np.random.rand(2), random.random()]", "1 / 0", "1 +",
+              "undefined_name", "print('noise')\n'a'", "{'k': [None, True, 3]}"]
+
+    def answers():
+        out = []
+        for src in probes:
+            try:
+                out.append(repr(kernel.eval(src)))
+            except StudentError as exc:
+                out.append(f"StudentError {exc}")
+        return out
+
+    before = kernel.channel_probes
+    through_channel = answers()
+    assert kernel.channel_probes == before + len(probes)
+    with as_requests(kernel):
+        as_requests_ = answers()
+    assert kernel.channel_probes == before + len(probes)
+    assert through_channel == as_requests_
+    assert "ZeroDivisionError" in through_channel[2] and "SyntaxError" in through_channel[3]
+
+
+def test_the_channel_survives_what_a_probe_can_do_to_it(kernel):
+    """A probe that times out (the kernel is interrupted), one that leaves the serving loop
+    (SystemExit), one that deletes the helper: the next probe still answers, through a new
+    channel; the grader listens and the kernel connects, and the socket is gone once it has."""
+    assert kernel.eval("2") == 2 and kernel._channel is not None
+    assert not (kernel._root / "ipc" / "probe").exists()  # unlinked once the kernel connected
+    with pytest.raises(ProbeTimeout):
+        kernel.eval("import time\ntime.sleep(30)", timeout=1)
+    assert kernel._channel is None
+    assert kernel.eval("3") == 3 and kernel._channel is not None
+    with pytest.raises(ProbeError):
+        kernel.eval("raise SystemExit")
+    assert kernel.eval("4") == 4
+    assert kernel.eval("forget_the_helper()") == 5
+    assert kernel.eval("double(6)") == 12  # the loop holds the helper it started with
+    kernel._close_channel()
+    assert kernel.eval("double(7)") == 14  # a new loop: the helper is defined again first
+    assert kernel._channel_failures == 0
+
+
+def test_a_kernel_without_the_channel_answers_by_requests(kernel, monkeypatch):
+    """Where the serving loop cannot start (here: the notebook shadowed socket), the first
+    probe goes as a request after all, and after two failures every probe does."""
+    kernel._close_channel()
+    kernel._execute_raw("import sys as _s\n_s.modules['_real_socket'] = _s.modules['socket']\n"
+                        "_s.modules['socket'] = None", timeout=10)
+    try:
+        opened = kernel.channel_probes
+        assert kernel.eval("double(8)") == 16 and kernel._channel_failures == 1
+        assert kernel.eval("double(9)") == 18 and kernel._channel_failures == 2
+        assert kernel.eval("double(10)") == 20 and kernel.channel_probes == opened
+    finally:
+        kernel._execute_raw("import sys as _s\n_s.modules['socket'] = _s.modules.pop('_real_socket')", timeout=10)
+        kernel._channel_failures = 0
+    assert kernel.eval("double(11)") == 22 and kernel.channel_probes == opened + 1
+
+
+def test_each_probe_fires_the_execute_events_as_a_request_does(kernel):
+    """IPython's pre_execute and post_execute events (the inline backend closes a probe's
+    figures on post_execute, pre_execute clears the warnings already shown) fire once per
+    probe, through the channel as for a probe sent as a request."""
+    kernel._execute_raw("_grader_events = []\n_grader_hooks = [lambda: _grader_events.append('pre'), "
+                        "lambda: _grader_events.append('post')]\n"
+                        "get_ipython().events.register('pre_execute', _grader_hooks[0])\n"
+                        "get_ipython().events.register('post_execute', _grader_hooks[1])", 10)
+    try:
+        for channel in (True, False):
+            with contextlib.nullcontext() if channel else as_requests(kernel):
+                before = kernel.channel_probes
+                first = kernel.eval("list(_grader_events)")
+                second = kernel.eval("list(_grader_events)")
+                assert second == first + ["post", "pre"], (channel, first, second)
+                assert kernel.channel_probes == before + (2 if channel else 0)
+    finally:
+        kernel._execute_raw("get_ipython().events.unregister('pre_execute', _grader_hooks[0])\n"
+                            "get_ipython().events.unregister('post_execute', _grader_hooks[1])", 10)
+
+
+def test_a_kernel_that_dies_while_answering_is_known_at_once():
+    """A probe that ends the kernel (killed for its memory, a crash; here os._exit) raises
+    KernelDied as soon as the channel's stream ends, not after the probe's time limit."""
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    with LiveKernel(KernelLimits(), sandbox=Sandbox(hide=[ROOT])) as live:
+        live.start(nb)
+        live.begin(nb)
+        live.run_cells(list(enumerate(nb.cells)), 60, time.monotonic() + 120)
+        assert live.eval("x") == 1 and live.channel_probes == 1
+        started = time.monotonic()
+        with pytest.raises(KernelDied):
+            live.eval("import os\nos._exit(3)", timeout=120)
+        assert time.monotonic() - started < 60  # (the time limit was 120 s)
+        with pytest.raises(KernelDied):
+            live.eval("x")

@@ -200,8 +200,11 @@ CASES = [
     Case("monkeypatches_torch", lambda c: c.with_cell(
         c.half(), "import torch\ntorch.allclose = lambda *a, **k: True\ntorch.equal = lambda *a, **k: True"),
         ANY_RUN, "at_most:half_wrong_honest"),
-    # a probe's answer comes back in the request's reply, formatted by IPython: forging every
-    # display and every formatted value answers every probe with the same number, which earns nothing
+    # a probe sent as a request gets its answer back in the request's reply, formatted by
+    # IPython; through the probe channel it does not pass IPython's formatters at all. Forging
+    # every display and every formatted value changes nothing then (the half solution's own
+    # score); forging the JSON every answer is written with answers every probe with the same
+    # number, which earns nothing, whichever way the probes go
     Case("forges_probe_replies", lambda c: c.with_cell(
         c.half(), "import json, IPython.display as d\n_real = d.publish_display_data\n"
                   "def _fake(data, *a, **k):\n    data = {m: json.dumps({'ok': True, 'value': 123.456}) for m in data}\n"
@@ -209,7 +212,11 @@ CASES = [
                   "from IPython.core.formatters import DisplayFormatter\n_format = DisplayFormatter.format\n"
                   "def _forge(self, obj, *a, **k):\n    data, md = _format(self, obj, *a, **k)\n"
                   "    return {m: json.dumps({'ok': True, 'value': 123.456}) for m in data}, md\n"
-                  "DisplayFormatter.format = _forge"), "graded", 0),
+                  "DisplayFormatter.format = _forge"), "graded", "same_as:half_wrong_honest"),
+    Case("forges_probe_json", lambda c: c.with_cell(
+        c.half(), "import json\n_dumps = json.dumps\n"
+                  "json.dumps = lambda obj, *a, **k: _dumps({'hashed': 0, 'ok': True, 'value': 123.456})"),
+        ANY_RUN, 0),
     Case("eq_always_true", _liar, "graded", "same_as:honest_zeros"),
     Case("honest_zeros", lambda c: c.with_cell(c.stub(), HONEST_ZEROS), "graded", lambda r: r["score"] < POINTS),
     Case("returns_unsendable_objects", lambda c: c.with_cell(
