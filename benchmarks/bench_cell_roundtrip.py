@@ -43,6 +43,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from grader.kernels.live import LiveKernel  # noqa: E402
+from results_file import write_results  # noqa: E402
 from grader.kernels.sandbox import Sandbox  # noqa: E402
 from grader.kernels.spec import KernelLimits  # noqa: E402
 
@@ -195,11 +196,7 @@ def main() -> int:
         "events) is what remains. Requests are the fall-back (a container's kernel).",
         "",
     ])
-    if args.out != "-":
-        Path(args.out).write_text(text)
-        print(f"wrote {args.out}")
-    else:
-        print(text)
+    write_results(args.out, text, keep_notes=False)
     return 0
 
 

@@ -33,6 +33,7 @@ from grader.authoring.variants import as_submission  # noqa: E402
 from grader.batch import grade_batch  # noqa: E402
 from grader.course import load_course  # noqa: E402
 from grader.kernels import live  # noqa: E402
+from results_file import write_results  # noqa: E402
 
 
 def grade(spec, n: int, channel: bool) -> tuple[list[dict], int]:
@@ -123,11 +124,7 @@ def main() -> int:
         "one). Submission: every phase the grader records for it (kernel start to feedback page).",
         "",
     ])
-    if args.out != "-":
-        Path(args.out).write_text(text)
-        print(f"wrote {args.out}")
-    else:
-        print(text)
+    write_results(args.out, text)
     return 0
 
 

@@ -641,18 +641,23 @@ class LiveKernel:
                     code, store_history=False, allow_stdin=False, stop_on_error=False,
                     timeout=timeout, output_hook=lambda msg: None)
         except TimeoutError:
-            if not self.is_alive():
-                raise self._died() from None
-            try:
-                run_sync(self.km.interrupt_kernel)()
-            except Exception:  # noqa: BLE001
-                pass
-            raise ProbeTimeout(timeout) from None
+            raise self._timed_out(timeout) from None
         except (RuntimeError, OSError) as exc:
             if not self.is_alive():
                 raise self._died() from None
             raise ProbeError(f"could not talk to the kernel: {exc}") from None
         return replies
+
+    def _timed_out(self, timeout: float) -> ProbeError:
+        """A probe got no answer within ``timeout``: KernelDied if the kernel is gone, else
+        ProbeTimeout, with the kernel interrupted (the caller raises it)."""
+        if not self.is_alive():
+            return self._died()
+        try:
+            run_sync(self.km.interrupt_kernel)()
+        except Exception:  # noqa: BLE001
+            pass
+        return ProbeTimeout(timeout)
 
     def _died(self) -> KernelDied:
         self.dead_reason = self.dead_reason or "the kernel died while answering a test"
@@ -796,13 +801,7 @@ class LiveKernel:
             text = self._recv_exactly(sock, size, started, timeout).decode("utf-8", errors="replace")
         except (socket.timeout, TimeoutError):
             self._close_channel()
-            if not self.is_alive():
-                raise self._died() from None
-            try:
-                run_sync(self.km.interrupt_kernel)()
-            except Exception:  # noqa: BLE001
-                pass
-            raise ProbeTimeout(timeout) from None
+            raise self._timed_out(timeout) from None
         except OSError:  # the stream ended or broke: the loop stopped, or the kernel died
             self._close_channel()
             if not self._loop_ended():
