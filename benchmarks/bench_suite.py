@@ -1,4 +1,5 @@
-"""The grader's own side of a hidden suite: a kept pytest session vs `pytest.main` per submission.
+"""The grader's own side of a hidden suite: a kept pytest session (its tests collected once, or
+collected for every run) vs `pytest.main` per submission.
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bench_suite.py [--n 20] [EXERCISE ...]
 
@@ -7,9 +8,12 @@ kernel and answers every probe of its suite; then the suite runs ``--n`` times w
 student probe answered from those answers (no kernel round trip): what is left is what the
 grader process itself spends on a submission's tests (pytest, the tests' own code and oracles,
 decoding answers). Side by side in one run, alternating: the process's kept pytest session
-(grader.pipeline.suite._KeptSession, the default) and a whole `pytest.main` per run (what the
-grader did before 2026-12-03, and still does where the kept session cannot be built). Every
-run must pass every test. Writes benchmarks/results/bench_suite.md.
+(grader.pipeline.suite._KeptSession, the default) with its collected tests run again (the
+module imported afresh; the default since 2026-12-04), the kept session collecting the suite
+for every run (as from 2026-12-03, and still for suites with fixtures or parametrized tests),
+and a whole `pytest.main` per run (what the grader did before 2026-12-03, and still does where
+the kept session cannot be built). Every run must pass every test. Writes
+benchmarks/results/bench_suite.md.
 """
 from __future__ import annotations
 
@@ -30,7 +34,8 @@ from grader.pipeline.reference import Reference  # noqa: E402
 from results_file import split_notes  # noqa: E402
 
 
-KEPT: dict[str, suite._KeptSession | None] = {}
+KINDS = ("items kept", "collected every run", "pytest.main")
+KEPT: dict[tuple[str, str], suite._KeptSession | None] = {}  # (suite, kind) -> its kept session
 
 
 class Answered:
@@ -44,16 +49,26 @@ class Answered:
         return self.reference.eval(src, timeout)
 
 
-def _run(spec, reference: Reference, kept: bool) -> float:
+def _run(spec, reference: Reference, kind: str) -> float:
     key = str(spec.tests_dir)
-    if key in KEPT:  # this process's kept session for the suite, or None: pytest.main
-        suite._KEPT[key] = KEPT[key] if kept else None
+    if kind == "pytest.main":
+        suite._KEPT[key] = None
+    elif (key, kind) in KEPT:
+        suite._KEPT[key] = KEPT[key, kind]
+    else:  # the first run of this kind builds its session
+        suite._KEPT.pop(key, None)
+        suite._KeptSession.keep_items = kind == "items kept"
     started = time.perf_counter()
-    outcomes = suite.run_suite(spec.tests_dir, Answered(reference), reference, spec.seed)
+    try:
+        outcomes = suite.run_suite(spec.tests_dir, Answered(reference), reference, spec.seed)
+    finally:
+        suite._KeptSession.keep_items = True
     seconds = time.perf_counter() - started
-    if kept and key not in KEPT:
-        KEPT[key] = suite._KEPT[key]  # built by the first run
-        assert isinstance(KEPT[key], suite._KeptSession), "no kept session was built"
+    if kind != "pytest.main" and (key, kind) not in KEPT:
+        session = KEPT[key, kind] = suite._KEPT[key]
+        assert isinstance(session, suite._KeptSession), "no kept session was built"
+        session.keep_items = kind == "items kept"
+        assert (session._items is not None) == session.keep_items, f"{spec.id}: items not kept"
     failed = [(t.id, t.message[:120]) for t in outcomes if t.status != "passed"]
     if failed:
         raise SystemExit(f"{spec.id}: the reference's own answers failed {failed}")
@@ -72,18 +87,19 @@ def main() -> int:
         spec = course.get(exercise)
         reference = Reference(spec, "cpu")
         try:
-            _run(spec, reference, kept=True)  # the reference kernel answers every probe once
+            _run(spec, reference, KINDS[0])  # the reference kernel answers every probe once
         finally:
             reference.close()
-        _run(spec, reference, kept=False)  # (both kinds warm)
-        times: dict[bool, list[float]] = {True: [], False: []}
+        for kind in KINDS[1:]:
+            _run(spec, reference, kind)  # (every kind warm)
+        times: dict[str, list[float]] = {kind: [] for kind in KINDS}
         for _ in range(args.n):
-            for kept in (True, False):
-                times[kept].append(_run(spec, reference, kept))
-        kept_ms, whole_ms = (1000 * statistics.median(times[k]) for k in (True, False))
-        rows.append((exercise, len(suite.collect_points(spec.tests_dir)), whole_ms, kept_ms))
-        print(f"{exercise}: pytest.main {whole_ms:.1f} ms, kept session {kept_ms:.1f} ms "
-              f"({whole_ms / kept_ms:.2f}x)", flush=True)
+            for kind in KINDS:
+                times[kind].append(_run(spec, reference, kind))
+        kept_ms, collect_ms, whole_ms = (1000 * statistics.median(times[k]) for k in KINDS)
+        rows.append((exercise, len(suite.collect_points(spec.tests_dir)), whole_ms, collect_ms, kept_ms))
+        print(f"{exercise}: pytest.main {whole_ms:.1f} ms, collected every run {collect_ms:.1f} ms, "
+              f"items kept {kept_ms:.1f} ms ({whole_ms / kept_ms:.2f}x)", flush=True)
     out = ROOT / "benchmarks" / "results" / "bench_suite.md"
     generated, notes = split_notes(out)
     # a run keeps the rows of the exercises it did not measure (from earlier runs)
@@ -98,14 +114,20 @@ def main() -> int:
         "",
         "Every student probe is answered at once with the reference's answer, so a run is what the",
         "grader process spends on a submission's tests: pytest, the tests' code and oracles, decoding",
-        f"answers. Median of {args.n} runs of each kind, alternating, in one process.",
+        f"answers. Median of {args.n} runs of each kind, alternating, in one process. Kept session,",
+        "collected every run: the suite collected again for every submission (its module imported",
+        "afresh); items kept (the default): collected once, the module imported afresh for every",
+        "submission and the same test items run with its functions.",
         "",
-        "| exercise | tests | pytest.main (ms) | kept session (ms) | saved (ms) | ratio | measured |",
-        "|---|---:|---:|---:|---:|---:|---|",
+        "| exercise | tests | pytest.main (ms) | kept session, collected every run (ms) "
+        "| kept session, items kept (ms) | saved by keeping the items (ms) | vs pytest.main | measured |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
-    for exercise, tests, whole_ms, kept_ms in rows:
-        kept[exercise] = (f"| {exercise} | {tests} | {whole_ms:.1f} | {kept_ms:.1f} | {whole_ms - kept_ms:.1f} "
-                          f"| {whole_ms / kept_ms:.2f}x | {stamp} |")
+    # rows of an earlier run that lack this run's columns are dropped
+    kept = {e: line for e, line in kept.items() if line.count("|") == 9}
+    for exercise, tests, whole_ms, collect_ms, kept_ms in rows:
+        kept[exercise] = (f"| {exercise} | {tests} | {whole_ms:.1f} | {collect_ms:.1f} | {kept_ms:.1f} "
+                          f"| {collect_ms - kept_ms:.1f} | {whole_ms / kept_ms:.2f}x | {stamp} |")
     lines += [kept[e] for e in course.exercises if e in kept]
     out.write_text("\n".join(lines + [""] + notes) + ("\n" if not notes else ""), encoding="utf-8")
     print(f"wrote {out}")

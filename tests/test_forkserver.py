@@ -218,6 +218,25 @@ def test_kernels_name_cells_by_a_fast_stable_hash_and_keep_the_cell_line_in_erro
     assert report.first_failure == "In [1] raised SyntaxError: invalid syntax (line 1 of the cell)"
 
 
+def test_forked_kernels_have_the_traceback_formatter_warm_and_errors_read_as_before():
+    """The server formats one traceback before it forks, so a kernel's first error does not
+    import IPython's traceback machinery (0.05-0.1 s); the student's traceback is the usual
+    one, with the failing line in context."""
+    import nbformat
+
+    from grader.pipeline.execute import execute
+
+    modules = ["stack_data", "executing", "pygments.lexers.python", "pygments.formatters.terminal256"]
+    with LiveKernel(KernelLimits(), sandbox=Sandbox(hide=[ROOT])) as kernel:
+        kernel.start()
+        assert kernel.eval(f"[m in __import__('sys').modules for m in {modules!r}]") == [True] * len(modules)
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("def f(x):\n    return x.nope\n\nf(1)")])
+        report = execute(kernel, nb)
+    assert report.first_failure.startswith("In [1] raised AttributeError")
+    traceback = "\n".join(nb.cells[0].outputs[0]["traceback"])
+    assert "---->" in traceback and "x.nope" in traceback and "Cell" in traceback
+
+
 def test_a_server_preloads_what_the_reference_imported_for_the_kernels_it_forks_later():
     """After the reference ran, the server imports the library modules it loaded (its import
     statements aside): kernels forked from then on hold them; only submodules of packages the

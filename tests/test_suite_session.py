@@ -184,3 +184,61 @@ def test_libraries_a_hidden_test_imports_inside_a_function_are_loaded_before_the
         "import numpy as np\n\n\ndef _oracle():\n    from torchmetrics.image.fid import FrechetInceptionDistance\n"
         "    return FrechetInceptionDistance\n", encoding="utf-8")
     assert cells.test_imports(tmp_path) == ["numpy", "torchmetrics", "torchmetrics.image.fid"]
+
+
+PLAIN_SUITE = """\
+import pytest
+
+KEPT = []  # module state: must start empty for every submission
+
+@pytest.mark.points(1)
+def test_module_state_is_fresh():
+    \"\"\"module state\"\"\"
+    KEPT.append(1)
+    assert KEPT == [1], f"the suite's module kept state from an earlier run: {KEPT}"
+
+@pytest.mark.points(2)
+def test_fails_with_its_message(student, offset, capsys):
+    \"\"\"a failing test\"\"\"
+    print("captured")
+    assert offset == 10
+    assert student.eval("name") == "A", f"expected A, got {student.eval('name')}"
+"""
+
+
+def test_a_plain_suite_is_collected_once_and_still_imported_afresh_for_every_run(folder):
+    """Plain test functions in a module without fixtures: the kept session collects them once
+    and runs the same items again, pointed at the module imported afresh (its state starts
+    empty every time); a suite whose files change is collected again."""
+    (folder / "test_kept.py").write_text(PLAIN_SUITE)
+    modules = []
+    for name, seed in (("A", 1), ("B", 2), ("A", 3), ("B", 4)):
+        run = _outcomes(folder, name, seed)
+        failed = {k: v for k, v in run.items() if v[0] != "passed"}
+        assert failed == ({} if name == "A" else
+                          {"test_fails_with_its_message": ("failed", "expected A, got B")}), (name, run)
+        modules.append(sys.modules.get("test_kept") or next(
+            m for n, m in sys.modules.items() if n.endswith("test_kept")))
+    kept = suite._KEPT[str(folder)]
+    assert isinstance(kept, suite._KeptSession) and kept.collections == 1
+    assert len({id(m) for m in modules}) == 4  # a module of its own for every run
+    assert all(len(item._report_sections) <= 3 for item in kept._items)  # no output piles up
+    # a run of some of the tests (as for a flipped set order) uses the same items
+    plugin = suite._Plugin(Student("B"), Student("ref"), 5)
+    suite._run(folder, plugin, only={"test_kept.py::test_fails_with_its_message"})
+    assert plugin.outcomes == {"test_kept.py::test_fails_with_its_message": ("failed", "expected A, got B")}
+    assert kept.collections == 1
+    # the suite changed on disk: collected again, the new test included
+    (folder / "test_kept.py").write_text(PLAIN_SUITE + "\n\n@pytest.mark.points(1)\ndef test_new():\n"
+                                         "    \"\"\"new\"\"\"\n    assert True\n")
+    os.utime(folder / "test_kept.py", ns=(1, 1))
+    run = _outcomes(folder, "A", 6)
+    assert set(run) == {"test_module_state_is_fresh", "test_fails_with_its_message", "test_new"}
+    assert kept.collections == 2 and not [v for v in run.values() if v[0] != "passed"]
+
+
+def test_a_suite_with_fixtures_or_parametrized_tests_is_collected_for_every_run(folder):
+    for seed in range(3):
+        _outcomes(folder, "A", seed)
+    kept = suite._KEPT[str(folder)]
+    assert isinstance(kept, suite._KeptSession) and kept.collections == 3 and kept._items is None
