@@ -216,6 +216,20 @@ def test_probes_go_through_the_channel_and_answer_as_requests_do(kernel):
     assert "ZeroDivisionError" in through_channel[2] and "SyntaxError" in through_channel[3]
 
 
+def test_cells_run_after_probes_without_waiting_for_the_serving_loop(kernel):
+    """A kernel serving probes answers no request until its serving loop ends: running cells
+    after a probe (begin's kernel_info request, then the cells) ends it first. begin used to
+    wait out its 60-s timeout there, and the notebook lost its language_info."""
+    assert kernel.eval("double(3)") == 6
+    assert kernel._channel is not None  # the serving loop runs
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("z = double(4)")])
+    kernel.begin(nb)
+    assert nb.metadata.get("language_info", {}).get("name") == "python"
+    assert kernel.eval("double(5)") == 10  # the loop runs again
+    assert all(run.finished for run in kernel.run_cells(list(enumerate(nb.cells)), 60, time.monotonic() + 60).runs)
+    assert kernel.eval("int(z.sum())") == 8
+
+
 def test_the_channel_survives_what_a_probe_can_do_to_it(kernel):
     """A probe that times out (the kernel is interrupted), one that leaves the serving loop
     (SystemExit), one that deletes the helper: the next probe still answers, through a new

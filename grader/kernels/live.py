@@ -458,6 +458,9 @@ class LiveKernel:
 
     def begin(self, nb: nbformat.NotebookNode) -> None:
         """Get ready to run ``nb``'s cells (starting the kernel if needed)."""
+        # a kernel serving probes answers no request until its serving loop ends (the
+        # kernel_info request below waited out its whole timeout, 60 s, after a probe)
+        self._close_channel()
         if self.client is None or self.client.kc is None:
             self.start(nb)
         client = self._active()
@@ -474,6 +477,7 @@ class LiveKernel:
         """Run one cell of the notebook given to :meth:`begin` (outputs go into the cell);
         True if it was stopped at ``timeout`` seconds (``timeout_error`` is its error). Raises
         nbclient's DeadKernelError when the kernel dies."""
+        self._close_channel()
         client = self._active()
         client.timeout = max(1, int(timeout + 0.999))
         client.error_on_timeout = timeout_error
@@ -495,6 +499,7 @@ class LiveKernel:
 
     async def _run_cells(self, cells: list[tuple[int, Any]], cell_timeout: float, deadline: float,
                          settle: float) -> BatchRun:
+        self._close_channel()
         client, kc = self._active(), self._kc()
         token = secrets.token_hex(8)
         by_index = dict(cells)
