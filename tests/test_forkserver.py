@@ -237,6 +237,50 @@ def test_forked_kernels_have_the_traceback_formatter_warm_and_errors_read_as_bef
     assert "---->" in traceback and "x.nope" in traceback and "Cell" in traceback
 
 
+HIGHLIGHT_CHECK = """
+import sys
+from IPython.core import ultratb
+import stack_data.core
+from grader.kernels import forkserver
+
+def outer(values):
+    return [inner(v) for v in values]
+
+def inner(v):
+    total = sum(v) + v.nope  # the failing node is highlighted within its line
+    return total
+
+def formatted(mode, theme):
+    try:
+        outer([[1, 2]])
+    except Exception as exc:
+        return ultratb.AutoFormattedTB(mode=mode, theme_name=theme).structured_traceback(
+            type(exc), exc, exc.__traceback__)
+
+kinds = [(m, t) for m in ("Context", "Verbose") for t in ("linux", "nocolor", "lightbg")]
+before = [formatted(*k) for k in kinds]
+original = stack_data.core._pygmented_with_ranges
+forkserver._highlight_with_one_lexer()
+forkserver._highlight_with_one_lexer()  # (a second call changes nothing)
+assert stack_data.core._pygmented_with_ranges is not original
+after = [formatted(*k) for k in kinds]
+assert before == after, (before, after)
+assert any("\\x1b[" in "".join(b) for b in before), before
+assert any("sum(v) + v.nope" in "".join(b) for b in before), before
+print("same")
+"""
+
+
+def test_tracebacks_highlighted_with_one_lexer_read_exactly_as_stack_data_writes_them(tmp_path):
+    """The fork server's stand-in for stack_data's highlighting (one lexer class, not one per
+    frame) gives the very lines stack_data gives, in every colour theme and mode."""
+    script = tmp_path / "check_highlight.py"  # (a file: the frames' source lines are shown)
+    script.write_text(HIGHLIGHT_CHECK)
+    proc = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120, env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    assert proc.returncode == 0 and proc.stdout.strip() == "same", proc.stderr[-3000:]
+
+
 def test_a_server_preloads_what_the_reference_imported_for_the_kernels_it_forks_later():
     """After the reference ran, the server imports the library modules it loaded (its import
     statements aside): kernels forked from then on hold them; only submodules of packages the
