@@ -22,10 +22,19 @@ def offset():
     return 10
 """
 
+# a module-level list that a test appends to: it must start empty for every submission
+MODULE_STATE = """\
+KEPT = []
+
+@pytest.mark.points(1)
+def test_module_state_is_fresh():
+    \"\"\"module state\"\"\"
+    KEPT.append(1)
+    assert KEPT == [1], f"the suite's module kept state from an earlier run: {KEPT}"
+"""
+
 SUITE = """\
 import os, sys, pytest
-
-KEPT = []  # module state: must start empty for every submission
 
 @pytest.fixture(scope="module")
 def module_box():
@@ -35,12 +44,7 @@ def module_box():
 def session_box():
     return []
 
-@pytest.mark.points(1)
-def test_module_state_is_fresh():
-    \"\"\"module state\"\"\"
-    KEPT.append(1)
-    assert KEPT == [1], f"the suite's module kept state from an earlier run: {KEPT}"
-
+""" + MODULE_STATE + """
 @pytest.mark.points(1)
 @pytest.mark.parametrize("k", [1, 2])
 def test_fixtures_are_this_submissions(k, module_box, session_box, offset):
@@ -189,14 +193,7 @@ def test_libraries_a_hidden_test_imports_inside_a_function_are_loaded_before_the
 PLAIN_SUITE = """\
 import pytest
 
-KEPT = []  # module state: must start empty for every submission
-
-@pytest.mark.points(1)
-def test_module_state_is_fresh():
-    \"\"\"module state\"\"\"
-    KEPT.append(1)
-    assert KEPT == [1], f"the suite's module kept state from an earlier run: {KEPT}"
-
+""" + MODULE_STATE + """
 @pytest.mark.points(2)
 def test_fails_with_its_message(student, offset, capsys):
     \"\"\"a failing test\"\"\"
