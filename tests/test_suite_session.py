@@ -220,6 +220,12 @@ def test_a_plain_suite_is_collected_once_and_still_imported_afresh_for_every_run
     assert isinstance(kept, suite._KeptSession) and kept.collections == 1
     assert len({id(m) for m in modules}) == 4  # a module of its own for every run
     assert all(len(item._report_sections) <= 3 for item in kept._items)  # no output piles up
+    del modules
+    for seed in range(8):
+        _outcomes(folder, "A", seed)
+    gc.collect()
+    alive = [o for o in gc.get_objects() if type(o) is type(sys) and o.__name__.endswith("test_kept")]
+    assert len(alive) <= 2, f"{len(alive)} imports of the suite's module are still alive"
     # a run of some of the tests (as for a flipped set order) uses the same items
     plugin = suite._Plugin(Student("B"), Student("ref"), 5)
     suite._run(folder, plugin, only={"test_kept.py::test_fails_with_its_message"})
