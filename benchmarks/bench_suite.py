@@ -35,7 +35,7 @@ from results_file import split_notes  # noqa: E402
 
 
 KINDS = ("items kept", "collected every run", "pytest.main")
-KEPT: dict[tuple[str, str], suite._KeptSession | None] = {}  # (suite, kind) -> its kept session
+KEPT: dict[tuple[str, str], suite._KeptSession] = {}  # (suite, kind) -> its kept session
 
 
 class Answered:
@@ -51,24 +51,19 @@ class Answered:
 
 def _run(spec, reference: Reference, kind: str) -> float:
     key = str(spec.tests_dir)
-    if kind == "pytest.main":
-        suite._KEPT[key] = None
-    elif (key, kind) in KEPT:
-        suite._KEPT[key] = KEPT[key, kind]
-    else:  # the first run of this kind builds its session
-        suite._KEPT.pop(key, None)
-        suite._KeptSession.keep_items = kind == "items kept"
+    session = None
+    if kind != "pytest.main":
+        if (key, kind) not in KEPT:
+            KEPT[key, kind] = suite._KeptSession(spec.tests_dir)
+            KEPT[key, kind].keep_items = kind == "items kept"
+        session = KEPT[key, kind]
+    suite._KEPT[key] = session  # (None: pytest.main)
     started = time.perf_counter()
-    try:
-        outcomes = suite.run_suite(spec.tests_dir, Answered(reference), reference, spec.seed)
-    finally:
-        suite._KeptSession.keep_items = True
+    outcomes = suite.run_suite(spec.tests_dir, Answered(reference), reference, spec.seed)
     seconds = time.perf_counter() - started
-    if kind != "pytest.main" and (key, kind) not in KEPT:
-        session = KEPT[key, kind] = suite._KEPT[key]
-        assert isinstance(session, suite._KeptSession), "no kept session was built"
-        session.keep_items = kind == "items kept"
-        assert (session._items is not None) == session.keep_items, f"{spec.id}: items not kept"
+    if session is not None:
+        assert suite._KEPT[key] is session and not session.broken, f"{spec.id}: the kept session failed"
+        assert (session._items is not None) == session.keep_items, f"{spec.id}: items kept or not as asked"
     failed = [(t.id, t.message[:120]) for t in outcomes if t.status != "passed"]
     if failed:
         raise SystemExit(f"{spec.id}: the reference's own answers failed {failed}")
