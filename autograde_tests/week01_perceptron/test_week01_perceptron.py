@@ -935,8 +935,8 @@ def test_win_probability(student, reference, grading_seed):
     # its walks end on 60 exactly), shows whatever the seed in the short case: its target is an end
     # that some of its 40 walks stop on (the long walks' ends rarely fall on 25, 45 or 60).
     short = np.random.RandomState(seed)
-    ends = [_oracle_walk(short, 12)[0][-1] for _ in range(40)]
-    tie = max(set(ends), key=lambda end: (ends.count(end), end))
+    short_ends = [_oracle_walk(short, 12)[0][-1] for _ in range(40)]
+    tie = max(set(short_ends), key=lambda end: (short_ends.count(end), end))
     cases = [  # (seed, n_walks, target, n_throws, call)
         (seed, 60, 60, 100, "win_probability(60)"),
         (seed, 40, tie, 12, f"win_probability(40, target={tie}, n_throws=12)"),
